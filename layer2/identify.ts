@@ -1,0 +1,45 @@
+/**
+ * The identity of a client application and its classification chain, shared by the SIP and H.323
+ * connectors: exact version → product → vendor → protocol → default. A profile is kept for each level
+ * so that a never-seen version inherits what its product family has shown.
+ */
+export type Protocol = 'sip' | 'h323';
+
+export interface ClientIdentity {
+  protocol: Protocol;
+  vendor: string; // '' when unknown
+  product: string; // '' when unknown
+  version: string; // '' when unknown
+}
+
+export type ClassLevel = 'version' | 'product' | 'vendor' | 'protocol' | 'default';
+
+export interface ClassKey {
+  level: ClassLevel;
+  key: string;
+}
+
+const norm = (s: string): string => s.trim().toLowerCase();
+
+/** Most specific first; levels whose part is unknown are left out. Keys look like `sip/polycom/hdx 8000/3.1`. */
+export function classChain(id: ClientIdentity): ClassKey[] {
+  const out: ClassKey[] = [];
+  const p = id.protocol;
+  const v = norm(id.vendor);
+  const prod = norm(id.product);
+  const ver = norm(id.version);
+  if (v) {
+    if (prod) {
+      if (ver) out.push({ level: 'version', key: `${p}/${v}/${prod}/${ver}` });
+      out.push({ level: 'product', key: `${p}/${v}/${prod}` });
+    }
+    out.push({ level: 'vendor', key: `${p}/${v}` });
+  }
+  out.push({ level: 'protocol', key: p });
+  out.push({ level: 'default', key: 'default' });
+  return out;
+}
+
+export function describeIdentity(id: ClientIdentity): string {
+  return id.vendor ? [id.vendor, id.product, id.version].filter(Boolean).join(' ') : `unknown ${id.protocol} client`;
+}

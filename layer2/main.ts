@@ -1,0 +1,102 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
+import type { ConnectorConfig } from '../shared/config/types.js';
+import { ConfigError } from '../shared/errors.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+/**
+ * The connector supervisor: one worker process per configured worker, each on its own ports (so a
+ * transaction never straddles two processes). A worker that dies is started again with a growing
+ * delay; only the calls it held are affected.
+ */
+export class Supervisor {
+  readonly #children = new Map<string, ChildProcess>();
+  #stopping = false;
+
+  constructor(
+    private readonly configFile: string,
+    private readonly connector: ConnectorConfig,
+    private readonly log: Logger,
+  ) {}
+
+  start(): Promise<void> {
+    return Promise.all(this.connector.endpoints.map((ep) => this.#spawn(ep.index, 0))).then(() => undefined);
+  }
+
+  #spawn(index: number, restarts: number): Promise<void> {
+    const id = `${this.connector.name}/${index}`;
+    const child = fork(WORKER, ['--config', this.configFile, '--connector', this.connector.name, '--index', String(index)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#children.set(id, child);
+    const startedAt = Date.now();
+    return new Promise((resolve) => {
+      let ready = false;
+      child.on('message', (m: unknown) => {
+        if ((m as { type?: string }).type === 'ready') {
+          ready = true;
+          resolve();
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (!ready) resolve();
+        if (this.#stopping) return;
+        const stable = Date.now() - startedAt > 10_000;
+        const n = stable ? 0 : restarts + 1;
+        const delay = Math.min(5000, n === 0 ? 100 : 100 * 2 ** n);
+        this.log.warn({ worker: id, pid: child.pid, code, signal, restartInMs: delay }, 'worker exited, restarting');
+        setTimeout(() => {
+          if (!this.#stopping) void this.#spawn(index, n);
+        }, delay);
+      });
+    });
+  }
+
+  get pids(): Record<string, number | undefined> {
+    return Object.fromEntries([...this.#children].map(([k, c]) => [k, c.pid]));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(
+      [...this.#children.values()].map(
+        (c) =>
+          new Promise<void>((r) => {
+            if (c.exitCode !== null || c.signalCode !== null) return r();
+            c.once('exit', () => r());
+            c.kill('SIGTERM');
+            setTimeout(() => c.kill('SIGKILL'), 3000).unref();
+          }),
+      ),
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' } } });
+  const file = values.config ?? defaultConfigPath();
+  const config = loadConfigFile(file);
+  const name = values.connector ?? process.env.VCP_CONNECTOR;
+  const connector = name ? config.connectors.find((c) => c.name === name) : config.connectors.find((c) => c.pop === config.pop);
+  if (!connector) throw new ConfigError(file, 'connectors', `a connector named ${name ?? `in POP ${config.pop}`}`);
+  const log = createLogger('connector', { connector: connector.name });
+  const sup = new Supervisor(file, connector, log);
+  await sup.start();
+  log.info({ workers: sup.pids }, 'connector ready');
+  const stop = (): void => {
+    void sup.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`connector: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
+import { createLogger } from '../shared/logger.js';
+
+/**
+ * `npm start`: the whole appliance of one host on one config — layer 1, the connector of this POP
+ * (its supervisor and workers) and the built-in backends the config marks. Each runs as its own
+ * process; this launcher restarts none of them (the connector supervisor restarts its workers) and
+ * stops them all on SIGINT/SIGTERM. Exits non-zero when a role cannot start.
+ */
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string' }, 'no-layer1': { type: 'boolean' }, 'no-backend': { type: 'boolean' } } });
+  const file = values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath();
+  const config = loadConfigFile(file);
+  const log = createLogger('appliance');
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const run = (role: string, script: string, args: string[]): void => {
+    const child = spawn(process.execPath, [here(script), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(child);
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      log.error({ role, code, signal }, 'a role of the appliance stopped; stopping the others');
+      stop(code ?? 1);
+    });
+  };
+  const stop = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    setTimeout(() => process.exit(code), 500).unref();
+    let left = children.length;
+    for (const c of children) {
+      if (c.exitCode !== null) left--;
+      else c.once('exit', () => --left === 0 && process.exit(code));
+    }
+    if (left === 0) process.exit(code);
+  };
+  for (const s of config.servers.filter((x) => x.builtin && x.pop === config.pop)) {
+    if (!values['no-backend']) run(`backend ${s.name}`, './sim/sip-uas.js', ['--address', s.address, '--port', String(s.sipPort)]);
+  }
+  run('connector', '../layer2/main.js', ['--config', file]);
+  if (!values['no-layer1']) run('layer1', '../layer1/main.js', ['--config', file]);
+  log.info({ config: file, wellKnown: config.wellKnown, pop: config.pop }, `appliance starting: place calls with sipp -sn uac ${config.wellKnown.address}:${config.wellKnown.sip}`);
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`appliance: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { FormatRegistry } from '@sinclair/typebox';
+import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
+import { isMap, isSeq, parseDocument, LineCounter, type Document } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { ConfigSchema, type RawConfig } from './schema.js';
+import type { Config, ConnectorConfig, WorkerEndpoint } from './types.js';
+
+if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (v) => isIP(v) !== 0);
+
+/** Resolve the path of config/default.yaml whether running from source or from dist/. */
+export function defaultConfigPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  const marker = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : here.slice(0, here.lastIndexOf('/shared/'));
+  return `${marker}/config/default.yaml`;
+}
+
+export function loadConfigFile(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, '', `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+  }
+  return parseConfig(text, file);
+}
+
+/** Parse and validate YAML text; `file` names the source in every error. */
+export function parseConfig(text: string, file: string): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new ConfigError(file, pos ? `line ${pos.line} column ${pos.col}` : '', `YAML syntax: ${e.message.split('\n')[0]}`);
+  }
+  const raw: unknown = doc.toJS();
+  const where = (path: string): string => locate(doc, lines, path);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, '', 'expected a mapping at the top level');
+  const first = Value.Errors(ConfigSchema, raw).First();
+  if (first) throw new ConfigError(file, where(first.path), describe(first));
+  return resolve(raw as RawConfig, file, where);
+}
+
+function describe(e: ValueError): string {
+  const desc = (e.schema as { description?: string }).description;
+  switch (e.type) {
+    case ValueErrorType.ObjectAdditionalProperties:
+      return 'unknown key (not part of the configuration schema)';
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'required key is missing';
+    case ValueErrorType.Union:
+      return `expected ${desc ?? 'one of the allowed forms'}, got ${JSON.stringify(e.value)}`;
+    default:
+      return `expected ${desc ?? e.message.replace(/^Expected /, '').toLowerCase()}, got ${JSON.stringify(e.value)}`;
+  }
+}
+
+/** JSON pointer → `a.b[0].c (line N)`. */
+function locate(doc: Document, lines: LineCounter, pointer: string): string {
+  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let dotted = '';
+  for (const p of parts) dotted += /^\d+$/.test(p) ? `[${p}]` : dotted ? `.${p}` : p;
+  let node: unknown = doc.contents;
+  let offset: number | undefined;
+  for (const p of parts) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => (it.key as { value?: unknown } | null)?.value === p);
+      if (!pair) break;
+      offset = (pair.key as { range?: [number, number, number] } | null)?.range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(p)];
+      offset = (node as { range?: [number, number, number] } | null)?.range?.[0] ?? offset;
+    } else break;
+  }
+  if (offset === undefined) offset = (doc.contents as { range?: [number, number, number] } | null)?.range?.[0];
+  return offset === undefined ? dotted : `${dotted || '(root)'} (line ${lines.linePos(offset).line})`;
+}
+
+function resolve(raw: RawConfig, file: string, where: (p: string) => string): Config {
+  const fail = (pointer: string, expected: string): never => {
+    throw new ConfigError(file, where(pointer), expected);
+  };
+  const popNames = new Set<string>();
+  raw.pops.forEach((p, i) => {
+    if (popNames.has(p.name)) fail(`/pops/${i}/name`, `a unique POP name ("${p.name}" appears twice)`);
+    popNames.add(p.name);
+  });
+  if (!popNames.has(raw.pop)) fail('/pop', `the name of a POP listed under pops (${[...popNames].join(', ')})`);
+
+  const used = new Map<string, string>();
+  const claim = (address: string, proto: string, port: number, owner: string, pointer: string): void => {
+    if (port === 0) return;
+    const key = `${address}|${proto}|${port}`;
+    const prev = used.get(key);
+    if (prev) fail(pointer, `a ${proto} port not already used by ${prev} (${address}:${port})`);
+    used.set(key, owner);
+  };
+  const wk = raw.wellKnown;
+  const wellKnown = { address: wk.address, sip: wk.sip ?? 5060, h323: wk.h323 ?? 1720, ras: wk.ras ?? 1719 };
+  claim(wellKnown.address, 'tcp', wellKnown.sip, 'wellKnown.sip', '/wellKnown/sip');
+  claim(wellKnown.address, 'udp', wellKnown.sip, 'wellKnown.sip', '/wellKnown/sip');
+  claim(wellKnown.address, 'tcp', wellKnown.h323, 'wellKnown.h323', '/wellKnown/h323');
+  claim(wellKnown.address, 'udp', wellKnown.ras, 'wellKnown.ras', '/wellKnown/ras');
+
+  const cores = availableParallelism();
+  const connectorNames = new Set<string>();
+  const connectors: ConnectorConfig[] = raw.connectors.map((c, i) => {
+    if (connectorNames.has(c.name)) fail(`/connectors/${i}/name`, `a unique connector name ("${c.name}" appears twice)`);
+    connectorNames.add(c.name);
+    if (!popNames.has(c.pop)) fail(`/connectors/${i}/pop`, `the name of a POP listed under pops, got "${c.pop}"`);
+    const workers = c.workers === undefined || c.workers === 'auto' ? cores : c.workers;
+    const base = {
+      sipProxied: c.ports.sipProxied ?? 0,
+      sip: c.ports.sip ?? 0,
+      h323Proxied: c.ports.h323Proxied ?? 0,
+      h323: c.ports.h323 ?? 0,
+      rasProxied: c.ports.rasProxied ?? 0,
+      health: c.ports.health ?? 0,
+    };
+    if (base.sip === 0) fail(`/connectors/${i}/ports`, 'a plain sip port (key sip): workers use it towards backends');
+    if (base.health === 0) fail(`/connectors/${i}/ports`, 'a health port (key health): layer 1 probes it');
+    const endpoints: WorkerEndpoint[] = [];
+    for (let w = 0; w < workers; w++) {
+      const at = (p: number): number => (p === 0 ? 0 : p + w);
+      const ep: WorkerEndpoint = {
+        id: `${c.name}/${w}`,
+        connector: c.name,
+        pop: c.pop,
+        index: w,
+        address: c.address,
+        sipProxied: at(base.sipProxied),
+        sip: at(base.sip),
+        h323Proxied: at(base.h323Proxied),
+        h323: at(base.h323),
+        rasProxied: at(base.rasProxied),
+        health: at(base.health),
+      };
+      for (const [key, proto] of [['sipProxied', 'both'], ['sip', 'both'], ['h323Proxied', 'tcp'], ['h323', 'tcp'], ['rasProxied', 'udp'], ['health', 'tcp']] as const) {
+        const port = ep[key];
+        if (port > 65535) fail(`/connectors/${i}/ports/${key}`, `a base port that leaves room for ${workers} workers (worker ${w} would need ${port})`);
+        if (proto !== 'udp') claim(c.address, 'tcp', port, `connector ${ep.id} ${key}`, `/connectors/${i}/ports/${key}`);
+        if (proto !== 'tcp') claim(c.address, 'udp', port, `connector ${ep.id} ${key}`, `/connectors/${i}/ports/${key}`);
+      }
+      endpoints.push(ep);
+    }
+    return { name: c.name, pop: c.pop, address: c.address, workers, endpoints };
+  });
+
+  const serverNames = new Set<string>();
+  const servers = raw.servers.map((s, i) => {
+    if (serverNames.has(s.name)) fail(`/servers/${i}/name`, `a unique server name ("${s.name}" appears twice)`);
+    serverNames.add(s.name);
+    if (!popNames.has(s.pop)) fail(`/servers/${i}/pop`, `the name of a POP listed under pops, got "${s.pop}"`);
+    return {
+      name: s.name,
+      pop: s.pop,
+      address: s.address,
+      sipPort: s.sipPort ?? 5060,
+      sipTransport: s.sipTransport ?? 'udp',
+      h323Port: s.h323Port ?? 1720,
+      capacity: s.capacity ?? 100,
+      workTypes: s.workTypes ?? ['reflector'],
+      builtin: s.builtin ?? false,
+    };
+  });
+
+  const l1 = raw.layer1 ?? {};
+  const sip = raw.sip ?? {};
+  const classes: Record<string, 'proxy' | 'redirect' | 'local'> = {};
+  for (const [k, v] of Object.entries(raw.techniques?.classes ?? {})) classes[k.toLowerCase()] = v;
+  return {
+    file,
+    pop: raw.pop,
+    wellKnown,
+    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '' })),
+    layer1: {
+      name: l1.name ?? 'l1',
+      pop: l1.pop ?? raw.pop,
+      bind: l1.bind ?? wellKnown.address,
+      health: {
+        intervalMs: l1.health?.intervalMs ?? 500,
+        timeoutMs: l1.health?.timeoutMs ?? 400,
+        fall: l1.health?.fall ?? 2,
+        rise: l1.health?.rise ?? 2,
+      },
+      tcp: { connectTimeoutMs: l1.tcp?.connectTimeoutMs ?? 1000, maxConnections: l1.tcp?.maxConnections ?? 50000 },
+      udp: { idleTimeoutMs: l1.udp?.idleTimeoutMs ?? 120000, maxFlows: l1.udp?.maxFlows ?? 50000 },
+      metrics: { address: l1.metrics?.address ?? '127.0.0.1', port: l1.metrics?.port ?? 9100 },
+      control: { address: l1.control?.address ?? '127.0.0.1', port: l1.control?.port ?? 9101 },
+    },
+    connectors,
+    servers,
+    sip: {
+      maxMessageBytes: sip.maxMessageBytes ?? 65536,
+      headerTimeoutMs: sip.headerTimeoutMs ?? 5000,
+      idleTimeoutMs: sip.idleTimeoutMs ?? 300000,
+      t1Ms: sip.t1Ms ?? 500,
+      backendTimeoutMs: sip.backendTimeoutMs ?? 4000,
+      transactionTimeoutMs: sip.transactionTimeoutMs ?? 32000,
+      redirectTokenParam: sip.redirectTokenParam ?? 'vcp-token',
+    },
+    techniques: { default: raw.techniques?.default ?? 'proxy', classes },
+    runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
+  };
+}

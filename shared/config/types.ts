@@ -1,0 +1,77 @@
+import type { TechniqueName } from './schema.js';
+
+/** One connector worker process: each is a layer-1 member of its own. Port 0 = not served. */
+export interface WorkerEndpoint {
+  id: string;
+  connector: string;
+  pop: string;
+  index: number;
+  address: string;
+  sipProxied: number;
+  sip: number;
+  h323Proxied: number;
+  h323: number;
+  rasProxied: number;
+  health: number;
+}
+
+export interface ConnectorConfig {
+  name: string;
+  pop: string;
+  address: string;
+  workers: number;
+  endpoints: WorkerEndpoint[];
+}
+
+export interface ServerConfig {
+  name: string;
+  pop: string;
+  address: string;
+  sipPort: number;
+  sipTransport: 'udp' | 'tcp';
+  h323Port: number;
+  capacity: number;
+  workTypes: string[];
+  builtin: boolean;
+}
+
+export interface PopConfig {
+  name: string;
+  kind: 'core' | 'network' | 'micro';
+  region: string;
+}
+
+export interface Layer1Config {
+  name: string;
+  pop: string;
+  bind: string;
+  health: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
+  tcp: { connectTimeoutMs: number; maxConnections: number };
+  udp: { idleTimeoutMs: number; maxFlows: number };
+  metrics: { address: string; port: number };
+  control: { address: string; port: number };
+}
+
+export interface SipConfig {
+  maxMessageBytes: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  t1Ms: number;
+  backendTimeoutMs: number;
+  transactionTimeoutMs: number;
+  redirectTokenParam: string;
+}
+
+/** The validated configuration with every default filled in. */
+export interface Config {
+  file: string;
+  pop: string;
+  wellKnown: { address: string; sip: number; h323: number; ras: number };
+  pops: PopConfig[];
+  layer1: Layer1Config;
+  connectors: ConnectorConfig[];
+  servers: ServerConfig[];
+  sip: SipConfig;
+  techniques: { default: TechniqueName; classes: Record<string, TechniqueName> };
+  runAs: { user: string; group: string } | undefined;
+}

@@ -1,0 +1,72 @@
+import { loadConfigFile } from '../../shared/config/load.js';
+import type { Config } from '../../shared/config/types.js';
+import { httpGet, node, requireBuild, tempDir, waitFor, writeFile, type Proc } from './procs.js';
+
+export interface Stack {
+  config: Config;
+  file: string;
+  layer1: Proc | undefined;
+  connectors: Map<string, Proc>;
+  stop(): Promise<void>;
+  /** Prometheus text of one worker. */
+  workerMetrics(id: string): Promise<string>;
+}
+
+/**
+ * Layer 1 and every connector of a config as real processes from dist/. Resolves when layer 1
+ * answers on its metrics port and every worker answers /health.
+ */
+export async function startStack(yaml: string, opts: { layer1?: boolean } = {}): Promise<Stack> {
+  requireBuild();
+  const dir = tempDir('stack');
+  const file = writeFile(dir, 'config.yaml', yaml);
+  const config = loadConfigFile(file);
+  const connectors = new Map<string, Proc>();
+  for (const c of config.connectors) connectors.set(c.name, node('layer2/main.js', ['--config', file, '--connector', c.name]));
+  const layer1 = opts.layer1 === false ? undefined : node('layer1/main.js', ['--config', file]);
+  const stack: Stack = {
+    config,
+    file,
+    layer1,
+    connectors,
+    async stop() {
+      await Promise.all([layer1?.stop(), ...[...connectors.values()].map((p) => p.stop())]);
+    },
+    async workerMetrics(id: string) {
+      const ep = config.connectors.flatMap((c) => c.endpoints).find((e) => e.id === id)!;
+      return (await httpGet(`http://${ep.address}:${ep.health}/metrics`)).body;
+    },
+  };
+  try {
+    for (const ep of config.connectors.flatMap((c) => c.endpoints)) {
+      await waitFor(`worker ${ep.id} health`, async () => (await httpGet(`http://${ep.address}:${ep.health}/health`)).status === 200);
+    }
+    if (layer1) {
+      const m = config.layer1.metrics;
+      await waitFor('layer 1 metrics', async () => (await httpGet(`http://${m.address}:${m.port}/metrics`)).status === 200);
+      // Layer 1 routes only to members it has seen healthy.
+      await waitFor('layer 1 members up', async () => {
+        const text = (await httpGet(`http://${m.address}:${m.port}/metrics`)).body;
+        return config.connectors.flatMap((c) => c.endpoints).every((ep) => new RegExp(`vcp_l1_member_up\\{[^}]*member="${ep.id}"[^}]*\\} 1`).test(text));
+      });
+    }
+  } catch (err) {
+    const logs = [...connectors.values()].map((p) => p.output()).join('\n') + (layer1?.output() ?? '');
+    await stack.stop();
+    throw new Error(`${(err as Error).message}\n${logs.slice(-3000)}`);
+  }
+  return stack;
+}
+
+/** Sum of a Prometheus counter's samples whose labels contain all of `match`. */
+export function metric(text: string, name: string, match: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== '{' && rest[0] !== ' ') continue;
+    if (!Object.entries(match).every(([k, v]) => rest.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}

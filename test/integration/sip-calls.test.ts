@@ -1,0 +1,121 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { SipUas } from '../../scripts/sim/sip-uas.js';
+import { runSipp, sippPath, sleep, startSippUas } from '../helpers/procs.js';
+import { metric, startStack } from '../helpers/stack.js';
+
+// Every address of this file is in 127.0.1.0/24, so that it never meets another test file's ports.
+const WK = '127.0.1.1';
+const UAC = '127.0.1.100';
+const SCENARIOS = fileURLToPath(new URL('../../scripts/sipp/', import.meta.url));
+
+function config(o: { servers: string; connectors?: number; classes?: string }): string {
+  const conns = Array.from({ length: o.connectors ?? 1 }, (_, i) => `
+  - name: c${i + 1}
+    pop: t
+    address: 127.0.1.${2 + i}
+    workers: 1
+    ports: { sipProxied: 15060, sip: 25060, health: 18080 }`).join('');
+  return `
+pop: t
+wellKnown: { address: ${WK}, sip: 5060, h323: 1720, ras: 1719 }
+pops: [ { name: t } ]
+layer1:
+  health: { intervalMs: 100, timeoutMs: 100, fall: 2, rise: 1 }
+  metrics: { address: ${WK}, port: 9100 }
+  control: { address: ${WK}, port: 9101 }
+connectors:${conns}
+servers:
+${o.servers}
+sip: { backendTimeoutMs: 1500 }
+techniques:
+  default: proxy
+  classes: { ${o.classes ?? ''} }
+`;
+}
+
+t.before(() => {
+  sippPath();
+});
+
+t.test('UDP: sipp UAC → layer 1 → layer 2 → sipp UAS, 2,000 calls at 200 calls/s', async (t) => {
+  const uas = startSippUas('127.0.1.10', 5060, 'u1');
+  const stack = await startStack(config({ servers: '  - { name: uas, pop: t, address: 127.0.1.10, sipPort: 5060, sipTransport: udp }' }));
+  t.teardown(async () => {
+    await stack.stop();
+    await uas.stop();
+  });
+  const r = await runSipp(['-sn', 'uac', `${WK}:5060`, '-i', UAC, '-p', '5061', '-t', 'u1', '-m', '2000', '-r', '200', '-l', '600', '-default_behaviors', 'all,-abortunexp']);
+  t.equal(r.failed, 0, 'no failed call');
+  t.equal(r.successful, 2000, 'every call completed');
+  t.equal(r.code, 0, r.output.slice(-2000));
+  const m = await stack.workerMetrics('c1/0');
+  t.equal(metric(m, 'vcp_sip_calls_total', { technique: 'proxy', outcome: 'answered' }), 2000, 'the connector proxied every call');
+});
+
+t.test('TCP: sipp UAC → layer 1 → layer 2 → sipp UAS over TCP, 2,000 calls at 200 calls/s', async (t) => {
+  const uas = startSippUas('127.0.1.11', 5060, 't1');
+  const stack = await startStack(config({ servers: '  - { name: uas-tcp, pop: t, address: 127.0.1.11, sipPort: 5060, sipTransport: tcp }' }));
+  t.teardown(async () => {
+    await stack.stop();
+    await uas.stop();
+  });
+  const r = await runSipp(['-sn', 'uac', `${WK}:5060`, '-i', UAC, '-p', '5062', '-t', 't1', '-m', '2000', '-r', '200', '-l', '600', '-default_behaviors', 'all,-abortunexp']);
+  t.equal(r.failed, 0, 'no failed call');
+  t.equal(r.successful, 2000, 'every call completed');
+  t.equal(r.code, 0, r.output.slice(-2000));
+});
+
+t.test('a client class configured for redirect gets 302, follows it, and arrives with the token', async (t) => {
+  const uas = new SipUas({ address: '127.0.1.12', port: 5060 });
+  await uas.start();
+  const stack = await startStack(config({
+    servers: '  - { name: builtin, pop: t, address: 127.0.1.12, sipPort: 5060, sipTransport: udp }',
+    classes: '"sip/roomkit-follow": redirect',
+  }));
+  t.teardown(async () => {
+    await stack.stop();
+    await uas.close();
+  });
+  const r = await runSipp(['-sf', `${SCENARIOS}uac-follow-redirect.xml`, `${WK}:5060`, '-i', UAC, '-p', '5063', '-t', 'u1', '-m', '20', '-r', '20']);
+  t.equal(r.failed, 0, r.output.slice(-2000));
+  t.equal(r.successful, 20);
+  t.equal(uas.stats.tokens.size, 20, 'each redirected call arrived at the target with its own token');
+  t.equal(uas.stats.byes, 20, 'and was hung up there');
+  const m = await stack.workerMetrics('c1/0');
+  t.equal(metric(m, 'vcp_sip_calls_total', { technique: 'redirect', outcome: 'redirected' }), 20);
+  // A class without a setting is proxied: the built-in scenario sends no User-Agent.
+  const p = await runSipp(['-sn', 'uac', `${WK}:5060`, '-i', UAC, '-p', '5064', '-t', 'u1', '-m', '10', '-r', '10']);
+  t.equal(p.successful, 10);
+  t.equal(uas.stats.tokens.size, 20, 'proxied calls carry no token');
+});
+
+t.test('kill -9 of one of two connectors: new calls succeed, the other connector keeps its calls', async (t) => {
+  const uas = startSippUas('127.0.1.13', 5060, 'u1');
+  const stack = await startStack(config({ connectors: 2, servers: '  - { name: uas, pop: t, address: 127.0.1.13, sipPort: 5060, sipTransport: udp }' }));
+  t.teardown(async () => {
+    await stack.stop();
+    await uas.stop();
+  });
+  // One socket per call (-t un) so that layer 1 spreads the calls over both connectors; each call
+  // lasts 2 s, so that calls are in progress on both when one connector dies.
+  const run = runSipp(['-sn', 'uac', `${WK}:5060`, '-i', UAC, '-p', '5065', '-t', 'un', '-m', '600', '-r', '100', '-d', '2000', '-l', '1000', '-default_behaviors', 'all,-abortunexp', '-max_socket', '2000'], 60_000);
+  await sleep(3000);
+  const held = async (id: string): Promise<number> => metric(await stack.workerMetrics(id), 'vcp_sip_dialogs');
+  const heldByC1 = await held('c1/0');
+  const heldByC2 = await held('c2/0');
+  t.ok(heldByC1 > 0 && heldByC2 > 0, `both connectors hold calls (${heldByC1}, ${heldByC2})`);
+  // The connector goes whole, supervisor and worker, as when its host loses the processes.
+  const workerPid = Number(execFileSync('pgrep', ['-f', 'worker.js .*--connector c1 --index 0'], { encoding: 'utf8' }).trim().split('\n')[0]);
+  process.kill(stack.connectors.get('c1')!.child.pid!, 'SIGKILL');
+  process.kill(workerPid, 'SIGKILL');
+  const r = await run;
+  const answeredByC2 = metric(await stack.workerMetrics('c2/0'), 'vcp_sip_calls_total', { outcome: 'answered' });
+  t.equal(r.successful + r.failed, 600, 'every call ended one way or the other');
+  t.ok(r.failed <= heldByC1 + 20, `only calls of the killed connector were lost (failed ${r.failed}, it held ${heldByC1})`);
+  t.ok(answeredByC2 > heldByC2, 'the surviving connector took the new calls');
+  const after = await runSipp(['-sn', 'uac', `${WK}:5060`, '-i', UAC, '-p', '5066', '-t', 'un', '-m', '200', '-r', '100', '-max_socket', '1000']);
+  t.equal(after.failed, 0, 'new calls after the kill all succeed');
+  t.equal(after.successful, 200);
+});
