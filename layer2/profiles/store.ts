@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { open, type RootDatabase } from 'lmdb';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
 import { VcpError } from '../../shared/errors.js';
 import type { ClassKey } from '../identify.js';
 import type { ClassProfile, NetworkId, NetworkProfile, ProfileSnapshot } from '../decide/types.js';
@@ -17,6 +17,8 @@ export class StoreError extends VcpError {
 
 const FORMAT = 'vcproxy-profiles';
 const VERSION = 1;
+/** The named database holding everything; the root holds only its entry. */
+const DB_NAME = 'profiles';
 
 /** Key prefixes: one LMDB database, ordered string keys. */
 const META = 'm:meta';
@@ -39,6 +41,29 @@ export interface StoreView {
   classProfile(key: string): ClassProfile | undefined;
   networkProfile(key: string): NetworkProfile | undefined;
   redirect(token: string): RedirectRecord | undefined;
+}
+
+/**
+ * LMDB trusts its data file: opening garbage can crash the process. The first meta page is checked
+ * here first (the magic 0xBEEFC0DE after the page header), so a damaged file is an error, not a crash.
+ */
+function checkDataFile(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const head = Buffer.alloc(32);
+  let n = 0;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      n = readSync(fd, head, 0, 32, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  if (n < 32) return 'is truncated (no meta page)';
+  if (head.readUInt32LE(24) !== 0xbeefc0de && head.readUInt32LE(16) !== 0xbeefc0de) return 'is not an LMDB data file (no meta page magic)';
+  return undefined;
 }
 
 function targetOf(op: Op): 'class' | 'net' | 'redirect' | 'log' {
@@ -72,14 +97,20 @@ type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | App
 export class ProfileStore {
   readonly path: string;
   readonly origin: string;
-  readonly #db: RootDatabase<Value, string>;
+  readonly #root: RootDatabase<Value, string>;
+  /** Uncached: every read inside a write transaction must see the latest commit of any process. */
+  readonly #db: Database<Value, string>;
+  /** lmdb's validated cache for the hot path: a hit costs a version check, not a decode. */
+  readonly #read: Database<Value, string>;
   readonly #logSize: number;
   #closed = false;
 
-  private constructor(path: string, origin: string, db: RootDatabase<Value, string>, logSize: number) {
+  private constructor(path: string, origin: string, root: RootDatabase<Value, string>, logSize: number) {
     this.path = path;
     this.origin = origin;
-    this.#db = db;
+    this.#root = root;
+    this.#db = root.openDB<Value, string>(DB_NAME, { cache: false });
+    this.#read = root.openDB<Value, string>(DB_NAME, { cache: { validated: true } });
     this.#logSize = logSize;
   }
 
@@ -92,59 +123,65 @@ export class ProfileStore {
       throw new StoreError(path, `cannot create the directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
     }
     if (!fresh && !existsSync(`${path}/data.mdb`)) throw new StoreError(path, 'the directory holds other files and no profile store; refusing to create one there');
-    let db: RootDatabase<Value, string>;
+    const badFile = checkDataFile(`${path}/data.mdb`);
+    if (badFile) throw new StoreError(path, `data.mdb ${badFile}; move the store away to start afresh`);
+    let root: RootDatabase<Value, string>;
     try {
-      db = open<Value, string>({ path, noSubdir: false, cache: { validated: true }, maxReaders: 252 });
+      root = open<Value, string>({ path, noSubdir: false, cache: false, maxReaders: 252 });
     } catch (err) {
       throw new StoreError(path, `not a readable LMDB store (${(err as Error).message}); move it away to start afresh`, { cause: err });
     }
     let meta: unknown;
     try {
+      for (const k of root.getKeys({ limit: 10 })) {
+        if (k !== DB_NAME) throw new StoreError(path, 'an LMDB store that is not a vcproxy profile store (unknown records); refusing to use it');
+      }
+      const db = root.openDB<Value, string>(DB_NAME, { cache: false });
       meta = db.get(META);
       if (meta === undefined) {
         let any = false;
         for (const _ of db.getKeys({ limit: 1 })) any = true;
         if (any) throw new StoreError(path, 'an LMDB store that is not a vcproxy profile store (no format record); refusing to use it');
-        db.transactionSync(() => {
+        root.transactionSync(() => {
           if (db.get(META) === undefined) db.putSync(META, { format: FORMAT, version: VERSION, createdAt: Date.now() });
         });
         meta = db.get(META);
       }
     } catch (err) {
-      db.close();
+      root.close();
       if (err instanceof StoreError) throw err;
       throw new StoreError(path, `cannot read the store (${(err as Error).message})`, { cause: err });
     }
     const m = meta as { format?: unknown; version?: unknown };
     if (m?.format !== FORMAT) {
-      db.close();
+      root.close();
       throw new StoreError(path, `holds data of another format (${JSON.stringify(m?.format ?? null)}); refusing to use it`);
     }
     if (typeof m.version !== 'number' || m.version > VERSION) {
-      db.close();
+      root.close();
       throw new StoreError(path, `was written by a newer version (format version ${String(m.version)}, this build reads ${VERSION})`);
     }
-    return new ProfileStore(path, o.origin, db, o.logSize ?? 10_000);
+    return new ProfileStore(path, o.origin, root, o.logSize ?? 10_000);
   }
 
   classProfile(key: string): ClassProfile | undefined {
-    return this.#db.get(CLS + key) as ClassProfile | undefined;
+    return this.#read.get(CLS + key) as ClassProfile | undefined;
   }
 
   networkProfile(key: string): NetworkProfile | undefined {
-    return this.#db.get(NET + key) as NetworkProfile | undefined;
+    return this.#read.get(NET + key) as NetworkProfile | undefined;
   }
 
   redirect(token: string): RedirectRecord | undefined {
-    return this.#db.get(RED + token) as RedirectRecord | undefined;
+    return this.#read.get(RED + token) as RedirectRecord | undefined;
   }
 
   /** The profiles a decision reads, aligned with the class chain and the network identifiers. */
   snapshot(chain: readonly ClassKey[], networks: readonly NetworkId[]): ProfileSnapshot {
     const classes: Array<ClassProfile | undefined> = new Array(chain.length);
-    for (let i = 0; i < chain.length; i++) classes[i] = this.#db.get(CLS + chain[i]!.key) as ClassProfile | undefined;
+    for (let i = 0; i < chain.length; i++) classes[i] = this.#read.get(CLS + chain[i]!.key) as ClassProfile | undefined;
     const nets: Array<NetworkProfile | undefined> = new Array(networks.length);
-    for (let i = 0; i < networks.length; i++) nets[i] = this.#db.get(NET + networks[i]!.key) as NetworkProfile | undefined;
+    for (let i = 0; i < networks.length; i++) nets[i] = this.#read.get(NET + networks[i]!.key) as NetworkProfile | undefined;
     return { classes, networks: nets };
   }
 
@@ -156,7 +193,7 @@ export class ProfileStore {
   transact(decideOps: (view: StoreView) => Op[] | undefined): Promise<ProfileEvent | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
     const db = this.#db;
-    return db.transaction(() => {
+    return this.#root.transaction(() => {
       const view: StoreView = {
         classProfile: (k) => db.get(CLS + k) as ClassProfile | undefined,
         networkProfile: (k) => db.get(NET + k) as NetworkProfile | undefined,
@@ -181,7 +218,7 @@ export class ProfileStore {
   /** Apply another origin's event once: 'duplicate' when its sequence number was seen already. */
   applyRemote(ev: ProfileEvent): Promise<'applied' | 'duplicate'> {
     const db = this.#db;
-    return db.transaction(() => {
+    return this.#root.transaction(() => {
       const a = (db.get(APPLIED + ev.origin) as Applied | undefined) ?? { upTo: 0, above: [] };
       if (ev.seq <= a.upTo || a.above.includes(ev.seq)) return 'duplicate';
       this.#applyOps(ev);
@@ -270,7 +307,7 @@ export class ProfileStore {
       const r = value as RedirectRecord;
       if (r.state !== 'open' && r.closedAt < before) old.push(key);
     }
-    await this.#db.transaction(() => {
+    await this.#root.transaction(() => {
       for (const k of old) this.#db.remove(k);
     });
     return old.length;
@@ -295,7 +332,7 @@ export class ProfileStore {
   }
 
   getLocal<T>(key: string): T | undefined {
-    return this.#db.get(LOCAL + key) as T | undefined;
+    return this.#read.get(LOCAL + key) as T | undefined;
   }
 
   rangeLocal<T>(prefix: string): Array<{ key: string; value: T }> {
@@ -307,12 +344,12 @@ export class ProfileStore {
 
   /** Resolves when every write so far is on disk. */
   get flushed(): Promise<boolean> {
-    return this.#db.flushed;
+    return this.#root.flushed;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#db.close();
+    await this.#root.close();
   }
 }
