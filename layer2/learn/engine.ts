@@ -139,8 +139,8 @@ export class LearningEngine {
     return this.#servers.get(name);
   }
 
-  /** Identify, read profiles, decide, log. */
-  decide(info: RequestInfo, exclude: readonly string[] = []): CallContext {
+  /** Identify, read profiles, decide, log. `explain`: the same without logging or counting (admin). */
+  decide(info: RequestInfo, exclude: readonly string[] = [], explain = false): CallContext {
     const t0 = process.hrtime.bigint();
     const chain = classChain(info.identity);
     const net = this.#nets.identify(info.source, info.domain);
@@ -155,9 +155,10 @@ export class LearningEngine {
       this.topology,
       this.#live.state(now),
     );
+    const ctx: CallContext = { ...info, chain, networks: net.ids, customer, geo, workType, srcHash: sourceHash(info.source), decision, at: now };
+    if (explain) return ctx;
     this.#m.decideSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
     this.#m.decisions.labels(decision.technique).inc();
-    const ctx: CallContext = { ...info, chain, networks: net.ids, customer, geo, workType, srcHash: sourceHash(info.source), decision, at: now };
     this.#log.info(
       {
         callId: info.callId, protocol: info.protocol, source: info.source, client: info.identity, class: chain[0]!.key,

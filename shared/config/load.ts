@@ -172,6 +172,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       capacity: s.capacity ?? 100,
       workTypes: workCosts(s.workTypes),
       builtin: s.builtin ?? false,
+      probe: s.probe ?? (s.sipPort === 0 ? 'tcp' : 'options'),
     };
   });
   const serverByName = new Set(servers.map((s) => s.name));
@@ -269,10 +270,16 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       perSourcePerMinute: raw.learning?.perSourcePerMinute ?? 30,
     },
     admin: {
-      address: raw.admin?.address ?? '127.0.0.1',
+      address: raw.admin?.address ?? '',
       port: raw.admin?.port ?? 9300,
       token: raw.admin?.token,
       tokenFile: at(raw.admin?.tokenFile ?? 'var/admin.token'),
+    },
+    serverHealth: {
+      intervalMs: raw.serverHealth?.intervalMs ?? 2000,
+      timeoutMs: raw.serverHealth?.timeoutMs ?? 1000,
+      fall: raw.serverHealth?.fall ?? 3,
+      rise: raw.serverHealth?.rise ?? 2,
     },
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
   };

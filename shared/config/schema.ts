@@ -43,6 +43,7 @@ const Server = Obj({
     Type.Record(Type.String({ minLength: 1 }), Type.Number({ minimum: 0 }), { minProperties: 1 }),
   ], { description: 'a list of work types, or a map of work type → cost in capacity units per call' })),
   builtin: Type.Optional(Type.Boolean({ description: 'true when `npm start` runs the built-in backend for this server' })),
+  probe: Type.Optional(Type.Union([Type.Literal('options'), Type.Literal('tcp'), Type.Literal('none')], { description: 'one of options (SIP OPTIONS), tcp (connect), none' })),
 });
 
 const ConnectorPorts = Obj({
@@ -140,6 +141,13 @@ const Learning = Obj({
   perSourcePerMinute: Type.Optional(Type.Integer({ minimum: 1, description: 'outcomes one source address may teach per minute' })),
 });
 
+const ServerHealth = Obj({
+  intervalMs: Type.Optional(Ms(2000, 50)),
+  timeoutMs: Type.Optional(Ms(1000, 10)),
+  fall: Type.Optional(Type.Integer({ minimum: 1 })),
+  rise: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+
 const Admin = Obj({
   address: Type.Optional(Address),
   port: Type.Optional(OptPort),
@@ -168,6 +176,7 @@ export const ConfigSchema = Obj({
   profiles: Type.Optional(Profiles),
   learning: Type.Optional(Learning),
   admin: Type.Optional(Admin),
+  serverHealth: Type.Optional(ServerHealth),
   runAs: Type.Optional(Obj({ user: Type.String(), group: Type.Optional(Type.String()) })),
   metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
 });

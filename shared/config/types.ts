@@ -34,6 +34,8 @@ export interface ServerConfig {
   /** work type → cost in capacity units per call */
   workTypes: Record<string, number>;
   builtin: boolean;
+  /** How the connector supervisor checks the server: SIP OPTIONS, a TCP connect, or not at all. */
+  probe: 'options' | 'tcp' | 'none';
 }
 
 export interface PopConfig {
@@ -115,7 +117,8 @@ export interface Config {
   /** LMDB directory (absolute) and the outcome-log size per writer. */
   profiles: { path: string; logSize: number };
   learning: LearningConfig;
-  /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off. */
+  /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off; address '' = the connector's. */
   admin: { address: string; port: number; token: string | undefined; tokenFile: string };
+  serverHealth: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
   runAs: { user: string; group: string } | undefined;
 }
