@@ -35,7 +35,7 @@ export class HostServices {
     this.#live.start(500);
     await this.#prober.start();
     if (this.config.admin.port === 0) return;
-    const engine = new LearningEngine({ config: this.config, store: this.store, geo: new Geo(this.config.geo), live: this.#live, log: this.log, registry: new Registry() });
+    const engine = new LearningEngine({ config: this.config, store: this.store, geo: new Geo(this.config.geo), live: this.#live, log: this.log, registry: new Registry(), localPop: this.connector.pop });
     const token = adminToken(this.config.admin, true);
     this.#admin = await startAdmin({ config: { ...this.config, admin: { ...this.config.admin, address: this.adminAddress } }, token, store: this.store, engine, live: this.#live, log: this.log });
     this.log.info({ admin: `http://${this.adminAddress}:${this.config.admin.port}`, tokenFile: this.config.admin.token ? undefined : this.config.admin.tokenFile }, 'admin API ready');

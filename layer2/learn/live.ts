@@ -20,6 +20,8 @@ export interface DrainEntry {
   by: string;
 }
 
+const NONE: ReadonlyMap<string, number> = new Map();
+
 /** Entries older than this come from a writer that stopped: its load no longer counts. */
 const STALE_MS = 5000;
 /** Health older than this comes from a prober that stopped: the server counts as up again. */
@@ -71,8 +73,8 @@ export class LiveView {
     return this.#own.get(server) ?? 0;
   }
 
-  state(now: number): LiveState {
-    return { now, servers: this.#state };
+  state(now: number, pending: ReadonlyMap<string, number> = NONE): LiveState {
+    return { now, servers: this.#state, pending };
   }
 
   health(): ReadonlyMap<string, HealthEntry> {

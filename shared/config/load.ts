@@ -264,6 +264,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       provenAfter: raw.learning?.provenAfter ?? 2,
       provenRatio: raw.learning?.provenRatio ?? 0.8,
       rttToleranceMs: raw.learning?.rttToleranceMs ?? 10,
+      probationLimit: raw.learning?.probationLimit ?? 1,
       redirectDeadlineMs: raw.learning?.redirectDeadlineMs ?? 8000,
       arrivalGraceMs: raw.learning?.arrivalGraceMs ?? 2000,
       blockRetryMs: raw.learning?.blockRetryMs ?? 3_600_000,

@@ -135,6 +135,7 @@ const Learning = Obj({
   provenAfter: Type.Optional(Type.Integer({ minimum: 1, description: 'successes after which a technique is proven' })),
   provenRatio: Type.Optional(Type.Number({ minimum: 0.5, maximum: 1, description: 'a share between 0.5 and 1' })),
   rttToleranceMs: Type.Optional(Type.Integer({ minimum: 0, description: 'milliseconds' })),
+  probationLimit: Type.Optional(Type.Integer({ minimum: 1, description: 'redirects of an unproven class that may await their arrival at once' })),
   redirectDeadlineMs: Type.Optional(Ms(8000, 100)),
   arrivalGraceMs: Type.Optional(Ms(2000, 0)),
   blockRetryMs: Type.Optional(Ms(3_600_000, 1000)),

@@ -72,6 +72,7 @@ export interface LearningConfig {
   provenAfter: number;
   provenRatio: number;
   rttToleranceMs: number;
+  probationLimit: number;
   redirectDeadlineMs: number;
   arrivalGraceMs: number;
   blockRetryMs: number;
