@@ -257,7 +257,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       rules: (geo.rules ?? []).map((r) => ({ country: r.country ?? '', continent: r.continent ?? '', pop: r.pop })),
       overrides: (geo.overrides ?? []).map((o) => ({ prefix: o.prefix, country: o.country ?? '', pop: o.pop ?? '' })),
     },
-    profiles: { path: at(raw.profiles?.path ?? 'var/profiles'), logSize: raw.profiles?.logSize ?? 10_000 },
+    profiles: { path: at(raw.profiles?.path ?? 'var/profiles'), logSize: raw.profiles?.logSize ?? 10_000, readCacheMs: raw.profiles?.readCacheMs ?? 250 },
     learning: {
       breakAfter: raw.learning?.breakAfter ?? 2,
       minSources: raw.learning?.minSources ?? 2,

@@ -127,6 +127,7 @@ const Geo = Obj({
 const Profiles = Obj({
   path: Type.Optional(Type.String({ minLength: 1, description: 'the LMDB directory; relative to the config file' })),
   logSize: Type.Optional(Type.Integer({ minimum: 10, maximum: 10_000_000, description: 'outcome log entries kept per writer' })),
+  readCacheMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, description: 'milliseconds a decoded profile is trusted on the hot path' })),
 });
 
 const Learning = Obj({

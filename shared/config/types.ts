@@ -116,7 +116,7 @@ export interface Config {
   customers: CustomerConfig[];
   geo: GeoConfig;
   /** LMDB directory (absolute) and the outcome-log size per writer. */
-  profiles: { path: string; logSize: number };
+  profiles: { path: string; logSize: number; readCacheMs: number };
   learning: LearningConfig;
   /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off; address '' = the connector's. */
   admin: { address: string; port: number; token: string | undefined; tokenFile: string };
