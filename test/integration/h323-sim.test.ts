@@ -12,6 +12,7 @@ import { buildGrq, buildRrq, decodeRas, encodeRas, rasSeqNum } from '../../layer
 import { summarizeCall, summarizeRas } from '../../layer2/h323/summary.js';
 import { tpkt } from '../../layer2/h323/tpkt.js';
 import { node, requireBuild, waitFor } from '../helpers/procs.js';
+import { rasVectors } from '../helpers/h323-vectors.js';
 
 /** Simulators on loopback 127.0.5.0/24: the MCU, the room system in each forward behaviour, RAS, load, CLIs. */
 
@@ -162,9 +163,16 @@ t.test('RAS: GRQ → GCF with alternate gatekeepers, RRQ → RCF, a bad datagram
   t.equal(rcf.choice, 'registrationConfirm');
   t.equal(rasSeqNum(rcf), 42);
   t.match(summarizeRas(rcf), { endpointIdentifier: /^EP-\d+$/, callSignalAddress: [`${MCU}:${m.port}`] });
+  const reqs = rasVectors();
+  for (const name of ['urq', 'arq', 'drq', 'lrq', 'ucf']) udp.send(encodeRas(reqs.get(name)!), m.rasPort!, MCU);
+  await waitFor('UCF, ACF, DCF, LCF', () => replies.length === 6);
+  const got = replies.slice(2).map((b) => summarizeRas(decodeRas(b)));
+  t.same(got.map((s) => s.ras).sort(), ['ACF', 'DCF', 'LCF', 'UCF']);
+  t.match(got.find((s) => s.ras === 'ACF'), { requestSeqNum: 9, destCallSignalAddress: `${MCU}:${m.port}` }, 'ACF steers the call to the MCU');
+  t.match(got.find((s) => s.ras === 'LCF'), { requestSeqNum: 10, callSignalAddress: [`${MCU}:${m.port}`] });
   udp.send(Buffer.from('ff00', 'hex'), m.rasPort!, MCU);
   await waitFor('counted', () => m.stats.rasMalformed === 1);
-  t.same(m.stats.ras, { GRQ: 1, RRQ: 1 });
+  t.same(m.stats.ras, { GRQ: 1, RRQ: 1, URQ: 1, ARQ: 1, DRQ: 1, LRQ: 1, UCF: 1 }, 'a confirm sent to it is counted, not answered');
 });
 
 t.test('load mode: N calls at a rate with a concurrency limit, sipp-like report', async (t) => {

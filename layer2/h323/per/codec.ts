@@ -533,7 +533,7 @@ class Encoder {
       case 'choice':
         return this.#choice(t, v);
       case 'open':
-        return this.#fragmented(Buffer.isBuffer(v) ? v : complete(t.of, v));
+        return Buffer.isBuffer(v) ? this.#fragmented(v) : this.#open(t.of, v);
       case 'opaque':
         throw perError(H323Err.PerEncode, `${t.name} is not described and may only appear inside an open type`);
       case 'lazy':
@@ -764,22 +764,34 @@ class Encoder {
       this.length(count);
     }
     const ext = t.ext!;
-    const bytes: Array<Buffer | undefined> = [];
+    for (let i = 0; i < count; i++) {
+      const f = ext[i];
+      const known = f ? v[f.name] !== undefined : false;
+      const raw = unknown?.has(i) ?? false;
+      if (known && raw) throw perError(H323Err.PerEncode, `extension addition ${i} given both decoded and raw`);
+      w.bit(known || raw);
+    }
     for (let i = 0; i < count; i++) {
       const f = ext[i];
       const known = f ? v[f.name] : undefined;
-      const raw = unknown?.get(i);
-      if (known !== undefined && raw !== undefined) throw perError(H323Err.PerEncode, `extension addition ${i} given both decoded and raw`);
       if (known !== undefined) {
         try {
-          bytes.push(resolve(f!.type).kind === 'opaque' ? asBuffer(known) : complete(f!.type, known));
+          this.#open(f!.type, known);
         } catch (e) {
           throw e instanceof PerError ? e.within(f!.name) : e;
         }
-      } else bytes.push(raw);
-      w.bit(bytes[i] !== undefined);
+      } else {
+        const raw = unknown?.get(i);
+        if (raw) this.#fragmented(raw);
+      }
     }
-    for (const b of bytes) if (b) this.#fragmented(b);
+  }
+
+  /** A value as an open type: raw bytes for undescribed types, else its complete encoding in place. */
+  #open(t: AsnType, v: PerValue | undefined): void {
+    const type = resolve(t);
+    if (type.kind === 'opaque') return this.#fragmented(asBuffer(v));
+    this.w.openType(() => this.value(type, v));
   }
 
   #seqOf(t: SeqOfType, v: PerValue | undefined): void {
@@ -821,7 +833,7 @@ class Encoder {
         const alt = t.ext![i]!;
         w.bit(1);
         this.smallNumber(i);
-        this.#fragmented(resolve(alt.type).kind === 'opaque' ? asBuffer(v.value) : complete(alt.type, v.value));
+        this.#open(alt.type, v.value);
       } else {
         if (t.ext !== null) w.bit(0);
         this.whole(i, t.root.length, t.nbits);

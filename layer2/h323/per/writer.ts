@@ -36,6 +36,17 @@ export class PerWriter {
   bits(v: number, n: number): void {
     this.#room(n);
     let p = this.#pos;
+    if (n <= 30) {
+      while (n > 0) {
+        const avail = 8 - (p & 7);
+        const take = avail < n ? avail : n;
+        n -= take;
+        this.#buf[p >>> 3]! |= ((v >>> n) & ((1 << take) - 1)) << (avail - take);
+        p += take;
+      }
+      this.#pos = p;
+      return;
+    }
     while (n > 0) {
       const used = p & 7;
       const avail = 8 - used;
@@ -78,6 +89,55 @@ export class PerWriter {
     if (whole > 0) this.octets(whole === b.length ? b : b.subarray(0, whole));
     const rest = n & 7;
     if (rest) this.bits(b[whole]! >>> (8 - rest), rest);
+  }
+
+  /**
+   * An open type written in place: `body` writes the inner value right after a one-octet length
+   * placeholder; the length is patched in afterwards (X.691 10.9: one octet below 128, two below
+   * 16K, 16K fragments beyond — the last two cases move the bytes already written).
+   */
+  openType(body: () => void): void {
+    this.align();
+    this.#room(8);
+    const lenAt = this.#pos >>> 3;
+    this.#pos += 8;
+    const start = this.#pos;
+    body();
+    if (this.#pos === start) this.bits(0, 8);
+    this.align();
+    const len = (this.#pos - start) >>> 3;
+    if (len < 128) {
+      this.#buf[lenAt] = len;
+      return;
+    }
+    if (len < 16384) {
+      this.#room(8);
+      this.#buf.copy(this.#buf, lenAt + 2, lenAt + 1, lenAt + 1 + len);
+      this.#buf[lenAt] = 0x80 | (len >>> 8);
+      this.#buf[lenAt + 1] = len & 0xff;
+      this.#pos += 8;
+      return;
+    }
+    const content = Buffer.from(this.#buf.subarray(lenAt + 1, lenAt + 1 + len));
+    this.#buf.fill(0, lenAt, lenAt + 1 + len);
+    this.#pos = lenAt * 8;
+    let off = 0;
+    for (;;) {
+      const left = len - off;
+      if (left < 16384) {
+        if (left < 128) this.byte(left);
+        else {
+          this.byte(0x80 | (left >>> 8));
+          this.byte(left & 0xff);
+        }
+        this.octets(content.subarray(off));
+        return;
+      }
+      const m = Math.min(4, Math.floor(left / 16384));
+      this.byte(0xc0 | m);
+      this.octets(content.subarray(off, off + m * 16384));
+      off += m * 16384;
+    }
   }
 
   /** The complete encoding: padded to whole octets, a copy that the writer no longer touches. */

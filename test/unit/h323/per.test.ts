@@ -150,6 +150,21 @@ t.test('unknown extension additions survive a pass through an older description'
   t.same(perDecode(V2, perEncode(V1, seen as PerValue), { strict: true }), v2, 'the newer description still reads everything');
 });
 
+t.test('open types of 128 octets and more: two-octet lengths and 16K fragments around the inner encoding', async (t) => {
+  const Big = seq('Big', {}, { blob: opt(octets()) });
+  const data = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7) & 0xff));
+  const mid = data(200);
+  const inner200 = Buffer.concat([hex('80c8'), mid]);
+  both(t, Big, { blob: mid }, Buffer.concat([bits().b('1').b('0 000000').b('1').align().buffer(), hex('80ca'), inner200]), '202-octet open type');
+  const big = data(20000);
+  const inner = Buffer.concat([hex('c1'), big.subarray(0, 16384), hex('8e20'), big.subarray(16384)]);
+  t.equal(inner.length, 20003);
+  const expected = Buffer.concat([bits().b('1').b('0 000000').b('1').align().buffer(), hex('c1'), inner.subarray(0, 16384), hex('8e23'), inner.subarray(16384)]);
+  both(t, Big, { blob: big }, expected, '20003-octet open type in fragments');
+  const Two = seq('Two', { a: BOOLEAN }, { x: opt(octets()), y: opt(octets()) });
+  both(t, Two, { a: true, x: mid, y: hex('0102') }, Buffer.concat([bits().b('1 1').b('0 000001').b('11').align().buffer(), hex('80ca'), inner200, hex('03 02 0102')]), 'a long addition followed by a short one');
+});
+
 t.test('a non-canonical extension bitmap length is kept', async (t) => {
   // Three additions signalled, only the first present (an encoder that sizes the bitmap to all it knows).
   const bytes = bits().b('1 0 01').b('0 000010').b('100').align().hex('01 05').buffer();
