@@ -1,4 +1,20 @@
-import { bitString, bmp, BOOLEAN, choice, int, NULL, nullChoice, OID, octets, open, opt, seq, seqOf, type AsnType, type SeqType } from '../per/types.js';
+import {
+  bitString,
+  bmp,
+  BOOLEAN,
+  choice,
+  int,
+  NULL,
+  nullChoice,
+  OID,
+  octets,
+  open,
+  opt,
+  seq,
+  seqOf,
+  type AsnType,
+  type SeqType,
+} from '../per/types.js';
 
 /**
  * H235-SECURITY-MESSAGES (H.235.0, 09/2005) as PER descriptions: the token types H.225.0 carries.
