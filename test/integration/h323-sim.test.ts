@@ -63,7 +63,7 @@ t.test('a call: Setup → Call Proceeding, Alerting, Connect → Release Complet
 t.test('Facility callForwarded: follow, ignore, drop', async (t) => {
   const m = await mcu(t);
   const fwd = await forwarder(t, () => ({ ip: MCU, port: m.port }));
-  const base = { host: FWD, port: fwd.port, localAddress: EP, destinationAliases: [dialledDigits('8001')], calledNumber: '8001', timeoutMs: 1500 };
+  const base = { host: FWD, port: fwd.port, localAddress: EP, destinationAliases: [dialledDigits('8001')], calledNumber: '8001', timeoutMs: 8000 };
 
   const follow = new H323Endpoint({ ...base, onForward: 'follow' });
   t.teardown(() => follow.close());
@@ -76,7 +76,7 @@ t.test('Facility callForwarded: follow, ignore, drop', async (t) => {
   await waitFor('caller release at the forwarder', () => fwd.seen.some((x) => x.q931.type === MsgType.ReleaseComplete));
   t.match(summarizeCall(fwd.seen.find((x) => x.q931.type === MsgType.ReleaseComplete)!), { releaseReason: 'facilityCallDeflection', fromDestination: false });
 
-  const ignore = new H323Endpoint({ ...base, onForward: 'ignore' });
+  const ignore = new H323Endpoint({ ...base, onForward: 'ignore', timeoutMs: 1500 });
   t.teardown(() => ignore.close());
   const ri = await ignore.call();
   t.match(ri, { ok: false, outcome: 'timeout', forward: 'ignored', forwardedTo: [] });
