@@ -105,11 +105,14 @@ export interface SippResult {
 
 /**
  * Run sipp to completion in its own directory; the counts come from its statistics file
- * (`-trace_stat`), the last line of which holds the totals.
+ * (`-trace_stat`), the last line of which holds the totals. Every call ends as successful or failed:
+ * a call that waits more than `-recv_timeout` (default 10 s) for a message fails, as a phone gives up
+ * on a call whose proxy died after 100 Trying (sipp has no other timer once a provisional came).
  */
 export function runSipp(args: string[], timeoutMs = 120_000): Promise<SippResult> {
   const dir = tempDir('sipp');
-  const p = start(sippPath(), [...args, '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'], { cwd: dir });
+  const recvTimeout = args.includes('-recv_timeout') ? [] : ['-recv_timeout', '10000'];
+  const p = start(sippPath(), [...args, ...recvTimeout, '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'], { cwd: dir });
   return new Promise((resolve) => {
     p.child.on('exit', (code) => {
       const counts = readStats(join(dir, 'stat.csv'));
