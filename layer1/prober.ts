@@ -6,8 +6,6 @@ import type { Member, MemberSet } from './members.js';
 export interface ProberOptions extends HealthRule {
   intervalMs: number;
   timeoutMs: number;
-  /** Local address the probes leave from (undefined: the kernel chooses). */
-  localAddress: string | undefined;
 }
 
 /**
@@ -66,7 +64,6 @@ export class HealthProber {
       path: '/health',
       method: 'GET',
       agent: false,
-      ...(this.#o.localAddress ? { localAddress: this.#o.localAddress } : {}),
     }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;

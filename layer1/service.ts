@@ -39,6 +39,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /**
  * Layer 1 of one host: the members of its POP (every worker of every connector there), their health
  * probes, the relays on the well-known address, and the control and metrics endpoints.
+ *
+ * Probes, connections and flows towards members leave from the host's own address (the kernel picks
+ * it by route), never from the well-known address: the standby of a pair binds that address without
+ * holding it, and answers sent to it would reach the active host instead.
  */
 export async function startLayer1(config: Config, log: Logger): Promise<Layer1> {
   const l1 = config.layer1;
@@ -46,9 +50,8 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
   if (endpoints.length === 0) throw new ConfigError(config.file, 'layer1.pop', `a POP with at least one connector (no connector is in POP "${l1.pop}")`);
   const members = new MemberSet(endpoints);
   const wk = config.wellKnown;
-  const wildcard = WILDCARD.has(l1.bind);
-  const source = wildcard ? undefined : l1.bind;
-  const dialledAddress = wildcard ? wk.address : l1.bind;
+  // Clients dialled the well-known address; when listening on a wildcard, that is what they reached.
+  const dialledAddress = WILDCARD.has(l1.bind) ? wk.address : l1.bind;
 
   const plan: ListenerPlan[] = [
     { name: 'sip/udp', proto: 'udp', port: wk.sip, target: 'sipProxied' },
@@ -66,13 +69,13 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
       continue;
     }
     if (p.proto === 'udp') {
-      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, source, maxFlows: l1.udp.maxFlows, idleTimeoutMs: l1.udp.idleTimeoutMs }, serving, log));
+      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, idleTimeoutMs: l1.udp.idleTimeoutMs }, serving, log));
     } else {
-      tcp.push(new TcpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, source, connectTimeoutMs: l1.tcp.connectTimeoutMs }, serving, budget, log));
+      tcp.push(new TcpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, connectTimeoutMs: l1.tcp.connectTimeoutMs }, serving, budget, log));
     }
   }
 
-  const prober = new HealthProber(members, { ...l1.health, localAddress: source }, log);
+  const prober = new HealthProber(members, l1.health, log);
   const listeners = (): ListenerView[] => [...udp.map((u) => ({ name: u.name, udp: u.stats })), ...tcp.map((t) => ({ name: t.name, tcp: t.stats }))];
   const metrics = new Layer1Metrics(l1.name, members, listeners);
   let stopping = false;

@@ -1,4 +1,4 @@
-import { connect, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { BindError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { encodeProxyV2 } from '../shared/proxy-v2.js';
@@ -11,7 +11,6 @@ export interface TcpRelayOptions {
   address: string;
   port: number;
   target: TargetPort;
-  source: string | undefined;
   connectTimeoutMs: number;
 }
 
@@ -103,8 +102,7 @@ export class TcpRelay {
       client.destroy();
       return;
     }
-    const source = this.#o.source !== undefined && isIPv6(this.#o.source) === isIPv6(m.address) ? this.#o.source : undefined;
-    const up = connect({ host: m.address, port: m.port(this.#o.target), allowHalfOpen: true, noDelay: true, ...(source ? { localAddress: source } : {}) });
+    const up = connect({ host: m.address, port: m.port(this.#o.target), allowHalfOpen: true, noDelay: true });
     this.#upstreams.add(up);
     up.once('close', () => this.#upstreams.delete(up));
     const timer = setTimeout(() => up.destroy(new Error(`no connection within ${this.#o.connectTimeoutMs} ms`)), this.#o.connectTimeoutMs);

@@ -2,12 +2,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Member } from './members.js';
 
-/** What a flow needs of its relay: the way back to the client, and where its own socket binds. */
+/** What a flow needs of its relay: the way back to the client. */
 export interface FlowOwner {
   /** Sends a member's reply to the client from the well-known socket. */
   reply(msg: Buffer, flow: UdpFlow): void;
-  /** Local address for member-facing sockets (undefined: the kernel chooses). */
-  readonly source: string | undefined;
 }
 
 /** Datagrams kept while the flow's socket binds and connects; more are dropped. */
@@ -51,8 +49,8 @@ export class UdpFlow {
       s.bytesOut += msg.length;
       this.#owner.reply(msg, this);
     });
-    const source = owner.source !== undefined && isIPv6(owner.source) === v6 ? owner.source : undefined;
-    sock.bind({ port: 0, ...(source ? { address: source } : {}) }, () => {
+    // Any local address: the kernel sends from the host's own address on the route to the member.
+    sock.bind(0, () => {
       if (this.#closed) return;
       sock.connect(port, member.address, () => {
         if (this.#closed) return;

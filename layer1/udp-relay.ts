@@ -16,7 +16,6 @@ export interface UdpRelayOptions {
   target: TargetPort;
   /** The address clients dialled, written into every PROXY v2 header. */
   dialled: { address: string; port: number };
-  source: string | undefined;
   maxFlows: number;
   idleTimeoutMs: number;
 }
@@ -38,7 +37,6 @@ export interface UdpRelayStats {
  */
 export class UdpRelay implements FlowOwner {
   readonly stats: UdpRelayStats = { tableFull: 0, noMember: 0, repicks: 0 };
-  readonly source: string | undefined;
   readonly #o: UdpRelayOptions;
   readonly #members: readonly Member[];
   readonly #log: Logger;
@@ -51,7 +49,6 @@ export class UdpRelay implements FlowOwner {
 
   constructor(o: UdpRelayOptions, members: readonly Member[], log: Logger) {
     this.#o = o;
-    this.source = o.source;
     this.#members = members;
     this.#log = log;
     this.#table = new FlowTable(o.maxFlows);

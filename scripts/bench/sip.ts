@@ -141,12 +141,16 @@ loadmodule "maxfwd.so"
 loadmodule "dispatcher.so"
 loadmodule "pv.so"
 loadmodule "textops.so"
+loadmodule "siputils.so"
 modparam("dispatcher", "list_file", "DISPATCHER_LIST")
 request_route {
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
   if (has_totag()) {
     if (loose_route()) { t_relay(); exit; }
-    if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
+    if (is_method("ACK") && t_check_trans()) { t_relay(); exit; }
+    # Clients that ignore Record-Route (sipp's built-in UAC) send in-dialog requests to this
+    # address with no Route: send them to the backend set, as the connector routes them by dialog.
+    if (uri == myself && !ds_select_dst("1", "4")) { sl_send_reply("503", "No backend"); exit; }
     t_relay(); exit;
   }
   if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
@@ -205,6 +209,7 @@ async function main(): Promise<void> {
         writeFileSync(kcfg, kamailioConfig().replace('DISPATCHER_LIST', list));
         const k = spawnQuiet(kam, ['-f', kcfg, '-DD', '-E', '-m', '256', '-M', '32', '-Y', dir, '-P', join(dir, 'k.pid')]);
         await sleep(1500);
+        if (k.exitCode !== null) throw new Error(`kamailio exited at start (code ${k.exitCode}); \`kamailio -c -f ${kcfg}\` shows why`);
         try {
           console.log('(c) Kamailio 4 children, dispatcher + tm (stateful), same sipp flags');
           results.c = await ladder('c', `${KAM}:5060`, 6200);

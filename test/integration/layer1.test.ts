@@ -412,6 +412,24 @@ t.test('the process: listeners only for served ports, bind errors named, exit 0 
   ras.close();
   t.pass('1720/tcp and 1719/udp were not opened');
 
+  // The operator CLI against the running process.
+  const ctl = async (...args: string[]): Promise<{ code: number | null; out: string }> => {
+    const c = node('scripts/l1ctl.js', ['--config', file, ...args]);
+    const code = await new Promise<number | null>((r) => c.child.once('exit', (x) => r(x)));
+    return { code, out: c.output() };
+  };
+  const listed = await ctl('list');
+  t.equal(listed.code, 0);
+  t.match(listed.out, /MEMBER\s+ADDRESS\s+STATE\s+CONNECTIONS\s+FLOWS\nc1\/0\s+127\.0\.2\.2\s+up\s+0\s+1\n/);
+  t.match(await ctl('drain', 'c1/0'), { code: 0, out: /c1\/0: draining \(no new flows; open ones continue\); 0 connections, 1 flows open/ });
+  t.match(await ctl('--json', 'list'), { code: 0, out: /"draining": true/ });
+  t.match(await ctl('health'), { code: 0, out: /ok \(serving\): 1 of 1 members up/ });
+  t.match(await ctl('undrain', 'c1/0'), { code: 0, out: /taking new flows/ });
+  t.match(await ctl('drain', 'c7/0'), { code: 1, out: /l1ctl: layer 1 control at http:\/\/127\.0\.2\.1:9101: no layer-1 member "c7\/0" \(members: c1\/0\) \[VCP_ERR_L1_UNKNOWN_MEMBER\]/ });
+  t.match(await ctl('drain'), { code: 2, out: /needs a member id/ });
+  t.match(await ctl('bogus'), { code: 2, out: /unknown command "bogus"/ });
+  t.match(await ctl('--url', 'http://127.0.2.1:9', 'list'), { code: 1, out: /l1ctl: layer 1 control at http:\/\/127\.0\.2\.1:9: no answer .*\[VCP_ERR_L1_CONTROL\]/ });
+
   // A second layer 1 on the same address cannot bind: the error names address, port and role.
   const clash = node('layer1/main.js', ['--config', file]);
   const code = await new Promise<number | null>((r) => clash.child.once('exit', (c) => r(c)));
