@@ -178,26 +178,35 @@ async function main(): Promise<void> {
   await sleep(500);
   const results: Record<string, number> = {};
   try {
-    if (ONLY.has('a') || ONLY.has('b')) {
+    // Each of (a) and (b) gets a fresh connector, so that neither inherits the other's backlog.
+    const withConnector = async (run: () => Promise<void>): Promise<void> => {
       const conn = spawnQuiet(process.execPath, [here('../../layer2/main.js'), '--config', cfg]);
-      let l1: ChildProcess | undefined;
       try {
         await waitHttp(`http://${CONN}:18080/health`);
-        if (ONLY.has('a')) {
-          console.log('(a) layer 2 alone: sipp → connector worker 0 plain port → sipp UAS');
-          results.a = await ladder('a', `${CONN}:25060`, 6000);
-        }
-        if (ONLY.has('b')) {
-          l1 = spawnQuiet(process.execPath, [here('../../layer1/main.js'), '--config', cfg]);
-          await waitHttp(`http://${WK}:9100/metrics`);
-          await sleep(1000);
-          console.log('(b) layer 1 + layer 2: sipp → well-known address → layer 1 → connector → sipp UAS');
-          results.b = await ladder('b', `${WK}:5060`, 6100);
-        }
+        await run();
       } finally {
-        await stop(l1);
         await stop(conn);
       }
+    };
+    if (ONLY.has('a')) {
+      await withConnector(async () => {
+        console.log('(a) layer 2 alone: sipp → connector worker 0 plain port → sipp UAS');
+        results.a = await ladder('a', `${CONN}:25060`, 6000);
+      });
+    }
+    if (ONLY.has('b')) {
+      await withConnector(async () => {
+        const l1 = spawnQuiet(process.execPath, [here('../../layer1/main.js'), '--config', cfg]);
+        try {
+          // Layer 1 answers /health with 200 once a member passed its probes; one interval more for the rest.
+          await waitHttp(`http://${WK}:9101/health`);
+          await sleep(500);
+          console.log('(b) layer 1 + layer 2: sipp → well-known address → layer 1 → connector → sipp UAS');
+          results.b = await ladder('b', `${WK}:5060`, 6100);
+        } finally {
+          await stop(l1);
+        }
+      });
     }
     if (ONLY.has('c')) {
       const kam = sh('command -v kamailio');
