@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,8 +86,10 @@ function sippRun(target: string, rate: number, port: number): Promise<{ ok: numb
   return new Promise((resolve) => {
     c.on('exit', () => {
       const f = join(dir, 's.csv');
-      if (!existsSync(f)) return resolve({ ok: 0, failed: total });
-      const lines = readFileSync(f, 'utf8').trim().split('\n');
+      const text = existsSync(f) ? readFileSync(f, 'utf8') : undefined;
+      rmSync(dir, { recursive: true, force: true });
+      if (text === undefined) return resolve({ ok: 0, failed: total });
+      const lines = text.trim().split('\n');
       const head = lines[0]!.split(';');
       const last = lines[lines.length - 1]!.split(';');
       const col = (n: string): number => Number(last[head.indexOf(n)]);
@@ -229,6 +231,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stop(uas);
+    rmSync(dir, { recursive: true, force: true });
   }
   console.log('\nhighest rate with ≤ 0.1 % failed calls:');
   for (const k of ['a', 'b', 'c']) {

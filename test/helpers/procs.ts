@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,7 +116,9 @@ export function runSipp(args: string[], timeoutMs = 120_000): Promise<SippResult
   return new Promise((resolve) => {
     p.child.on('exit', (code) => {
       const counts = readStats(join(dir, 'stat.csv'));
-      resolve({ code, ...counts, output: p.output() + listErrors(dir) });
+      const output = p.output() + listErrors(dir);
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, ...counts, output });
     });
   });
 }
@@ -140,5 +142,9 @@ function listErrors(dir: string): string {
 /** A sipp UAS (the backend stand-in) that runs until stopped. */
 export function startSippUas(address: string, port: number, transport: 'u1' | 't1'): Proc {
   const dir = tempDir('sipp-uas');
-  return start(sippPath(), ['-sn', 'uas', '-i', address, '-p', String(port), '-t', transport, '-nostdin', '-bind_local', '-max_socket', '5000'], { cwd: dir });
+  const p = start(sippPath(), ['-sn', 'uas', '-i', address, '-p', String(port), '-t', transport, '-nostdin', '-bind_local', '-max_socket', '5000'], { cwd: dir });
+  return { ...p, stop: async (signal) => {
+    await p.stop(signal);
+    rmSync(dir, { recursive: true, force: true });
+  } };
 }

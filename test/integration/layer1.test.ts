@@ -1,13 +1,14 @@
 import t, { type Test } from 'tap';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { parseConfig } from '../../shared/config/load.js';
 import { createLogger } from '../../shared/logger.js';
 import { startLayer1, type Layer1 } from '../../layer1/service.js';
 import { clientHash, memberSeed, rank } from '../../layer1/pick.js';
 import { FakeMember } from '../helpers/l1-member.js';
-import { node, requireBuild, tempDir, waitFor, writeFile } from '../helpers/procs.js';
+import { node, requireBuild, start, tempDir, waitFor, writeFile } from '../helpers/procs.js';
 import { metric } from '../helpers/stack.js';
 
 // Every address of this file is in 127.0.2.0/24: layer 1 on .1, members on .2-.4, clients on .100.
@@ -182,6 +183,60 @@ t.test('TCP: a member that refuses is skipped for the next in hash order; none l
   const m = await scrape();
   t.equal(metric(m, 'vcp_l1_tcp_no_member_total', { listener: 'sip/tcp' }), 1);
   t.equal(metric(m, 'vcp_l1_connect_errors_total'), 4, 'c1 twice, c2 and c3 once each');
+});
+
+t.test('TCP: a member that does not answer within connectTimeoutMs is skipped', async (t) => {
+  // c1's port accepts nothing: a process listens with a backlog of 1 and then blocks its event loop,
+  // so once the accept queue is full the kernel drops further SYNs and a connect hangs.
+  const stuck = start(process.execPath, ['-e', `
+    const srv = require('node:net').createServer();
+    srv.listen({ port: ${PROXIED}, host: '127.0.2.2', backlog: 1 }, () => {
+      console.log('listening');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    });`]);
+  t.teardown(() => stuck.stop('SIGKILL'));
+  await waitFor('stuck listener', () => stuck.output().includes('listening'));
+  const fillers: Socket[] = [];
+  t.teardown(() => fillers.forEach((f) => f.destroy()));
+  for (let i = 0; i < 4; i++) fillers.push(connect({ host: '127.0.2.2', port: PROXIED, localAddress: CLIENT }).on('error', () => undefined));
+  await new Promise((r) => setTimeout(r, 200));
+  const c1 = new FakeMember('127.0.2.2', PROXIED, HEALTH);
+  const c2 = await new FakeMember('127.0.2.3', PROXIED, HEALTH).start();
+  await c1.startHealth();
+  t.teardown(() => Promise.all([c1.stopHealth(), c2.stop()]));
+  const l1 = await startLayer1(parseConfig(yaml({ tcp: '{ connectTimeoutMs: 300, maxConnections: 100 }' }), 'layer1-test.yaml'), log);
+  t.teardown(() => l1.close());
+  await waitFor('members up', () => l1.members.list.every((m) => m.up));
+  const s = await tcpClient(t, portFor(IDS2, 'c1/0'));
+  s.write('patience');
+  t.equal((await readN(s, 8)).toString(), 'patience', 'relayed by the second member after the timeout');
+  t.equal(c2.tcp.length, 1);
+  t.equal(metric(await scrape(), 'vcp_l1_connect_errors_total', { member: 'c1/0' }), 1, 'the timeout counted against c1');
+});
+
+t.test('H.225 (TCP) and RAS (UDP) listeners relay to their own member ports', async (t) => {
+  const { byId } = await rig(t, { extraPorts: ', h323Proxied: 11720, rasProxied: 11719' });
+  const h323 = new FakeMember('127.0.2.2', 11720, 0);
+  const ras = new FakeMember('127.0.2.2', 11719, 0);
+  await Promise.all([h323.startTcp(), ras.startUdp()]);
+  t.teardown(() => Promise.all([h323.stopTcp(), ras.stopUdp()]));
+  const tpkt = Buffer.from([3, 0, 0, 8, 1, 2, 3, 4]);
+  const s = await new Promise<Socket>((resolve, reject) => {
+    const c = connect({ host: WK, port: 1720, localAddress: CLIENT, localPort: portFor(IDS2, 'c1/0') }, () => resolve(c));
+    c.once('error', reject);
+    t.teardown(() => c.destroy());
+  });
+  s.write(tpkt);
+  t.ok((await readN(s, 8)).equals(tpkt), 'H.225 bytes relayed and echoed');
+  t.match(h323.tcp[0]!.header, { transport: 'tcp', srcAddress: CLIENT, dstAddress: WK, dstPort: 1720 });
+  const u = await udpClient(t, portFor(IDS2, 'c1/0'));
+  sendUdp(u, 'GRQ', 1719);
+  await waitFor('RAS reply', () => u.replies.length === 1);
+  t.same(u.replies[0], { text: 'echo:GRQ', address: WK, port: 1719 }, 'the RAS answer comes from the well-known RAS port');
+  t.match(ras.udp[0]!.header, { transport: 'udp', srcAddress: CLIENT, dstAddress: WK, dstPort: 1719 });
+  t.equal(byId('c1/0').tcp.length + byId('c1/0').udp.length, 0, 'nothing went to the SIP port');
+  const listeners = (await scrape()).match(/listener="[a-z0-9/]+"/g) ?? [];
+  t.same([...new Set(listeners)].sort(), ['listener="h323/tcp"', 'listener="ras/udp"', 'listener="sip/tcp"', 'listener="sip/udp"']);
 });
 
 t.test('drain: existing connections and flows continue, new ones go to the next member; undrain', async (t) => {
@@ -396,6 +451,7 @@ t.test('the process: listeners only for served ports, bind errors named, exit 0 
   const members = await Promise.all([new FakeMember('127.0.2.2', PROXIED, HEALTH).start()]);
   t.teardown(() => Promise.all(members.map((m) => m.stop())));
   const dir = tempDir('l1');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = writeFile(dir, 'l1.yaml', yaml({ members: 1 }));
   const p = node('layer1/main.js', ['--config', file]);
   t.teardown(() => p.stop('SIGKILL'));
