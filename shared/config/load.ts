@@ -244,6 +244,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       backendTimeoutMs: sip.backendTimeoutMs ?? 4000,
       transactionTimeoutMs: sip.transactionTimeoutMs ?? 32000,
       redirectTokenParam: sip.redirectTokenParam ?? 'vcp-token',
+      maxCallMs: sip.maxCallMs ?? 21_600_000,
     },
     techniques: { default: raw.techniques?.default ?? 'proxy', classes },
     workTypes: {
