@@ -28,6 +28,9 @@ const RED = 'r:';
 const LOG = 'l:';
 const SEQ = 's:';
 const APPLIED = 'a:';
+/** Local events awaiting their publication to the other POPs, in commit order (`o:<16-digit number>`). */
+const OUTBOX = 'o:';
+const OUTBOX_SEQ = 'm:outbox';
 /** Host-local state (not replicated): live load per worker, server health, drains. */
 const LOCAL = 'x:';
 
@@ -85,7 +88,7 @@ function targetOf(op: Op): 'class' | 'net' | 'redirect' | 'log' {
   }
 }
 
-type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | Applied | number | Record<string, unknown>;
+type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | ProfileEvent | Applied | number | Record<string, unknown>;
 
 /**
  * The profiles of one host in LMDB, shared by every connector process on it: class profiles, network
@@ -110,10 +113,13 @@ export class ProfileStore {
    */
   readonly #cache = new Map<string, { v: ClassProfile | NetworkProfile | undefined; until: number }>();
   readonly #ttl: number;
+  /** Every local event is also written to the outbox (replication is configured). */
+  readonly #outbox: boolean;
   #closed = false;
 
-  private constructor(path: string, origin: string, root: RootDatabase<Value, string>, logSize: number, readCacheMs: number) {
+  private constructor(path: string, origin: string, root: RootDatabase<Value, string>, logSize: number, readCacheMs: number, outbox: boolean) {
     this.path = path;
+    this.#outbox = outbox;
     this.origin = origin;
     this.#root = root;
     this.#db = root.openDB<Value, string>(DB_NAME, { cache: false });
@@ -123,7 +129,7 @@ export class ProfileStore {
   }
 
   /** Open (creating it when the directory is new or empty). A foreign or corrupt store is an error naming the path. */
-  static open(path: string, o: { origin: string; logSize?: number; readCacheMs?: number }): ProfileStore {
+  static open(path: string, o: { origin: string; logSize?: number; readCacheMs?: number; outbox?: boolean }): ProfileStore {
     const fresh = !existsSync(path) || readdirSync(path).length === 0;
     try {
       mkdirSync(path, { recursive: true });
@@ -169,7 +175,7 @@ export class ProfileStore {
       root.close();
       throw new StoreError(path, `was written by a newer version (format version ${String(m.version)}, this build reads ${VERSION})`);
     }
-    return new ProfileStore(path, o.origin, root, o.logSize ?? 10_000, o.readCacheMs ?? 250);
+    return new ProfileStore(path, o.origin, root, o.logSize ?? 10_000, o.readCacheMs ?? 250, o.outbox ?? false);
   }
 
   classProfile(key: string): ClassProfile | undefined {
@@ -226,6 +232,12 @@ export class ProfileStore {
       this.#applyOps(ev, touched);
       db.put(SEQ + this.origin, seq);
       this.#markApplied(this.origin, seq);
+      if (this.#outbox) {
+        // In the same transaction: an event that is committed is also queued for the other POPs.
+        const n = ((db.get(OUTBOX_SEQ) as number | undefined) ?? 0) + 1;
+        db.put(OUTBOX_SEQ, n);
+        db.put(OUTBOX + String(n).padStart(16, '0'), ev);
+      }
       return ev;
     }).then((ev) => {
       for (const k of touched) this.#cache.delete(k);
@@ -251,6 +263,25 @@ export class ProfileStore {
       for (const k of touched) this.#cache.delete(k);
       return r;
     });
+  }
+
+  /** The oldest queued local events, in commit order (any process of the host may have written them). */
+  outbox(limit: number): Array<{ key: string; event: ProfileEvent }> {
+    const out: Array<{ key: string; event: ProfileEvent }> = [];
+    for (const { key, value } of this.#db.getRange({ start: OUTBOX, end: `${OUTBOX}\uffff`, limit })) out.push({ key, event: value as ProfileEvent });
+    return out;
+  }
+
+  /** Drop outbox entries once the other POPs can have them. */
+  async removeOutbox(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#root.transaction(() => {
+      for (const k of keys) if (k.startsWith(OUTBOX)) this.#db.remove(k);
+    });
+  }
+
+  outboxCount(): number {
+    return this.#db.getKeysCount({ start: OUTBOX, end: `${OUTBOX}\uffff` });
   }
 
   /** Highest contiguous sequence number applied per origin. */
