@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parsePrefix } from '../net/prefix.js';
 import { ConfigSchema, type RawConfig } from './schema.js';
-import type { Config, ConnectorConfig, WorkerEndpoint } from './types.js';
+import type { Config, ConnectorConfig, ReplicationConfig, WorkerEndpoint } from './types.js';
 
 if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (v) => isIP(v) !== 0);
 if (!FormatRegistry.Has('cidr')) FormatRegistry.Set('cidr', (v) => parsePrefix(v) !== undefined);
@@ -210,6 +210,8 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
   const base = dirname(resolvePath(file));
   const at = (p: string): string => resolvePath(base, p);
 
+  const replication = raw.replication ? resolveReplication(raw.replication, connectors, fail) : undefined;
+
   const l1 = raw.layer1 ?? {};
   const sip = raw.sip ?? {};
   const classes: Record<string, 'proxy' | 'redirect' | 'local'> = {};
@@ -283,7 +285,46 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       fall: raw.serverHealth?.fall ?? 3,
       rise: raw.serverHealth?.rise ?? 2,
     },
+    replication,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
+  };
+}
+
+function resolveReplication(r: NonNullable<RawConfig['replication']>, connectors: ConnectorConfig[], fail: (pointer: string, expected: string) => never): ReplicationConfig {
+  const names = new Set(connectors.map((c) => c.name));
+  for (const name of Object.keys(r.hosts ?? {})) {
+    if (!names.has(name)) fail(`/replication/hosts/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, `the name of a connector listed under connectors, got "${name}"`);
+  }
+  if (r.password !== undefined && r.user === undefined) fail('/replication', 'a user with the password');
+  if (r.user !== undefined && r.password === undefined) fail('/replication', 'a password with the user');
+  if (r.token !== undefined && r.user !== undefined) fail('/replication', 'either token or user and password, not both');
+  if (r.maxAgeMs && r.maxAgeMs < (r.duplicateWindowMs ?? 120_000)) fail('/replication/maxAgeMs', 'at least duplicateWindowMs (JetStream keeps a message at least as long as it detects its duplicates)');
+  const hosts: ReplicationConfig['hosts'] = {};
+  const consumers = new Map<string, string>();
+  for (const c of connectors) {
+    const h = r.hosts?.[c.name];
+    // NATS names take no dots: a connector "pop.a-1" consumes as "pop_a-1".
+    const consumer = h?.consumer ?? c.name.replace(/\./g, '_');
+    const other = consumers.get(consumer);
+    if (other !== undefined) fail(`/replication/hosts`, `a consumer name per connector: ${other} and ${c.name} would both consume as "${consumer}" (set hosts.<connector>.consumer)`);
+    consumers.set(consumer, c.name);
+    hosts[c.name] = { servers: h?.servers ?? r.servers, consumer };
+  }
+  return {
+    stream: r.stream ?? 'VCP_PROFILES',
+    subjectPrefix: r.subjectPrefix ?? 'vcp.profiles',
+    replicas: r.replicas ?? 1,
+    maxAgeMs: r.maxAgeMs ?? 7 * 24 * 3_600_000,
+    duplicateWindowMs: r.duplicateWindowMs ?? 120_000,
+    ackWaitMs: r.ackWaitMs ?? 30_000,
+    connectTimeoutMs: r.connectTimeoutMs ?? 5000,
+    pingIntervalMs: r.pingIntervalMs ?? 5000,
+    reconnect: { waitMs: r.reconnect?.waitMs ?? 1000, jitterMs: r.reconnect?.jitterMs ?? 200, maxAttempts: r.reconnect?.maxAttempts ?? -1 },
+    pollMs: r.pollMs ?? 20,
+    publishWindow: r.publishWindow ?? 256,
+    applyWindow: r.applyWindow ?? 256,
+    auth: r.token !== undefined ? { token: r.token } : r.user !== undefined ? { user: r.user, password: r.password! } : undefined,
+    hosts,
   };
 }
 

@@ -158,6 +158,36 @@ const Admin = Obj({
   tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'path of a file holding the bearer token; relative to the config file' })),
 });
 
+const NatsUrl = Type.String({ pattern: '^(nats|tls)://[^\\s/]+$', description: 'a NATS server URL such as nats://192.0.2.1:4222' });
+const NatsName = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'a JetStream name of letters, digits, dash, underscore (at most 64)' });
+
+const Replication = Obj({
+  servers: Type.Array(NatsUrl, { minItems: 1, description: 'NATS server URLs, the POP\'s own first' }),
+  stream: Type.Optional(NatsName),
+  subjectPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', description: 'subject tokens of letters, digits, dash, underscore, separated by dots' })),
+  replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 5, description: 'stream replicas 1..5 (at most the cluster size)' })),
+  maxAgeMs: Type.Optional(Type.Integer({ minimum: 0, description: 'milliseconds an event stays in the stream; 0: no limit' })),
+  duplicateWindowMs: Type.Optional(Ms(120_000, 1000)),
+  ackWaitMs: Type.Optional(Ms(30_000, 500)),
+  connectTimeoutMs: Type.Optional(Ms(5000, 100)),
+  pingIntervalMs: Type.Optional(Ms(5000, 100)),
+  reconnect: Type.Optional(Obj({
+    waitMs: Type.Optional(Ms(1000, 10)),
+    jitterMs: Type.Optional(Ms(200, 0)),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: -1, description: 'reconnect attempts per server, -1 for ever' })),
+  })),
+  pollMs: Type.Optional(Ms(20, 1)),
+  publishWindow: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: 'events published at once, awaiting their acknowledgements' })),
+  applyWindow: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, description: 'events applied at once' })),
+  user: Type.Optional(Type.String({ minLength: 1 })),
+  password: Type.Optional(Type.String({ minLength: 1 })),
+  token: Type.Optional(Type.String({ minLength: 1 })),
+  hosts: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Obj({
+    servers: Type.Optional(Type.Array(NatsUrl, { minItems: 1, description: 'NATS server URLs, the POP\'s own first' })),
+    consumer: Type.Optional(NatsName),
+  }), { description: 'connector name → its own servers and consumer name' })),
+}, 'profile replication between POPs through NATS JetStream');
+
 const WorkTypes = Obj({
   default: Type.Optional(Type.String({ minLength: 1 })),
   classes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { description: 'class key → work type' })),
@@ -180,6 +210,7 @@ export const ConfigSchema = Obj({
   learning: Type.Optional(Learning),
   admin: Type.Optional(Admin),
   serverHealth: Type.Optional(ServerHealth),
+  replication: Type.Optional(Replication),
   runAs: Type.Optional(Obj({ user: Type.String(), group: Type.Optional(Type.String()) })),
   metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
 });

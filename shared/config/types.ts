@@ -102,6 +102,26 @@ export interface SipConfig {
   maxCallMs: number;
 }
 
+/** Profile replication through NATS JetStream, resolved for every connector of the file. */
+export interface ReplicationConfig {
+  stream: string;
+  subjectPrefix: string;
+  replicas: number;
+  maxAgeMs: number;
+  duplicateWindowMs: number;
+  ackWaitMs: number;
+  connectTimeoutMs: number;
+  /** a server that answers no ping within two of these is taken as gone (a silent cut) */
+  pingIntervalMs: number;
+  reconnect: { waitMs: number; jitterMs: number; maxAttempts: number };
+  pollMs: number;
+  publishWindow: number;
+  applyWindow: number;
+  auth: { user: string; password: string } | { token: string } | undefined;
+  /** connector name → the servers its host connects to and its durable consumer's name */
+  hosts: Record<string, { servers: string[]; consumer: string }>;
+}
+
 /** The validated configuration with every default filled in. */
 export interface Config {
   file: string;
@@ -123,5 +143,7 @@ export interface Config {
   /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off; address '' = the connector's. */
   admin: { address: string; port: number; token: string | undefined; tokenFile: string };
   serverHealth: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
+  /** Absent: no replication (a single POP), and no outbox. */
+  replication: ReplicationConfig | undefined;
   runAs: { user: string; group: string } | undefined;
 }
