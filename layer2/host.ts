@@ -9,16 +9,20 @@ import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
 import { ServerProber } from './learn/prober.js';
 import { ProfileStore } from './profiles/store.js';
+import { Replicator } from './replication/replicator.js';
 
 /**
  * What a connector host runs beside its workers, in the supervisor process: the profile store (opened
- * first, so a foreign or corrupt store stops the start with its path), the server health prober and the
- * admin API.
+ * first, so a foreign or corrupt store stops the start with its path), the server health prober, the
+ * admin API and, when the config has a `replication` section, the replicator to the other POPs.
  */
 export class HostServices {
   readonly store: ProfileStore;
   readonly #live: LiveView;
   readonly #prober: ServerProber;
+  /** Metrics of the supervisor, served by the admin API. */
+  readonly registry = new Registry();
+  readonly replicator: Replicator | undefined;
   #admin: FastifyInstance | undefined;
 
   constructor(
@@ -26,18 +30,22 @@ export class HostServices {
     private readonly connector: ConnectorConfig,
     private readonly log: Logger,
   ) {
-    this.store = ProfileStore.open(config.profiles.path, { origin: `${connector.name}/admin`, logSize: config.profiles.logSize });
+    this.store = ProfileStore.open(config.profiles.path, { origin: `${connector.name}/admin`, logSize: config.profiles.logSize, outbox: config.replication !== undefined });
     this.#live = new LiveView(this.store, `${connector.name}/admin`);
     this.#prober = new ServerProber(config.servers.filter((s) => s.pop === connector.pop), this.store, log, { ...config.serverHealth, localAddress: connector.address });
+    if (config.replication) {
+      this.replicator = new Replicator({ config: config.replication, host: connector.name, hosts: config.connectors.map((c) => c.name), store: this.store, log, registry: this.registry });
+    }
   }
 
   async start(): Promise<void> {
+    this.replicator?.start();
     this.#live.start(500);
     await this.#prober.start();
     if (this.config.admin.port === 0) return;
     const engine = new LearningEngine({ config: this.config, store: this.store, geo: new Geo(this.config.geo), live: this.#live, log: this.log, registry: new Registry(), localPop: this.connector.pop });
     const token = adminToken(this.config.admin, true);
-    this.#admin = await startAdmin({ config: { ...this.config, admin: { ...this.config.admin, address: this.adminAddress } }, token, store: this.store, engine, live: this.#live, log: this.log });
+    this.#admin = await startAdmin({ config: { ...this.config, admin: { ...this.config.admin, address: this.adminAddress } }, token, store: this.store, engine, live: this.#live, log: this.log, registry: this.registry });
     this.log.info({ admin: `http://${this.adminAddress}:${this.config.admin.port}`, tokenFile: this.config.admin.token ? undefined : this.config.admin.tokenFile }, 'admin API ready');
   }
 
@@ -47,6 +55,7 @@ export class HostServices {
 
   async stop(): Promise<void> {
     this.#prober.stop();
+    await this.replicator?.stop();
     await this.#admin?.close();
     await this.#live.stop();
     await this.store.close();
