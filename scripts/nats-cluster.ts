@@ -140,9 +140,11 @@ export class NatsCluster {
     if (c) await stopChild(c, signal);
   }
 
-  /** Start a stopped node again on its store. */
+  /** Start a stopped node again on its store (nothing when it runs). */
   async restartNode(nameOrAddress: string, timeoutMs = 30_000): Promise<void> {
     const n = this.node(nameOrAddress);
+    const c = this.#children.get(n.name);
+    if (c && c.exitCode === null && c.signalCode === null) return;
     this.#spawn(n);
     await this.waitReady([n], timeoutMs);
   }
