@@ -5,7 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import { decide } from '../decide/decide.js';
 import type { Decision, NetworkId, Technique, Topology } from '../decide/types.js';
 import type { GeoResult, Geo } from '../geo/geo.js';
-import { classChain, type ClassKey, type ClientIdentity } from '../identify.js';
+import { classChain, type ClassKey, type ClientIdentity, type Protocol } from '../identify.js';
 import type { Op, OutcomeEntry, RedirectRecord } from '../profiles/events.js';
 import type { ProfileStore } from '../profiles/store.js';
 import { attributeMiss } from './attribution.js';
@@ -16,7 +16,7 @@ import { buildTopology } from './topology.js';
 
 /** What a connector knows about a new request before deciding. */
 export interface RequestInfo {
-  protocol: 'sip' | 'h323';
+  protocol: Protocol;
   /** Call-ID or H.225 call identifier, for the logs. */
   callId: string;
   identity: ClientIdentity;

@@ -1,5 +1,5 @@
 import type { Technique } from '../decide/types.js';
-import type { ClassLevel } from '../identify.js';
+import type { ClassLevel, Protocol } from '../identify.js';
 
 /**
  * What the learning writes, as operations that commute: counters add, block times and RTT means
@@ -30,7 +30,7 @@ export type Op =
 
 export interface RedirectRecord {
   token: string;
-  protocol: 'sip' | 'h323';
+  protocol: Protocol;
   server: string;
   pop: string;
   /** class keys of the client, most specific first, and their levels */
@@ -71,6 +71,7 @@ export interface ProfileEvent {
 }
 
 const TECHNIQUES = new Set(['proxy', 'redirect', 'local', 'uri', 'http']);
+const PROTOCOLS = new Set(['sip', 'h323', 'web']);
 const LEVELS = new Set(['version', 'product', 'vendor', 'protocol', 'default']);
 const isStr = (v: unknown, max = 512): v is string => typeof v === 'string' && v.length <= max;
 const isKey = (v: unknown): v is string => isStr(v, 512) && v.length > 0;
@@ -108,7 +109,7 @@ export function invalidOp(op: unknown): string | undefined {
       const r = o.rec as Record<string, unknown> | null;
       if (!r || typeof r !== 'object' || !isKey(r.token) || !isKey(r.server) || !isStr(r.pop) || !isStrArr(r.chain, 8) || !isStrArr(r.levels, 8) || !isStrArr(r.nets, 8)) return 'bad redirect op';
       if ((r.levels as string[]).length !== (r.chain as string[]).length || !(r.levels as string[]).every((l) => LEVELS.has(l))) return 'bad redirect op';
-      if (!isTime(r.issuedAt) || !isTime(r.deadline) || !isStr(r.origin) || !isStr(r.src, 64) || (r.protocol !== 'sip' && r.protocol !== 'h323')) return 'bad redirect op';
+      if (!isTime(r.issuedAt) || !isTime(r.deadline) || !isStr(r.origin) || !isStr(r.src, 64) || !PROTOCOLS.has(r.protocol as string)) return 'bad redirect op';
       return undefined;
     }
     case 'close':
