@@ -387,7 +387,8 @@ export class LearningEngine {
 
   #arrivalLog(a: RequestInfo, server: string, token: string, now: number, rec: RedirectRecord | undefined, what: string, technique: IssuedTechnique): Op {
     const entry: OutcomeEntry = {
-      at: now, origin: this.#store.origin, protocol: a.protocol, event: 'arrival', technique, cls: rec?.chain[0] ?? classChain(a.identity)[0]!.key,
+      at: now, origin: this.#store.origin, protocol: a.protocol, event: 'arrival', technique,
+      cls: (technique !== 'uri' && rec?.chain[0]) || classChain(a.identity)[0]!.key,
       net: rec?.nets[0] ?? '', server, ok: true, ms: rec ? now - rec.issuedAt : -1, detail: `token ${token}: ${what}`,
     };
     return { o: 'log', entry };
