@@ -3,7 +3,11 @@ import { loadConfigFile, defaultConfigPath } from '../shared/config/load.js';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { Geo } from './geo/geo.js';
 import { startHealthServer } from './health.js';
+import { LearningEngine } from './learn/engine.js';
+import { LiveView } from './learn/live.js';
+import { ProfileStore } from './profiles/store.js';
 import { WorkerMetrics } from './metrics.js';
 import { dropPrivileges } from './privileges.js';
 import { SipProxy } from './sip/proxy.js';
@@ -12,6 +16,8 @@ import { SipTransport } from './sip/transport.js';
 export interface WorkerHandle {
   endpoint: WorkerEndpoint;
   proxy: SipProxy;
+  engine: LearningEngine;
+  store: ProfileStore;
   close(): Promise<void>;
 }
 
@@ -45,18 +51,34 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     },
     log,
   );
-  proxy = new SipProxy({ config, workerId: endpoint.id, transport, log, metrics });
+  const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize });
+  const live = new LiveView(store, endpoint.id);
+  const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: metrics.registry });
+  proxy = new SipProxy({ config, workerId: endpoint.id, transport, log, metrics, engine, live });
   proxy.start();
-  await transport.start();
+  try {
+    await transport.start();
+  } catch (err) {
+    proxy.stop();
+    await store.close();
+    throw err;
+  }
+  live.start();
+  engine.start();
   const started = Date.now();
   const health = await startHealthServer(endpoint.address, endpoint.health, () => ({ worker: endpoint.id, uptimeMs: Date.now() - started }), metrics.registry);
   return {
     endpoint,
     proxy,
+    engine,
+    store,
     async close() {
       proxy!.stop();
+      engine.stop();
       await transport.close();
       await new Promise<void>((r) => health.close(() => r()));
+      await live.stop();
+      await store.close();
     },
   };
 }

@@ -6,10 +6,16 @@ import { FormatRegistry } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { isMap, isSeq, parseDocument, LineCounter, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { parsePrefix } from '../net/prefix.js';
 import { ConfigSchema, type RawConfig } from './schema.js';
 import type { Config, ConnectorConfig, WorkerEndpoint } from './types.js';
 
 if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (v) => isIP(v) !== 0);
+if (!FormatRegistry.Has('cidr')) FormatRegistry.Set('cidr', (v) => parsePrefix(v) !== undefined);
+
+/** Cost per call in capacity units of the work types a server lists without costs. */
+export const DEFAULT_WORK_COSTS: Readonly<Record<string, number>> = { reflector: 1, transcoder: 4 };
 
 /** Resolve the path of config/default.yaml whether running from source or from dist/. */
 export function defaultConfigPath(): string {
@@ -164,10 +170,44 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       sipTransport: s.sipTransport ?? 'udp',
       h323Port: s.h323Port ?? 1720,
       capacity: s.capacity ?? 100,
-      workTypes: s.workTypes ?? ['reflector'],
+      workTypes: workCosts(s.workTypes),
       builtin: s.builtin ?? false,
     };
   });
+  const serverByName = new Set(servers.map((s) => s.name));
+  const popOrServer = (name: string): boolean => popNames.has(name) || serverByName.has(name);
+
+  const networkNames = new Set<string>();
+  const customerNames = new Set((raw.customers ?? []).map((c) => c.name));
+  const networks = (raw.networks ?? []).map((n, i) => {
+    if (networkNames.has(n.name)) fail(`/networks/${i}/name`, `a unique network name ("${n.name}" appears twice)`);
+    networkNames.add(n.name);
+    if (n.customer && !customerNames.has(n.customer)) fail(`/networks/${i}/customer`, `the name of a customer listed under customers, got "${n.customer}"`);
+    (n.accessible ?? []).forEach((a, j) => {
+      if (!popOrServer(a)) fail(`/networks/${i}/accessible/${j}`, `the name of a POP or a server, got "${a}"`);
+    });
+    return { name: n.name, prefixes: n.prefixes, customer: n.customer ?? '', accessible: n.accessible ?? [] };
+  });
+  raw.pops.forEach((p, i) => (p.reachableFrom ?? []).forEach((n, j) => {
+    if (!networkNames.has(n)) fail(`/pops/${i}/reachableFrom/${j}`, `the name of a network listed under networks, got "${n}"`);
+  }));
+  const seenCustomers = new Set<string>();
+  const customers = (raw.customers ?? []).map((c, i) => {
+    if (seenCustomers.has(c.name)) fail(`/customers/${i}/name`, `a unique customer name ("${c.name}" appears twice)`);
+    seenCustomers.add(c.name);
+    if (c.microPop && !popNames.has(c.microPop.pop)) fail(`/customers/${i}/microPop/pop`, `the name of a POP listed under pops, got "${c.microPop.pop}"`);
+    return { name: c.name, regions: c.regions ?? [], microPop: c.microPop ? { pop: c.microPop.pop, meetings: c.microPop.meetings } : undefined };
+  });
+  const geo = raw.geo ?? {};
+  (geo.rules ?? []).forEach((r, i) => {
+    if (!popNames.has(r.pop)) fail(`/geo/rules/${i}/pop`, `the name of a POP listed under pops, got "${r.pop}"`);
+  });
+  (geo.overrides ?? []).forEach((o, i) => {
+    if (o.pop !== undefined && !popNames.has(o.pop)) fail(`/geo/overrides/${i}/pop`, `the name of a POP listed under pops, got "${o.pop}"`);
+    if (o.pop === undefined && o.country === undefined) fail(`/geo/overrides/${i}`, 'a country or a pop for this prefix');
+  });
+  const base = dirname(resolvePath(file));
+  const at = (p: string): string => resolvePath(base, p);
 
   const l1 = raw.layer1 ?? {};
   const sip = raw.sip ?? {};
@@ -177,7 +217,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     file,
     pop: raw.pop,
     wellKnown,
-    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '' })),
+    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '', reachableFrom: p.reachableFrom ?? [] })),
     layer1: {
       name: l1.name ?? 'l1',
       pop: l1.pop ?? raw.pop,
@@ -205,6 +245,41 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       redirectTokenParam: sip.redirectTokenParam ?? 'vcp-token',
     },
     techniques: { default: raw.techniques?.default ?? 'proxy', classes },
+    workTypes: {
+      default: raw.workTypes?.default ?? 'reflector',
+      classes: Object.fromEntries(Object.entries(raw.workTypes?.classes ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    },
+    networks,
+    customers,
+    geo: {
+      database: geo.database ? at(geo.database) : '',
+      rules: (geo.rules ?? []).map((r) => ({ country: r.country ?? '', continent: r.continent ?? '', pop: r.pop })),
+      overrides: (geo.overrides ?? []).map((o) => ({ prefix: o.prefix, country: o.country ?? '', pop: o.pop ?? '' })),
+    },
+    profiles: { path: at(raw.profiles?.path ?? 'var/profiles'), logSize: raw.profiles?.logSize ?? 10_000 },
+    learning: {
+      breakAfter: raw.learning?.breakAfter ?? 2,
+      minSources: raw.learning?.minSources ?? 2,
+      provenAfter: raw.learning?.provenAfter ?? 2,
+      provenRatio: raw.learning?.provenRatio ?? 0.8,
+      rttToleranceMs: raw.learning?.rttToleranceMs ?? 10,
+      redirectDeadlineMs: raw.learning?.redirectDeadlineMs ?? 8000,
+      arrivalGraceMs: raw.learning?.arrivalGraceMs ?? 2000,
+      blockRetryMs: raw.learning?.blockRetryMs ?? 3_600_000,
+      perSourcePerMinute: raw.learning?.perSourcePerMinute ?? 30,
+    },
+    admin: {
+      address: raw.admin?.address ?? '127.0.0.1',
+      port: raw.admin?.port ?? 9300,
+      token: raw.admin?.token,
+      tokenFile: at(raw.admin?.tokenFile ?? 'var/admin.token'),
+    },
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
   };
+}
+
+function workCosts(w: string[] | Record<string, number> | undefined): Record<string, number> {
+  if (w === undefined) return { reflector: DEFAULT_WORK_COSTS.reflector! };
+  if (Array.isArray(w)) return Object.fromEntries(w.map((t) => [t, DEFAULT_WORK_COSTS[t] ?? 1]));
+  return { ...w };
 }

@@ -21,10 +21,13 @@ const WellKnown = Obj({
   ras: Type.Optional(Port),
 });
 
+const Cidr = Type.String({ format: 'cidr', description: 'an address prefix such as 198.51.100.0/24 or 2001:db8::/32' });
+
 const Pop = Obj({
   name: Name,
   kind: Type.Optional(Type.Union([Type.Literal('core'), Type.Literal('network'), Type.Literal('micro')], { description: 'one of core, network, micro' })),
   region: Type.Optional(Type.String()),
+  reachableFrom: Type.Optional(Type.Array(Name, { description: 'names of configured networks that may reach this (micro) POP' })),
 });
 
 const Server = Obj({
@@ -35,7 +38,10 @@ const Server = Obj({
   sipTransport: Type.Optional(Type.Union([Type.Literal('udp'), Type.Literal('tcp')], { description: 'udp or tcp' })),
   h323Port: Type.Optional(OptPort),
   capacity: Type.Optional(Type.Integer({ minimum: 1, description: 'capacity units, at least 1' })),
-  workTypes: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+  workTypes: Type.Optional(Type.Union([
+    Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    Type.Record(Type.String({ minLength: 1 }), Type.Number({ minimum: 0 }), { minProperties: 1 }),
+  ], { description: 'a list of work types, or a map of work type → cost in capacity units per call' })),
   builtin: Type.Optional(Type.Boolean({ description: 'true when `npm start` runs the built-in backend for this server' })),
 });
 
@@ -93,6 +99,59 @@ const Techniques = Obj({
   classes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Technique, { description: 'class key (sip, sip/vendor, sip/vendor/product, ...) → technique' })),
 });
 
+// ---- topology, policy and learning -------------------------------------------------------------
+
+const Network = Obj({
+  name: Name,
+  prefixes: Type.Array(Cidr, { minItems: 1 }),
+  customer: Type.Optional(Name),
+  accessible: Type.Optional(Type.Array(Name, { description: 'names of the POPs or servers this network can reach' })),
+});
+
+const Customer = Obj({
+  name: Name,
+  regions: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'POP regions the customer allows' })),
+  microPop: Type.Optional(Obj({ pop: Name, meetings: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'meeting names, or prefix*' }) })),
+});
+
+const CountryCode = Type.String({ pattern: '^[A-Z]{2}$', description: 'an ISO 3166 country code such as NL' });
+const ContinentCode = Type.Union(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'].map((c) => Type.Literal(c)), { description: 'a continent code: AF, AN, AS, EU, NA, OC or SA' });
+
+const Geo = Obj({
+  database: Type.Optional(Type.String({ minLength: 1, description: 'path of a MaxMind-format country database (GeoLite2-Country, DB-IP)' })),
+  rules: Type.Optional(Type.Array(Obj({ country: Type.Optional(CountryCode), continent: Type.Optional(ContinentCode), pop: Name }), { description: 'first match wins; a rule with neither country nor continent matches everything' })),
+  overrides: Type.Optional(Type.Array(Obj({ prefix: Cidr, country: Type.Optional(CountryCode), pop: Type.Optional(Name) }))),
+});
+
+const Profiles = Obj({
+  path: Type.Optional(Type.String({ minLength: 1, description: 'the LMDB directory; relative to the config file' })),
+  logSize: Type.Optional(Type.Integer({ minimum: 10, maximum: 10_000_000, description: 'outcome log entries kept per writer' })),
+});
+
+const Learning = Obj({
+  breakAfter: Type.Optional(Type.Integer({ minimum: 1, description: 'failures after which a technique breaks a class' })),
+  minSources: Type.Optional(Type.Integer({ minimum: 1, description: 'distinct failing callers needed to flip a class' })),
+  provenAfter: Type.Optional(Type.Integer({ minimum: 1, description: 'successes after which a technique is proven' })),
+  provenRatio: Type.Optional(Type.Number({ minimum: 0.5, maximum: 1, description: 'a share between 0.5 and 1' })),
+  rttToleranceMs: Type.Optional(Type.Integer({ minimum: 0, description: 'milliseconds' })),
+  redirectDeadlineMs: Type.Optional(Ms(8000, 100)),
+  arrivalGraceMs: Type.Optional(Ms(2000, 0)),
+  blockRetryMs: Type.Optional(Ms(3_600_000, 1000)),
+  perSourcePerMinute: Type.Optional(Type.Integer({ minimum: 1, description: 'outcomes one source address may teach per minute' })),
+});
+
+const Admin = Obj({
+  address: Type.Optional(Address),
+  port: Type.Optional(OptPort),
+  token: Type.Optional(Type.String({ minLength: 16, description: 'a bearer token of at least 16 characters' })),
+  tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'path of a file holding the bearer token; relative to the config file' })),
+});
+
+const WorkTypes = Obj({
+  default: Type.Optional(Type.String({ minLength: 1 })),
+  classes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { description: 'class key → work type' })),
+});
+
 export const ConfigSchema = Obj({
   pop: Name,
   wellKnown: WellKnown,
@@ -102,6 +161,13 @@ export const ConfigSchema = Obj({
   servers: Type.Array(Server, { minItems: 1 }),
   sip: Type.Optional(Sip),
   techniques: Type.Optional(Techniques),
+  workTypes: Type.Optional(WorkTypes),
+  networks: Type.Optional(Type.Array(Network)),
+  customers: Type.Optional(Type.Array(Customer)),
+  geo: Type.Optional(Geo),
+  profiles: Type.Optional(Profiles),
+  learning: Type.Optional(Learning),
+  admin: Type.Optional(Admin),
   runAs: Type.Optional(Obj({ user: Type.String(), group: Type.Optional(Type.String()) })),
   metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
 });

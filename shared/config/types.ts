@@ -31,7 +31,8 @@ export interface ServerConfig {
   sipTransport: 'udp' | 'tcp';
   h323Port: number;
   capacity: number;
-  workTypes: string[];
+  /** work type → cost in capacity units per call */
+  workTypes: Record<string, number>;
   builtin: boolean;
 }
 
@@ -39,6 +40,40 @@ export interface PopConfig {
   name: string;
   kind: 'core' | 'network' | 'micro';
   region: string;
+  /** Micro POPs: names of configured networks that may reach it. */
+  reachableFrom: string[];
+}
+
+export interface NetworkConfig {
+  name: string;
+  prefixes: string[];
+  customer: string;
+  accessible: string[];
+}
+
+export interface CustomerConfig {
+  name: string;
+  regions: string[];
+  microPop: { pop: string; meetings: string[] } | undefined;
+}
+
+export interface GeoConfig {
+  /** Absolute path of a MaxMind-format country database; '' = the embedded DB-IP country database. */
+  database: string;
+  rules: Array<{ country: string; continent: string; pop: string }>;
+  overrides: Array<{ prefix: string; country: string; pop: string }>;
+}
+
+export interface LearningConfig {
+  breakAfter: number;
+  minSources: number;
+  provenAfter: number;
+  provenRatio: number;
+  rttToleranceMs: number;
+  redirectDeadlineMs: number;
+  arrivalGraceMs: number;
+  blockRetryMs: number;
+  perSourcePerMinute: number;
 }
 
 export interface Layer1Config {
@@ -73,5 +108,14 @@ export interface Config {
   servers: ServerConfig[];
   sip: SipConfig;
   techniques: { default: TechniqueName; classes: Record<string, TechniqueName> };
+  workTypes: { default: string; classes: Record<string, string> };
+  networks: NetworkConfig[];
+  customers: CustomerConfig[];
+  geo: GeoConfig;
+  /** LMDB directory (absolute) and the outcome-log size per writer. */
+  profiles: { path: string; logSize: number };
+  learning: LearningConfig;
+  /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off. */
+  admin: { address: string; port: number; token: string | undefined; tokenFile: string };
   runAs: { user: string; group: string } | undefined;
 }
