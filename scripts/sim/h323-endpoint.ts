@@ -52,7 +52,7 @@ export interface CallResult {
   setupMs?: number;
   /** Addresses followed after a Facility callForwarded. */
   forwardedTo: string[];
-  /** Set when a Facility callForwarded arrived and the behaviour was not `follow`. */
+  /** Set when a Facility callForwarded arrived and the behaviour was not `follow` (ignored: whether the call then timed out or was released). */
   forward?: 'ignored' | 'dropped';
   cause?: number;
   releaseReason?: string;
@@ -155,7 +155,13 @@ export class H323Endpoint {
               return done({ kind: 'connected', at: performance.now(), stream, callReference: ref }, true);
             case MsgType.ReleaseComplete: {
               const s = summarizeCall(m);
-              return done({ kind: 'failed', outcome: 'released', ...(s.cause !== undefined ? { cause: s.cause } : {}), ...(s.releaseReason ? { reason: s.releaseReason } : {}) });
+              return done({
+                kind: 'failed',
+                outcome: 'released',
+                ...(s.cause !== undefined ? { cause: s.cause } : {}),
+                ...(s.releaseReason ? { reason: s.releaseReason } : {}),
+                ...(forwardSeen ? { forward: 'ignored' as const } : {}),
+              });
             }
             case MsgType.Facility: {
               const body = bodyOf(m);
