@@ -33,6 +33,13 @@ export const STATE_NAMES = ['deciding', 'connecting', 'trying', 'proceeding', 'a
 /** How a call's setup ended, for `vcp_h323_calls_total{outcome}`. */
 export type SetupOutcome = 'connected' | 'rejected' | 'redirected' | 'failed' | 'abandoned' | 'malformed';
 
+/**
+ * Why a call ended, for `vcp_h323_call_ends_total{reason}`: a Release Complete from the caller or
+ * the server, the caller's or the server's connection lost, a message that did not decode, a
+ * timer, no server left to try, a forward completed, the worker stopping.
+ */
+export type EndReason = 'caller' | 'server' | 'caller_lost' | 'server_lost' | 'malformed' | 'timeout' | 'no_server' | 'forwarded' | 'shutdown';
+
 /** Why an attempt on a server failed. */
 export type AttemptFailure = 'refused' | 'timeout' | 'resource' | 'closed' | 'malformed';
 

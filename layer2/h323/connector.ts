@@ -4,7 +4,7 @@ import type { ServerChoice, Technique } from '../decide/types.js';
 import type { CallContext, LearningEngine, RequestInfo } from '../learn/engine.js';
 import type { LiveView } from '../learn/live.js';
 import { buildFacilityForward, buildReleaseComplete, buildReleaseFor, dialledAlias, setupOf } from './builder.js';
-import { CallState, STATE_NAMES, type AttemptFailure, type Call, type CallerConnection, type SetupOutcome } from './call.js';
+import { CallState, STATE_NAMES, type AttemptFailure, type Call, type CallerConnection, type EndReason, type SetupOutcome } from './call.js';
 import { H323Error } from './errors.js';
 import { guidToString, transportAddress } from './h225.js';
 import { decodeH323, encodeH323, type H323Message } from './message.js';
@@ -79,7 +79,7 @@ export class H323Connector {
   /** Release every call both ways (worker shutdown). */
   stop(): void {
     for (const cc of [...this.#callers]) {
-      for (const call of [...cc.calls.values()]) this.#releaseBoth(call, Cause.TemporaryFailure, 'undefinedReason', 'abandoned');
+      for (const call of [...cc.calls.values()]) this.#releaseBoth(call, Cause.TemporaryFailure, 'undefinedReason', 'shutdown', 'abandoned');
       cc.conn.end();
     }
   }
@@ -134,15 +134,15 @@ export class H323Connector {
     switch (call.state) {
       case CallState.Deciding:
       case CallState.Forwarding:
-        if (release) this.#end(call, 'abandoned');
+        if (release) this.#end(call, 'caller', 'abandoned');
         return;
       case CallState.Connecting:
-        if (release) return this.#end(call, 'abandoned');
+        if (release) return this.#end(call, 'caller', 'abandoned');
         if (call.early.length < MAX_EARLY) call.early.push(bytes);
         return;
       default:
         call.leg?.send(bytes);
-        if (release) return this.#end(call, call.state === CallState.Connected ? undefined : 'abandoned');
+        if (release) return this.#end(call, 'caller', call.state === CallState.Connected ? undefined : 'abandoned');
         if (call.state < CallState.Alerting && call.early.length < MAX_EARLY) call.early.push(bytes);
     }
   }
@@ -192,7 +192,7 @@ export class H323Connector {
       call.log.warn({ pop: d.pop, reasons: d.reasons }, 'no H.323 server for this call');
       this.#m.rejected.labels('no_server').inc();
       this.#releaseCaller(call, Cause.NoCircuit, 'gatewayResources');
-      return this.#end(call, 'failed');
+      return this.#end(call, 'no_server', 'failed');
     }
     if (d.technique === 'redirect') {
       if (call.token) return this.#forward(call, candidates[0]!);
@@ -245,7 +245,7 @@ export class H323Connector {
     call.timer = setTimeout(() => {
       this.#safe('forward release', () => {
         this.#releaseCaller(call, Cause.Normal, 'facilityCallDeflection');
-        this.#end(call);
+        this.#end(call, 'forwarded');
       });
     }, this.#c.h323.forwardReleaseMs);
   }
@@ -306,7 +306,7 @@ export class H323Connector {
           this.#answered(call, 'alerting');
           call.state = CallState.Alerting;
           this.#clearTimer(call);
-          call.timer = setTimeout(() => this.#safe('answer timeout', () => this.#releaseBoth(call, Cause.TimerExpiry, 'undefinedReason', 'failed')), this.#c.h323.answerTimeoutMs);
+          call.timer = setTimeout(() => this.#safe('answer timeout', () => this.#releaseBoth(call, Cause.TimerExpiry, 'undefinedReason', 'timeout', 'failed')), this.#c.h323.answerTimeoutMs);
         }
         caller.send(bytes);
         return;
@@ -348,7 +348,7 @@ export class H323Connector {
     }
     if (call.state < CallState.Alerting) this.#answered(call, `released, cause ${causeOf(m) ?? 'none'}`);
     call.caller.conn.send(bytes);
-    this.#end(call, call.state < CallState.Connected ? 'rejected' : undefined);
+    this.#end(call, 'server', call.state < CallState.Connected ? 'rejected' : undefined);
   }
 
   /** The server connection failed or went away. */
@@ -356,7 +356,7 @@ export class H323Connector {
     if (call.leg !== leg) return;
     if (call.state < CallState.Alerting) return this.#attemptFailed(call, why, detail);
     call.log.warn({ server: call.server?.name, why, detail }, 'server connection lost during the call');
-    this.#releaseBoth(call, Cause.TemporaryFailure, 'undefinedReason', 'failed');
+    this.#releaseBoth(call, Cause.TemporaryFailure, 'undefinedReason', 'server_lost', 'failed');
   }
 
   /** This server did not take the call: the next candidate, or a Release Complete to the caller. */
@@ -384,7 +384,7 @@ export class H323Connector {
     }
     if (why === 'timeout') this.#releaseCaller(call, Cause.TimerExpiry, 'unreachableDestination');
     else this.#releaseCaller(call, Cause.NoCircuit, 'gatewayResources');
-    this.#end(call, 'failed');
+    this.#end(call, 'no_server', 'failed');
   }
 
   // ---- bad input and lost connections -------------------------------------------------------------
@@ -394,7 +394,7 @@ export class H323Connector {
     const h = peekHeader(bytes);
     const call = h && !h.fromDestination ? cc.calls.get(h.crv) : undefined;
     this.#log.warn({ code: err.code, reason: err.message, peer: cc.conn.peer, callId: call?.id, callReference: h?.crv }, 'malformed H.225 message');
-    if (call) return this.#releaseBoth(call, Cause.InvalidIeContents, 'undefinedReason', 'malformed');
+    if (call) return this.#releaseBoth(call, Cause.InvalidIeContents, 'undefinedReason', 'malformed', 'malformed');
     if (h && h.type === MsgType.Setup && !h.fromDestination) {
       this.#m.rejected.labels('malformed').inc();
       cc.conn.send(encodeH323(buildReleaseComplete({ callReference: h.crv, callReferenceLength: bytes[1]!, fromDestination: true, cause: Cause.InvalidIeContents, reason: 'undefinedReason' })));
@@ -409,25 +409,25 @@ export class H323Connector {
   #callerBroken(cc: CallerConnection, err: H323Error): void {
     this.#log.warn({ code: err.code, reason: err.message, peer: cc.conn.peer, calls: cc.calls.size }, 'H.225 stream from a caller cannot be framed: connection closed');
     if (cc.calls.size === 0) this.#m.dropped.labels(err.code.slice('VCP_ERR_H323_'.length).toLowerCase()).inc();
-    for (const call of [...cc.calls.values()]) this.#releaseBoth(call, Cause.InvalidIeContents, 'undefinedReason', 'malformed');
+    for (const call of [...cc.calls.values()]) this.#releaseBoth(call, Cause.InvalidIeContents, 'undefinedReason', 'malformed', 'malformed');
   }
 
   #callerClosed(cc: CallerConnection): void {
     this.#callers.delete(cc);
     for (const call of [...cc.calls.values()]) {
       if (call.leg && call.state >= CallState.Trying) this.#releaseServer(call, call.leg, call.state === CallState.Connected ? Cause.Normal : Cause.TemporaryFailure);
-      this.#end(call, 'abandoned');
+      this.#end(call, 'caller_lost', 'abandoned');
     }
   }
 
   // ---- endings ------------------------------------------------------------------------------------
 
   /** Release Complete to the caller and to the server, and the call is over. */
-  #releaseBoth(call: Call, cause: number, reason: string, outcome: SetupOutcome): void {
+  #releaseBoth(call: Call, cause: number, reason: string, why: EndReason, outcome: SetupOutcome): void {
     if (call.state === CallState.Released) return;
     this.#releaseCaller(call, cause, reason);
     if (call.leg && call.state >= CallState.Trying) this.#releaseServer(call, call.leg, cause);
-    this.#end(call, outcome);
+    this.#end(call, why, outcome);
   }
 
   #releaseCaller(call: Call, cause: number, reason: string): void {
@@ -455,10 +455,12 @@ export class H323Connector {
     call.log.info({ outcome, technique: call.technique, server: call.server?.name, setupMs: ms, attempts: call.attempt + 1 }, 'call outcome');
   }
 
-  #end(call: Call, outcome?: SetupOutcome): void {
+  /** The call is over; `why` is counted, `outcome` too when its setup had none yet. */
+  #end(call: Call, why: EndReason, outcome?: SetupOutcome): void {
     if (call.state === CallState.Released) return;
     const was = call.state;
     call.state = CallState.Released;
+    this.#m.ends.labels(why).inc();
     this.#clearTimer(call);
     if (outcome) this.#setupDone(call, outcome);
     const leg = call.leg;
@@ -473,7 +475,7 @@ export class H323Connector {
       cc.calls.delete(call.crv);
       this.#active--;
     }
-    call.log.debug({ state: STATE_NAMES[was] }, 'call released');
+    call.log.debug({ state: STATE_NAMES[was], why }, 'call released');
     // The last call on a connection ends it (no maintainConnection from the connector).
     if (cc.calls.size === 0) cc.conn.end();
   }

@@ -12,6 +12,7 @@ export class H323Metrics {
   readonly messagesIn: Counter<'type'>;
   readonly calls: Counter<'technique' | 'outcome'>;
   readonly setupSeconds: Histogram;
+  readonly ends: Counter<'reason'>;
   readonly rejected: Counter<'reason'>;
   readonly dropped: Counter<'reason'>;
   readonly failovers: Counter;
@@ -32,6 +33,12 @@ export class H323Metrics {
       registers: r,
     });
     this.setupSeconds = new Histogram({ name: 'vcp_h323_setup_seconds', help: 'Setup received to Connect relayed (or Facility sent, or the call refused)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
+    this.ends = new Counter({
+      name: 'vcp_h323_call_ends_total',
+      help: 'H.323 calls ended, by reason (caller, server, caller_lost, server_lost, malformed, timeout, no_server, forwarded, shutdown)',
+      labelNames: ['reason'],
+      registers: r,
+    });
     this.rejected = new Counter({ name: 'vcp_h323_rejected_total', help: 'Setups answered with Release Complete by the connector itself, by reason', labelNames: ['reason'], registers: r });
     this.dropped = new Counter({ name: 'vcp_h323_dropped_total', help: 'call signalling input dropped or connections closed without a call to release, by reason', labelNames: ['reason'], registers: r });
     this.failovers = new Counter({ name: 'vcp_h323_backend_failovers_total', help: 'H.323 calls moved to the next server after a refusal, a timeout or a resource release', registers: r });

@@ -8,6 +8,7 @@ import { dialledDigits, guidToString, h323Id, transportAddress, transportToStrin
 import { bodyOf, decodeH323, encodeH323, type H323Message } from '../../layer2/h323/message.js';
 import { MsgType } from '../../layer2/h323/q931.js';
 import { summarizeCall } from '../../layer2/h323/summary.js';
+import { tpkt } from '../../layer2/h323/tpkt.js';
 import { H323Mcu } from '../../scripts/sim/h323-mcu.js';
 import { H323Endpoint } from '../../scripts/sim/h323-endpoint.js';
 import { metric } from '../helpers/stack.js';
@@ -280,4 +281,88 @@ learning: { breakAfter: 2, minSources: 2, redirectDeadlineMs: 300, arrivalGraceM
   const text = await metrics();
   t.equal(metric(text, 'vcp_h323_calls_total', { technique: 'redirect' }), 2, 'no third redirect');
   t.equal(metric(text, 'vcp_h323_calls_total', { technique: 'local', outcome: 'connected' }), 2);
+});
+
+/** Q.931 bytes of `m` with its User-user IE replaced by PER that does not decode. */
+function brokenUserUser(m: H323Message): Buffer {
+  const q = { ...m.q931, ies: [...m.q931.ies.filter((e) => e.id !== 0x7e), { id: 0x7e, data: Buffer.from('05ffffffff', 'hex') }] };
+  return tpkt(encodeH323({ q931: q, uu: undefined }));
+}
+
+t.test('bad input: a malformed message ends its call only; a broken stream ends its connection only', async (t) => {
+  const srv = await server(t, '127.0.6.21', answering);
+  await worker(t, '  - { name: m, pop: t, address: 127.0.6.21, sipPort: 0, h323Port: 1720 }');
+
+  // A Setup whose PER does not decode: Release Complete for it, and the connection (with no other call) goes.
+  const a = await caller(t, '127.0.6.120');
+  a.write(brokenUserUser(setupFor({ callReference: 40 })));
+  const rc = await a.wait(is(MsgType.ReleaseComplete, 40), 'a release for the malformed Setup');
+  t.match(summarizeCall(rc), { cause: 100, fromDestination: true });
+  await a.waitClosed();
+
+  // Two calls on one connection, one on another; call 41 gets a malformed Facility.
+  const b = await caller(t, '127.0.6.121');
+  const c = await caller(t, '127.0.6.122');
+  b.send(setupFor({ callReference: 41 }));
+  b.send(setupFor({ callReference: 42 }));
+  c.send(setupFor({ callReference: 43 }));
+  await b.wait(is(MsgType.Connect, 41), 'Connect 41');
+  await b.wait(is(MsgType.Connect, 42), 'Connect 42');
+  await c.wait(is(MsgType.Connect, 43), 'Connect 43');
+  const fac = buildReleaseFor(setupFor({ callReference: 41 }));
+  fac.q931 = { ...fac.q931, type: MsgType.Facility, fromDestination: false };
+  b.write(brokenUserUser(fac));
+  const rc41 = await b.wait(is(MsgType.ReleaseComplete, 41), 'call 41 released');
+  t.equal(summarizeCall(rc41).cause, 100);
+  await srv.wait((m) => m.q931.type === MsgType.ReleaseComplete && m.q931.callReference === 41, 'call 41 released at its server');
+  t.notOk(b.closed, 'the connection stays for call 42');
+  // A message for a call reference not in use is answered with cause 81.
+  const enquiry = buildReleaseComplete({ callReference: 99, fromDestination: false });
+  enquiry.q931 = { ...enquiry.q931, type: MsgType.StatusEnquiry };
+  b.send(enquiry);
+  t.equal(summarizeCall(await b.wait(is(MsgType.ReleaseComplete, 99), 'cause 81')).cause, 81);
+
+  // Garbage where a TPKT header should be: every call of that connection is released, the other connection is untouched.
+  b.write(Buffer.from('0400000a0000000000000000', 'hex'));
+  await b.wait(is(MsgType.ReleaseComplete, 42), 'call 42 released');
+  await b.waitClosed();
+  await srv.wait((m) => m.q931.type === MsgType.ReleaseComplete && m.q931.callReference === 42, 'call 42 released at its server');
+  t.notOk(c.closed, 'the other caller still holds its call');
+  c.send(buildReleaseComplete({ callReference: 43, fromDestination: false }));
+  await srv.wait((m) => m.q931.type === MsgType.ReleaseComplete && m.q931.callReference === 43, 'call 43 ended normally');
+  t.notOk(c.received.some(is(MsgType.ReleaseComplete, 43)), 'call 43 was never released by the connector');
+
+  // A TPKT over the limit is refused from its header; a slow sender is cut off; a bad PROXY header closes.
+  const big = await caller(t, '127.0.6.123');
+  big.write(Buffer.from([3, 0, 0x10, 0x00]));
+  await big.waitClosed();
+  const slow = await caller(t, '127.0.6.124');
+  slow.write(Buffer.from([3, 0, 0, 0x40, 8, 2]));
+  const meanwhile = await caller(t, '127.0.6.125');
+  meanwhile.send(setupFor({ callReference: 44 }));
+  await meanwhile.wait(is(MsgType.Connect, 44), 'a call while the slow sender dawdles');
+  await slow.waitClosed();
+  const garbled = await caller(t, '127.0.6.126', PROXIED, Buffer.from('GET / HTTP/1.0\r\n\r\n'));
+  await garbled.waitClosed();
+  const m = await metrics();
+  t.equal(metric(m, 'vcp_h323_rejected_total', { reason: 'malformed' }), 1);
+  t.equal(metric(m, 'vcp_h323_call_ends_total', { reason: 'malformed' }), 2, 'calls 41 and 42 ended for bad input');
+  t.equal(metric(m, 'vcp_h323_call_ends_total', { reason: 'caller' }), 1, 'call 43 ended by its caller');
+  t.equal(metric(m, 'vcp_h323_dropped_total', { reason: 'too_large' }), 1);
+  t.equal(metric(m, 'vcp_h323_dropped_total', { reason: 'slow_sender' }), 1);
+  t.equal(metric(m, 'vcp_h323_dropped_total', { reason: 'proxy_header' }), 1);
+  t.equal(metric(m, 'vcp_h323_dropped_total', { reason: 'unknown_call' }), 1);
+});
+
+t.test('bad input from a server: a message that does not decode moves the call to the next server', async (t) => {
+  const bad = await server(t, '127.0.6.22', (m, c) => {
+    if (m.q931.type === MsgType.Setup) c.write(tpkt(Buffer.from('0902000101', 'hex')));
+  });
+  await mcu(t, '127.0.6.23');
+  await worker(t, ['  - { name: a-bad, pop: t, address: 127.0.6.22, sipPort: 0, h323Port: 1720 }', '  - { name: b-good, pop: t, address: 127.0.6.23, sipPort: 0, h323Port: 1720 }'].join('\n'));
+  const c = await caller(t, '127.0.6.127');
+  c.send(setupFor({ callReference: 50 }));
+  await c.wait(is(MsgType.Connect, 50), 'Connect from the second server');
+  await bad.conns[0]!.waitClosed();
+  t.equal(metric(await metrics(), 'vcp_h323_dropped_total', { reason: 'server_malformed' }), 1);
 });
