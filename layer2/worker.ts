@@ -57,9 +57,9 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     },
     log,
   );
-  const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize });
+  const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize, readCacheMs: config.profiles.readCacheMs });
   const live = new LiveView(store, endpoint.id);
-  const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: metrics.registry });
+  const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: metrics.registry, localPop: endpoint.pop });
   proxy = new SipProxy({ config, workerId: endpoint.id, transport, log, metrics, engine, live });
   proxy.start();
   const h = config.h323;

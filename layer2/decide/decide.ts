@@ -34,7 +34,7 @@ export function decide(req: DecisionRequest, snap: ProfileSnapshot, topo: Topolo
     }
     for (const r of ranked) candidates.push({ server: r.server.name, pop });
   }
-  const tech = chooseTechnique(req.chain, snap.classes, topo.techniques, topo.learning);
+  const tech = chooseTechnique(req.chain, snap.classes, topo.techniques, topo.learning, live.pending);
   if (!first) {
     reasons.push(full.length ? `no server with free capacity for ${req.workType} in ${full.join(', ')}` : 'no server to use');
     reasons.push(tech.reason);

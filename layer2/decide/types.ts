@@ -39,6 +39,8 @@ export interface ClassProfile {
 export interface ServerRecord extends Counter {
   /** Learned inaccessible until this time (epoch ms); 0 = not blocked. */
   blockedUntil: number;
+  /** Last time a client of the network reached the server's POP itself (a redirect followed); 0 = never. */
+  tr: number;
 }
 
 export interface NetworkProfile {
@@ -133,6 +135,8 @@ export interface LearningPolicy {
   provenRatio: number;
   /** RTTs within this many ms of the best are equal (geo then breaks the tie) */
   rttToleranceMs: number;
+  /** redirects of a class not yet proven that may await their arrival at once (the rest are proxied) */
+  probationLimit: number;
 }
 
 /** Live state at the moment of the decision (no clock inside decide: `now` comes from here). */
@@ -140,6 +144,8 @@ export interface LiveState {
   now: number;
   /** Per server: capacity units in use across the POP, health, admin drain. Absent = idle, up. */
   servers: ReadonlyMap<string, { units: number; up: boolean; drained: boolean }>;
+  /** Redirects awaiting their arrival, per class key (most specific level of the class issued to). */
+  pending: ReadonlyMap<string, number>;
 }
 
 /** Profiles read for this request, aligned with `chain` and `networks` (undefined = nothing known). */

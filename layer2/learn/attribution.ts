@@ -24,10 +24,12 @@ export function attributeMiss(rec: RedirectRecord, popServers: readonly string[]
   const chain = rec.chain.map((key, i) => ({ key, level: rec.levels[i]! }));
   const profiles = rec.chain.map((k) => view.classProfile(k));
   const verdict = findVerdict(chain, profiles, 'redirect', p);
+  // Only a client that followed a redirect there proves the network reaches a POP: a proxied call
+  // shows that the connector reaches the server, not that the client does.
   let reached = false;
   for (const n of rec.nets) {
-    const r = view.networkProfile(n)?.servers[rec.server];
-    if (r && r.s > 0) reached = true;
+    const servers = view.networkProfile(n)?.servers;
+    for (const s of popServers) if ((servers?.[s]?.tr ?? 0) > 0) reached = true;
   }
   const classOps = (): Op[] => rec.chain.map((key) => ({ o: 'cls', key, t: 'redirect', ok: false, ms: -1, src: rec.src, at: now }) as Op);
   const netOps = (block: boolean): Op[] => {
@@ -42,7 +44,7 @@ export function attributeMiss(rec: RedirectRecord, popServers: readonly string[]
     return { cause: 'network', ops: netOps(true), detail: `${verdict.key} follows redirects, so ${rec.nets.join(', ') || 'the network'} cannot reach POP ${rec.pop}: blocked for ${Math.round(blockMs / 1000)} s` };
   }
   if (reached) {
-    return { cause: 'client', ops: [...classOps(), ...netOps(false)], detail: `the network reached ${rec.server} before: the client class did not follow the redirect` };
+    return { cause: 'client', ops: [...classOps(), ...netOps(false)], detail: `clients of the network reached POP ${rec.pop} before: the client class did not follow the redirect` };
   }
   return { cause: 'unknown', ops: [...classOps(), ...netOps(true)], detail: `nothing known yet: counted against the class and POP ${rec.pop} avoided from ${rec.nets.join(', ') || 'the network'} for ${Math.round(blockMs / 1000)} s` };
 }

@@ -54,6 +54,8 @@ export interface EngineOptions {
   live: LiveView;
   log: Logger;
   registry: Registry;
+  /** The POP of the connector this engine decides for (default: the config's `pop`). */
+  localPop?: string;
 }
 
 /** FNV-1a of the source address: distinct failing callers are counted without keeping addresses. */
@@ -73,6 +75,7 @@ export function sourceHash(s: string): string {
  */
 export class LearningEngine {
   readonly topology: Topology;
+  readonly localPop: string;
   readonly #c: Config;
   readonly #store: ProfileStore;
   readonly #geo: Geo;
@@ -82,8 +85,10 @@ export class LearningEngine {
   readonly #limit: SourceRateLimit;
   readonly #servers: Map<string, ServerConfig>;
   readonly #arrivals: Map<string, WorkerEndpoint[]>;
-  /** Redirects this process issued: token → time after which a missing arrival is a failure. */
-  readonly #pending = new Map<string, number>();
+  /** Redirects this process issued: token → when a missing arrival becomes a failure, and the class. */
+  readonly #pending = new Map<string, { due: number; cls: string }>();
+  /** Redirects awaiting their arrival per class key: a redirect not yet proven is tried one at a time. */
+  readonly #probation = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #lastAdopt = 0;
   readonly #m: {
@@ -102,7 +107,8 @@ export class LearningEngine {
     this.#geo = o.geo;
     this.#live = o.live;
     this.#log = o.log;
-    this.topology = buildTopology(o.config);
+    this.topology = buildTopology(o.config, o.localPop ?? o.config.pop);
+    this.localPop = this.topology.localPop;
     this.#nets = new NetworkIdentifier(o.config.networks);
     this.#limit = new SourceRateLimit(o.config.learning.perSourcePerMinute);
     this.#servers = new Map(o.config.servers.map((s) => [s.name, s]));
@@ -126,7 +132,7 @@ export class LearningEngine {
   }
 
   start(): void {
-    for (const rec of this.#store.openRedirects()) if (rec.origin === this.#store.origin) this.#pending.set(rec.token, rec.deadline + this.#c.learning.arrivalGraceMs);
+    for (const rec of this.#store.openRedirects()) if (rec.origin === this.#store.origin) this.#track(rec.token, rec.deadline + this.#c.learning.arrivalGraceMs, rec.chain[0] ?? '');
     this.#timer = setInterval(() => this.sweep(Date.now()), 250);
     this.#timer.unref();
   }
@@ -139,8 +145,8 @@ export class LearningEngine {
     return this.#servers.get(name);
   }
 
-  /** Identify, read profiles, decide, log. */
-  decide(info: RequestInfo, exclude: readonly string[] = []): CallContext {
+  /** Identify, read profiles, decide, log. `explain`: the same without logging or counting (admin). */
+  decide(info: RequestInfo, exclude: readonly string[] = [], explain = false): CallContext {
     const t0 = process.hrtime.bigint();
     const chain = classChain(info.identity);
     const net = this.#nets.identify(info.source, info.domain);
@@ -153,11 +159,12 @@ export class LearningEngine {
       { protocol: info.protocol, client: info.identity, chain, source: info.source, networks: net.ids, geo, customer, meeting: info.meeting, workType, exclude },
       snap,
       this.topology,
-      this.#live.state(now),
+      this.#live.state(now, this.#probation),
     );
+    const ctx: CallContext = { ...info, chain, networks: net.ids, customer, geo, workType, srcHash: sourceHash(info.source), decision, at: now };
+    if (explain) return ctx;
     this.#m.decideSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
     this.#m.decisions.labels(decision.technique).inc();
-    const ctx: CallContext = { ...info, chain, networks: net.ids, customer, geo, workType, srcHash: sourceHash(info.source), decision, at: now };
     this.#log.info(
       {
         callId: info.callId, protocol: info.protocol, source: info.source, client: info.identity, class: chain[0]!.key,
@@ -209,7 +216,7 @@ export class LearningEngine {
     if (!(ms >= 0) || ms > 10_000 || !this.#limit.allow(ctx.source, Date.now())) return;
     const at = Date.now();
     const ops: Op[] = [];
-    for (const n of ctx.networks) if (n.physical) ops.push({ o: 'rtt', key: n.key, pop: this.#c.pop, ms, at });
+    for (const n of ctx.networks) if (n.physical) ops.push({ o: 'rtt', key: n.key, pop: this.localPop, ms, at });
     if (ops.length) this.#write(ops);
   }
 
@@ -232,7 +239,7 @@ export class LearningEngine {
       nets: ctx.networks.filter((n) => n.physical).map((n) => n.key), src: ctx.srcHash, issuedAt: now,
       deadline: now + this.#c.learning.redirectDeadlineMs, origin: this.#store.origin, state: 'open', closedAt: 0, closedPop: '',
     };
-    this.#pending.set(token, rec.deadline + this.#c.learning.arrivalGraceMs);
+    this.#track(token, rec.deadline + this.#c.learning.arrivalGraceMs, rec.chain[0] ?? '');
     this.#write([{ o: 'redirect', rec }, this.#logOp(ctx, 'redirected', 'redirect', server, true, -1, `token ${token}`)]);
     return token;
   }
@@ -261,7 +268,7 @@ export class LearningEngine {
     const s = this.#servers.get(name);
     if (!s) return undefined;
     const now = Date.now();
-    this.#pending.delete(token);
+    this.#untrack(token);
     const limited = !this.#limit.allow(arriving.source, now);
     if (limited) this.#m.limited.inc();
     const chain = classChain(arriving.identity);
@@ -274,14 +281,14 @@ export class LearningEngine {
           outcome = cur.state === 'arrived' ? 'duplicate' : 'late';
           return cur.state === 'missed' ? [this.#arrivalLog(arriving, name, token, now, cur, 'arrived after its deadline')] : undefined;
         }
-        const ops: Op[] = [{ o: 'close', token, state: 'arrived', at: now, pop: this.#c.pop }];
+        const ops: Op[] = [{ o: 'close', token, state: 'arrived', at: now, pop: this.localPop }];
         if (!limited) {
           const keys = cur ? cur.chain : chain.map((c) => c.key);
           const nets = cur ? cur.nets : net.ids.filter((n) => n.physical).map((n) => n.key);
           const ms = cur ? now - cur.issuedAt : -1;
           const src = sourceHash(arriving.source);
           for (const key of keys) ops.push({ o: 'cls', key, t: 'redirect', ok: true, ms, src, at: now });
-          for (const key of nets) ops.push({ o: 'srv', key, server: name, ok: true, ms, at: now });
+          for (const key of nets) ops.push({ o: 'srv', key, server: name, ok: true, ms, at: now, direct: true });
         }
         ops.push(this.#arrivalLog(arriving, name, token, now, cur, cur ? 'redirect followed' : 'redirect followed (record not here yet)'));
         return ops;
@@ -293,7 +300,7 @@ export class LearningEngine {
         (err: unknown) => this.#writeFailed(err),
       );
     const others = this.#c.servers.filter((x) => x.pop === s.pop && x.name !== s.name && !this.#live.state(now).servers.get(x.name)?.drained);
-    const technique: Technique = s.pop === this.#c.pop ? 'local' : 'proxy';
+    const technique: Technique = s.pop === this.localPop ? 'local' : 'proxy';
     const decision: Decision = {
       pop: s.pop, server: s.name, candidates: [s, ...others].map((x) => ({ server: x.name, pop: x.pop })), technique, decidedBy: 'arrival',
       reasons: [`arrival of redirect ${token}${rec ? ` issued by ${rec.origin}` : ''}: carried to ${s.name}, the server it named`],
@@ -311,13 +318,31 @@ export class LearningEngine {
       this.#lastAdopt = now;
       // Records left open by a process that is gone: any process may close them, once.
       const late = now - 5 * this.#c.learning.arrivalGraceMs;
-      for (const rec of this.#store.openRedirects()) if (rec.deadline < late && !this.#pending.has(rec.token)) this.#pending.set(rec.token, 0);
+      for (const rec of this.#store.openRedirects()) if (rec.deadline < late && !this.#pending.has(rec.token)) this.#pending.set(rec.token, { due: 0, cls: '' });
     }
-    for (const [token, due] of this.#pending) {
-      if (due > now) continue;
-      this.#pending.delete(token);
+    for (const [token, p] of this.#pending) {
+      if (p.due > now) {
+        // An arrival at another process of this host (or replicated from another POP) closed it.
+        if (this.#store.redirect(token)?.state === 'arrived') this.#untrack(token);
+        continue;
+      }
+      this.#untrack(token);
       this.#missed(token, now);
     }
+  }
+
+  #track(token: string, due: number, cls: string): void {
+    this.#pending.set(token, { due, cls });
+    if (cls) this.#probation.set(cls, (this.#probation.get(cls) ?? 0) + 1);
+  }
+
+  #untrack(token: string): void {
+    const p = this.#pending.get(token);
+    if (!p) return;
+    this.#pending.delete(token);
+    const n = (this.#probation.get(p.cls) ?? 1) - 1;
+    if (n > 0) this.#probation.set(p.cls, n);
+    else this.#probation.delete(p.cls);
   }
 
   #missed(token: string, now: number): void {
@@ -334,7 +359,7 @@ export class LearningEngine {
           server: rec.server, ok: false, ms: -1, detail: `token ${token}: ${a.cause}: ${a.detail}`,
         };
         this.#log.warn({ token, server: rec.server, pop: rec.pop, class: rec.chain[0], networks: rec.nets, cause: a.cause, detail: a.detail }, 'redirect not followed');
-        return [{ o: 'close', token, state: 'missed', at: now, pop: this.#c.pop }, ...a.ops, { o: 'log', entry }];
+        return [{ o: 'close', token, state: 'missed', at: now, pop: this.localPop }, ...a.ops, { o: 'log', entry }];
       })
       .then(
         () => {

@@ -20,8 +20,12 @@ export interface DrainEntry {
   by: string;
 }
 
+const NONE: ReadonlyMap<string, number> = new Map();
+
 /** Entries older than this come from a writer that stopped: its load no longer counts. */
 const STALE_MS = 5000;
+/** Health older than this comes from a prober that stopped: the server counts as up again. */
+const HEALTH_STALE_MS = 30_000;
 
 /**
  * Live state for decisions: capacity units in use per server (this process's exact count plus what
@@ -69,8 +73,8 @@ export class LiveView {
     return this.#own.get(server) ?? 0;
   }
 
-  state(now: number): LiveState {
-    return { now, servers: this.#state };
+  state(now: number, pending: ReadonlyMap<string, number> = NONE): LiveState {
+    return { now, servers: this.#state, pending };
   }
 
   health(): ReadonlyMap<string, HealthEntry> {
@@ -81,6 +85,11 @@ export class LiveView {
     return this.#drains;
   }
 
+  /** Units each writer on the host last published, for the admin view. */
+  loads(now = Date.now()): Array<{ writer: string; at: number; units: Record<string, number>; stale: boolean }> {
+    return this.#store.rangeLocal<LoadEntry>('load/').map(({ key, value }) => ({ writer: key.slice('load/'.length), at: value.at, units: value.units, stale: now - value.at > STALE_MS }));
+  }
+
   refresh(now = Date.now()): void {
     const others = new Map<string, number>();
     for (const { key, value } of this.#store.rangeLocal<LoadEntry>('load/')) {
@@ -89,7 +98,9 @@ export class LiveView {
     }
     this.#others = others;
     const health = new Map<string, HealthEntry>();
-    for (const { key, value } of this.#store.rangeLocal<HealthEntry>('health/')) health.set(key.slice('health/'.length), value);
+    for (const { key, value } of this.#store.rangeLocal<HealthEntry>('health/')) {
+      if (now - value.at <= HEALTH_STALE_MS) health.set(key.slice('health/'.length), value);
+    }
     this.#health = health;
     const drains = new Map<string, DrainEntry>();
     for (const { key, value } of this.#store.rangeLocal<DrainEntry>('drain/')) if (value.drained) drains.set(key.slice('drain/'.length), value);

@@ -61,11 +61,13 @@ export function applyClassOp(prev: ClassProfile | undefined, op: Op): ClassProfi
 
 export function applyNetworkOp(prev: NetworkProfile | undefined, op: Op): NetworkProfile | undefined {
   const p: NetworkProfile = prev ? structuredClone(prev) : emptyNetwork((op as { key: string }).key);
-  const server = (name: string): ServerRecord => (p.servers[name] ??= { ...emptyCounter(), blockedUntil: 0 });
+  const server = (name: string): ServerRecord => (p.servers[name] ??= { ...emptyCounter(), blockedUntil: 0, tr: 0 });
   switch (op.o) {
     case 'srv':
       if (op.at < p.resetAt) return prev;
-      count(server(op.server), op.ok, op.ms, op.at);
+      const s = server(op.server);
+      count(s, op.ok, op.ms, op.at);
+      if (op.ok && op.direct && op.at > (s.tr ?? 0)) s.tr = op.at;
       return p;
     case 'rtt': {
       if (op.at < p.resetAt) return prev;

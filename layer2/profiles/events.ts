@@ -10,8 +10,8 @@ import type { ClassLevel } from '../identify.js';
 export type Op =
   /** an outcome of a technique for a class key */
   | { o: 'cls'; key: string; t: Technique; ok: boolean; ms: number; src: string; at: number }
-  /** an outcome of a server for a network key */
-  | { o: 'srv'; key: string; server: string; ok: boolean; ms: number; at: number }
+  /** an outcome of a server for a network key; `direct`: the client itself reached it (a redirect followed) */
+  | { o: 'srv'; key: string; server: string; ok: boolean; ms: number; at: number; direct?: boolean }
   /** a round-trip time measured from a network to a POP */
   | { o: 'rtt'; key: string; pop: string; ms: number; at: number }
   /** the server is not reachable from the network until `until` */
@@ -88,7 +88,7 @@ export function invalidOp(op: unknown): string | undefined {
       if (!isKey(o.key) || !TECHNIQUES.has(o.t as string) || !isBool(o.ok) || !isNum(o.ms) || !isStr(o.src, 64) || !isTime(o.at)) return 'bad cls op';
       return undefined;
     case 'srv':
-      if (!isKey(o.key) || !isKey(o.server) || !isBool(o.ok) || !isNum(o.ms) || !isTime(o.at)) return 'bad srv op';
+      if (!isKey(o.key) || !isKey(o.server) || !isBool(o.ok) || !isNum(o.ms) || !isTime(o.at) || (o.direct !== undefined && !isBool(o.direct))) return 'bad srv op';
       return undefined;
     case 'rtt':
       if (!isKey(o.key) || !isKey(o.pop) || !isNum(o.ms) || o.ms < 0 || !isTime(o.at)) return 'bad rtt op';

@@ -103,19 +103,27 @@ export class ProfileStore {
   /** lmdb's validated cache for the hot path: a hit costs a version check, not a decode. */
   readonly #read: Database<Value, string>;
   readonly #logSize: number;
+  /**
+   * Decoded profiles for the hot path, each trusted for `#ttl` ms: a hit is a Map lookup, not a call
+   * into LMDB. Another process's commit is seen within that time; this process's own writes drop
+   * their keys from here as soon as they are committed.
+   */
+  readonly #cache = new Map<string, { v: ClassProfile | NetworkProfile | undefined; until: number }>();
+  readonly #ttl: number;
   #closed = false;
 
-  private constructor(path: string, origin: string, root: RootDatabase<Value, string>, logSize: number) {
+  private constructor(path: string, origin: string, root: RootDatabase<Value, string>, logSize: number, readCacheMs: number) {
     this.path = path;
     this.origin = origin;
     this.#root = root;
     this.#db = root.openDB<Value, string>(DB_NAME, { cache: false });
     this.#read = root.openDB<Value, string>(DB_NAME, { cache: { validated: true } });
     this.#logSize = logSize;
+    this.#ttl = readCacheMs;
   }
 
   /** Open (creating it when the directory is new or empty). A foreign or corrupt store is an error naming the path. */
-  static open(path: string, o: { origin: string; logSize?: number }): ProfileStore {
+  static open(path: string, o: { origin: string; logSize?: number; readCacheMs?: number }): ProfileStore {
     const fresh = !existsSync(path) || readdirSync(path).length === 0;
     try {
       mkdirSync(path, { recursive: true });
@@ -161,7 +169,7 @@ export class ProfileStore {
       root.close();
       throw new StoreError(path, `was written by a newer version (format version ${String(m.version)}, this build reads ${VERSION})`);
     }
-    return new ProfileStore(path, o.origin, root, o.logSize ?? 10_000);
+    return new ProfileStore(path, o.origin, root, o.logSize ?? 10_000, o.readCacheMs ?? 250);
   }
 
   classProfile(key: string): ClassProfile | undefined {
@@ -178,11 +186,21 @@ export class ProfileStore {
 
   /** The profiles a decision reads, aligned with the class chain and the network identifiers. */
   snapshot(chain: readonly ClassKey[], networks: readonly NetworkId[]): ProfileSnapshot {
+    const now = Date.now();
     const classes: Array<ClassProfile | undefined> = new Array(chain.length);
-    for (let i = 0; i < chain.length; i++) classes[i] = this.#read.get(CLS + chain[i]!.key) as ClassProfile | undefined;
+    for (let i = 0; i < chain.length; i++) classes[i] = this.#cached(CLS + chain[i]!.key, now) as ClassProfile | undefined;
     const nets: Array<NetworkProfile | undefined> = new Array(networks.length);
-    for (let i = 0; i < networks.length; i++) nets[i] = this.#read.get(NET + networks[i]!.key) as NetworkProfile | undefined;
+    for (let i = 0; i < networks.length; i++) nets[i] = this.#cached(NET + networks[i]!.key, now) as NetworkProfile | undefined;
     return { classes, networks: nets };
+  }
+
+  #cached(key: string, now: number): ClassProfile | NetworkProfile | undefined {
+    const e = this.#cache.get(key);
+    if (e && e.until > now) return e.v;
+    const v = this.#read.get(key) as ClassProfile | NetworkProfile | undefined;
+    if (this.#cache.size >= 262_144) this.#cache.clear();
+    this.#cache.set(key, { v, until: now + this.#ttl });
+    return v;
   }
 
   /**
@@ -193,6 +211,7 @@ export class ProfileStore {
   transact(decideOps: (view: StoreView) => Op[] | undefined): Promise<ProfileEvent | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
     const db = this.#db;
+    const touched: string[] = [];
     return this.#root.transaction(() => {
       const view: StoreView = {
         classProfile: (k) => db.get(CLS + k) as ClassProfile | undefined,
@@ -204,9 +223,12 @@ export class ProfileStore {
       const seq = ((db.get(SEQ + this.origin) as number | undefined) ?? 0) + 1;
       const at = Date.now();
       const ev: ProfileEvent = { origin: this.origin, seq, at, ops };
-      this.#applyOps(ev);
+      this.#applyOps(ev, touched);
       db.put(SEQ + this.origin, seq);
       this.#markApplied(this.origin, seq);
+      return ev;
+    }).then((ev) => {
+      for (const k of touched) this.#cache.delete(k);
       return ev;
     });
   }
@@ -218,12 +240,16 @@ export class ProfileStore {
   /** Apply another origin's event once: 'duplicate' when its sequence number was seen already. */
   applyRemote(ev: ProfileEvent): Promise<'applied' | 'duplicate'> {
     const db = this.#db;
+    const touched: string[] = [];
     return this.#root.transaction(() => {
       const a = (db.get(APPLIED + ev.origin) as Applied | undefined) ?? { upTo: 0, above: [] };
-      if (ev.seq <= a.upTo || a.above.includes(ev.seq)) return 'duplicate';
-      this.#applyOps(ev);
+      if (ev.seq <= a.upTo || a.above.includes(ev.seq)) return 'duplicate' as const;
+      this.#applyOps(ev, touched);
       this.#markApplied(ev.origin, ev.seq);
-      return 'applied';
+      return 'applied' as const;
+    }).then((r) => {
+      for (const k of touched) this.#cache.delete(k);
+      return r;
     });
   }
 
@@ -244,7 +270,7 @@ export class ProfileStore {
     db.put(APPLIED + origin, next);
   }
 
-  #applyOps(ev: ProfileEvent): void {
+  #applyOps(ev: ProfileEvent, touched: string[]): void {
     const db = this.#db;
     for (const op of ev.ops) {
       switch (targetOf(op)) {
@@ -252,14 +278,20 @@ export class ProfileStore {
           const key = CLS + (op as { key: string }).key;
           const prev = db.get(key) as ClassProfile | undefined;
           const next = applyClassOp(prev, op);
-          if (next && next !== prev) db.put(key, next);
+          if (next && next !== prev) {
+            db.put(key, next);
+            touched.push(key);
+          }
           break;
         }
         case 'net': {
           const key = NET + (op as { key: string }).key;
           const prev = db.get(key) as NetworkProfile | undefined;
           const next = applyNetworkOp(prev, op);
-          if (next && next !== prev) db.put(key, next);
+          if (next && next !== prev) {
+            db.put(key, next);
+            touched.push(key);
+          }
           break;
         }
         case 'redirect': {

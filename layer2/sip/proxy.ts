@@ -280,7 +280,7 @@ export class SipProxy {
       this.#respond(stx, 503, 'No server available');
       return;
     }
-    stx.technique = req.method === 'INVITE' ? d.technique : d.pop === this.#c.pop ? 'local' : 'proxy';
+    stx.technique = req.method === 'INVITE' ? d.technique : d.pop === this.#engine.localPop ? 'local' : 'proxy';
     if (req.method === 'INVITE' && d.technique === 'redirect') return this.#redirect(stx, stx.candidates[0]!);
     if (stx.technique === 'redirect') stx.technique = 'proxy';
     this.#forwardToCandidate(stx);

@@ -174,6 +174,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       capacity: s.capacity ?? 100,
       workTypes: workCosts(s.workTypes),
       builtin: s.builtin ?? false,
+      probe: s.probe ?? (s.sipPort === 0 ? 'tcp' : 'options'),
     };
   });
   const serverByName = new Set(servers.map((s) => s.name));
@@ -274,23 +275,30 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       rules: (geo.rules ?? []).map((r) => ({ country: r.country ?? '', continent: r.continent ?? '', pop: r.pop })),
       overrides: (geo.overrides ?? []).map((o) => ({ prefix: o.prefix, country: o.country ?? '', pop: o.pop ?? '' })),
     },
-    profiles: { path: at(raw.profiles?.path ?? 'var/profiles'), logSize: raw.profiles?.logSize ?? 10_000 },
+    profiles: { path: at(raw.profiles?.path ?? 'var/profiles'), logSize: raw.profiles?.logSize ?? 10_000, readCacheMs: raw.profiles?.readCacheMs ?? 250 },
     learning: {
       breakAfter: raw.learning?.breakAfter ?? 2,
       minSources: raw.learning?.minSources ?? 2,
       provenAfter: raw.learning?.provenAfter ?? 2,
       provenRatio: raw.learning?.provenRatio ?? 0.8,
       rttToleranceMs: raw.learning?.rttToleranceMs ?? 10,
+      probationLimit: raw.learning?.probationLimit ?? 1,
       redirectDeadlineMs: raw.learning?.redirectDeadlineMs ?? 8000,
       arrivalGraceMs: raw.learning?.arrivalGraceMs ?? 2000,
       blockRetryMs: raw.learning?.blockRetryMs ?? 3_600_000,
       perSourcePerMinute: raw.learning?.perSourcePerMinute ?? 30,
     },
     admin: {
-      address: raw.admin?.address ?? '127.0.0.1',
+      address: raw.admin?.address ?? '',
       port: raw.admin?.port ?? 9300,
       token: raw.admin?.token,
       tokenFile: at(raw.admin?.tokenFile ?? 'var/admin.token'),
+    },
+    serverHealth: {
+      intervalMs: raw.serverHealth?.intervalMs ?? 2000,
+      timeoutMs: raw.serverHealth?.timeoutMs ?? 1000,
+      fall: raw.serverHealth?.fall ?? 3,
+      rise: raw.serverHealth?.rise ?? 2,
     },
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
   };

@@ -43,6 +43,7 @@ const Server = Obj({
     Type.Record(Type.String({ minLength: 1 }), Type.Number({ minimum: 0 }), { minProperties: 1 }),
   ], { description: 'a list of work types, or a map of work type → cost in capacity units per call' })),
   builtin: Type.Optional(Type.Boolean({ description: 'true when `npm start` runs the built-in backend for this server' })),
+  probe: Type.Optional(Type.Union([Type.Literal('options'), Type.Literal('tcp'), Type.Literal('none')], { description: 'one of options (SIP OPTIONS), tcp (connect), none' })),
 });
 
 const ConnectorPorts = Obj({
@@ -143,6 +144,7 @@ const Geo = Obj({
 const Profiles = Obj({
   path: Type.Optional(Type.String({ minLength: 1, description: 'the LMDB directory; relative to the config file' })),
   logSize: Type.Optional(Type.Integer({ minimum: 10, maximum: 10_000_000, description: 'outcome log entries kept per writer' })),
+  readCacheMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, description: 'milliseconds a decoded profile is trusted on the hot path' })),
 });
 
 const Learning = Obj({
@@ -151,10 +153,18 @@ const Learning = Obj({
   provenAfter: Type.Optional(Type.Integer({ minimum: 1, description: 'successes after which a technique is proven' })),
   provenRatio: Type.Optional(Type.Number({ minimum: 0.5, maximum: 1, description: 'a share between 0.5 and 1' })),
   rttToleranceMs: Type.Optional(Type.Integer({ minimum: 0, description: 'milliseconds' })),
+  probationLimit: Type.Optional(Type.Integer({ minimum: 1, description: 'redirects of an unproven class that may await their arrival at once' })),
   redirectDeadlineMs: Type.Optional(Ms(8000, 100)),
   arrivalGraceMs: Type.Optional(Ms(2000, 0)),
   blockRetryMs: Type.Optional(Ms(3_600_000, 1000)),
   perSourcePerMinute: Type.Optional(Type.Integer({ minimum: 1, description: 'outcomes one source address may teach per minute' })),
+});
+
+const ServerHealth = Obj({
+  intervalMs: Type.Optional(Ms(2000, 50)),
+  timeoutMs: Type.Optional(Ms(1000, 10)),
+  fall: Type.Optional(Type.Integer({ minimum: 1 })),
+  rise: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 
 const Admin = Obj({
@@ -186,6 +196,7 @@ export const ConfigSchema = Obj({
   profiles: Type.Optional(Profiles),
   learning: Type.Optional(Learning),
   admin: Type.Optional(Admin),
+  serverHealth: Type.Optional(ServerHealth),
   runAs: Type.Optional(Obj({ user: Type.String(), group: Type.Optional(Type.String()) })),
   metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
 });

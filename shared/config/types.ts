@@ -35,6 +35,8 @@ export interface ServerConfig {
   /** work type → cost in capacity units per call */
   workTypes: Record<string, number>;
   builtin: boolean;
+  /** How the connector supervisor checks the server: SIP OPTIONS, a TCP connect, or not at all. */
+  probe: 'options' | 'tcp' | 'none';
 }
 
 export interface PopConfig {
@@ -71,6 +73,7 @@ export interface LearningConfig {
   provenAfter: number;
   provenRatio: number;
   rttToleranceMs: number;
+  probationLimit: number;
   redirectDeadlineMs: number;
   arrivalGraceMs: number;
   blockRetryMs: number;
@@ -133,9 +136,10 @@ export interface Config {
   customers: CustomerConfig[];
   geo: GeoConfig;
   /** LMDB directory (absolute) and the outcome-log size per writer. */
-  profiles: { path: string; logSize: number };
+  profiles: { path: string; logSize: number; readCacheMs: number };
   learning: LearningConfig;
-  /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off. */
+  /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off; address '' = the connector's. */
   admin: { address: string; port: number; token: string | undefined; tokenFile: string };
+  serverHealth: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
   runAs: { user: string; group: string } | undefined;
 }

@@ -7,7 +7,7 @@ import { meetingMatches } from '../../../layer2/decide/pop.js';
 import type { ClassProfile, Counter, DecisionRequest, LearningPolicy, LiveState, NetworkProfile, ProfileSnapshot, Technique, Topology } from '../../../layer2/decide/types.js';
 import { classChain } from '../../../layer2/identify.js';
 
-const policy: LearningPolicy = { breakAfter: 2, minSources: 2, provenAfter: 2, provenRatio: 0.8, rttToleranceMs: 10 };
+const policy: LearningPolicy = { breakAfter: 2, minSources: 2, provenAfter: 2, provenRatio: 0.8, rttToleranceMs: 10, probationLimit: 1 };
 
 /** Three core POPs, a micro POP for acme, servers with different capacities and work types. */
 function topology(over: Partial<Topology> = {}): Topology {
@@ -48,8 +48,9 @@ function request(over: Partial<DecisionRequest> = {}): DecisionRequest {
 }
 
 const none = (r: DecisionRequest): ProfileSnapshot => ({ classes: r.chain.map(() => undefined), networks: r.networks.map(() => undefined) });
-const live = (servers: Record<string, { units?: number; up?: boolean; drained?: boolean }> = {}, now = 1_000_000): LiveState => ({
+const live = (servers: Record<string, { units?: number; up?: boolean; drained?: boolean }> = {}, now = 1_000_000, pending: Record<string, number> = {}): LiveState => ({
   now,
+  pending: new Map(Object.entries(pending)),
   servers: new Map(Object.entries(servers).map(([k, v]) => [k, { units: v.units ?? 0, up: v.up ?? true, drained: v.drained ?? false }])),
 });
 const counter = (s: number, f: number): Counter => ({ a: s + f, s, f, l: 0, n: 0, ts: 0, tf: 0 });
@@ -93,7 +94,7 @@ t.test('(A) accessibility: static sets, learned blocks, policy regions, drains, 
   t.same(new Set(d.candidates.map((c) => c.pop)), new Set(['iad']));
 
   const r = request();
-  const blocked: ProfileSnapshot = { classes: r.chain.map(() => undefined), networks: [net('p4:192.0.2.0/24', { servers: { 'ams-1': { ...counter(0, 1), blockedUntil: 2_000_000 }, 'ams-2': { ...counter(0, 1), blockedUntil: 2_000_000 } } })] };
+  const blocked: ProfileSnapshot = { classes: r.chain.map(() => undefined), networks: [net('p4:192.0.2.0/24', { servers: { 'ams-1': { ...counter(0, 1), blockedUntil: 2_000_000, tr: 0 }, 'ams-2': { ...counter(0, 1), blockedUntil: 2_000_000, tr: 0 } } })] };
   const d2 = decide(r, blocked, topo, live());
   t.not(d2.pop, 'ams', 'the learned block moves the network off ams');
   t.match(d2.reasons.join('\n'), /2 learned blocked/);
@@ -132,7 +133,7 @@ t.test('(C) server: capacity for the work type, cost, failures from this network
   t.match(full.reasons.join('\n'), /full for transcoder: overflow to iad/);
 
   const r = request();
-  const bad: ProfileSnapshot = { classes: r.chain.map(() => undefined), networks: [net('p4:192.0.2.0/24', { servers: { 'ams-2': { ...counter(1, 3), blockedUntil: 0 } } })] };
+  const bad: ProfileSnapshot = { classes: r.chain.map(() => undefined), networks: [net('p4:192.0.2.0/24', { servers: { 'ams-2': { ...counter(1, 3), blockedUntil: 0, tr: 0 } } })] };
   t.equal(decide(r, bad, topo, live()).server, 'ams-1', 'a server this network keeps failing with goes last');
 
   const gone = decide(r, none(r), topo, live(Object.fromEntries(topo.servers.map((s) => [s.name, { up: false }]))));
@@ -167,6 +168,22 @@ t.test('technique: override > record that breaks > configured > proven > default
     t.equal(c.technique, want, name);
     t.match(c.reason, why, `${name}: reason`);
   }
+});
+
+t.test('probation: one unproven redirect of a class at a time; proven classes are not held back', async (t) => {
+  const chain = classChain(polycom);
+  const cfg = { default: 'proxy' as Technique, classes: { 'sip/polycom': 'redirect' as Technique } };
+  const none5 = chain.map(() => undefined);
+  const waiting = new Map([[chain[0]!.key, 1]]);
+  t.equal(chooseTechnique(chain, none5, cfg, policy).technique, 'redirect');
+  const held = chooseTechnique(chain, none5, cfg, policy, waiting);
+  t.equal(held.technique, 'proxy');
+  t.match(held.reason, /not yet proven and 1 redirect\(s\) of .* await their arrival/);
+  const proven = [cls(chain[0]!.key, { redirect: counter(3, 0) })];
+  t.equal(chooseTechnique(chain, proven, cfg, policy, waiting).technique, 'redirect', 'a proven class redirects as much as it likes');
+  const r = request();
+  const d = decide(r, none(r), topology({ techniques: cfg }), live({}, 1_000_000, { [chain[0]!.key]: 1 }));
+  t.equal(d.technique, 'local', 'through decide() too');
 });
 
 t.test('verdicts', async (t) => {
