@@ -198,7 +198,7 @@ export class H323Connector {
       if (call.token) return this.#forward(call, candidates[0]!);
       call.log.info('the Setup has no call identifier to carry a redirect token: proxied instead');
     }
-    this.#carry(call, ctx, candidates, d.pop === this.#c.pop ? 'local' : 'proxy');
+    this.#carry(call, ctx, candidates, d.pop === this.#engine.localPop ? 'local' : 'proxy');
   }
 
   #h323(choices: readonly ServerChoice[]): ServerConfig[] {

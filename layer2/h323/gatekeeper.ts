@@ -216,7 +216,7 @@ export class Gatekeeper {
 
   /** For a class taken by redirect whose chosen POP is another: that POP's gatekeepers. */
   #elsewhere(d: Decision): AlternateGatekeeper[] | undefined {
-    if (d.technique !== 'redirect' || !d.pop || d.pop === this.#c.pop) return undefined;
+    if (d.technique !== 'redirect' || !d.pop || d.pop === this.#ep.pop) return undefined;
     const list = (this.#gatekeepers.get(d.pop) ?? []).slice(0, Math.max(1, this.#c.h323.ras.maxAlternates));
     return list.length ? list.map((g, i) => ({ ...g, priority: i, needToRegister: true })) : undefined;
   }
@@ -227,8 +227,8 @@ export class Gatekeeper {
    */
   #alternates(d: Decision): AlternateGatekeeper[] {
     const order: string[] = [];
-    for (const c of d.candidates) if (c.pop !== this.#c.pop && !order.includes(c.pop)) order.push(c.pop);
-    for (const p of this.#gatekeepers.keys()) if (p !== this.#c.pop && !order.includes(p)) order.push(p);
+    for (const c of d.candidates) if (c.pop !== this.#ep.pop && !order.includes(c.pop)) order.push(c.pop);
+    for (const p of this.#gatekeepers.keys()) if (p !== this.#ep.pop && !order.includes(p)) order.push(p);
     const out: AlternateGatekeeper[] = [];
     const max = this.#c.h323.ras.maxAlternates;
     for (let round = 0; out.length < max; round++) {
