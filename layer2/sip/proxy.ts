@@ -48,8 +48,8 @@ export class SipProxy {
   readonly #log: Logger;
   readonly #m: WorkerMetrics;
   readonly #tx = new TransactionTable();
-  /** Established calls: Call-ID → server and the capacity units they hold. */
-  readonly #dialogs = new Map<string, { server: string; units: number }>();
+  /** Established calls: Call-ID → server, the capacity units they hold, and when they started. */
+  readonly #dialogs = new Map<string, { server: string; units: number; at: number }>();
   /** Answered calls awaiting the ACK that times the round trip to the client's network. */
   readonly #awaitingAck = new Map<string, { ctx: CallContext; sentAt: number }>();
   readonly #branchPrefix: string;
@@ -75,8 +75,10 @@ export class SipProxy {
   start(): void {
     this.#tx.start();
     this.#ackSweep = setInterval(() => {
-      const old = Date.now() - ACK_WAIT_MS;
-      for (const [k, v] of this.#awaitingAck) if (v.sentAt < old) this.#awaitingAck.delete(k);
+      const now = Date.now();
+      for (const [k, v] of this.#awaitingAck) if (v.sentAt < now - ACK_WAIT_MS) this.#awaitingAck.delete(k);
+      // A call whose end this worker never saw (its BYE went another way) gives its units back.
+      for (const [k, d] of this.#dialogs) if (d.at < now - this.#c.sip.maxCallMs) this.#dialogEnded(k);
     }, 5000);
     this.#ackSweep.unref();
   }
@@ -612,7 +614,7 @@ export class SipProxy {
     const callId = stx.req.callId;
     if (this.#dialogs.has(callId) || this.#dialogs.size >= 1_000_000) return;
     const units = stx.ctx ? this.#engine.cost(stx.ctx, server) : 1;
-    this.#dialogs.set(callId, { server, units });
+    this.#dialogs.set(callId, { server, units, at: Date.now() });
     this.#live.add(server, units);
   }
 

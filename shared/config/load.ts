@@ -247,6 +247,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       backendTimeoutMs: sip.backendTimeoutMs ?? 4000,
       transactionTimeoutMs: sip.transactionTimeoutMs ?? 32000,
       redirectTokenParam: sip.redirectTokenParam ?? 'vcp-token',
+      maxCallMs: sip.maxCallMs ?? 21_600_000,
     },
     h323: {
       maxMessageBytes: h323.maxMessageBytes ?? 16384,

@@ -94,6 +94,7 @@ const Sip = Obj({
   backendTimeoutMs: Type.Optional(Ms(4000, 50)),
   transactionTimeoutMs: Type.Optional(Ms(32000, 100)),
   redirectTokenParam: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]*$' })),
+  maxCallMs: Type.Optional(Ms(21_600_000, 1000)),
 });
 
 const H323 = Obj({

@@ -99,6 +99,8 @@ export interface SipConfig {
   backendTimeoutMs: number;
   transactionTimeoutMs: number;
   redirectTokenParam: string;
+  /** A call not seen to end within this time releases its capacity units (its BYE went another way). */
+  maxCallMs: number;
 }
 
 export interface H323Config {

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SipUas } from '../../scripts/sim/sip-uas.js';
@@ -32,6 +33,17 @@ async function api(path: string, init: RequestInit & { token?: string } = {}): P
 }
 
 t.before(() => requireBuild());
+
+/** The CLI, run without blocking this process (the backend stand-in answers health probes from here). */
+async function vcpctl(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [dist('scripts/vcpctl.js'), ...args], { encoding: 'utf8' });
+    return { status: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { status: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 t.test('the admin API: token, profiles, overrides, explain, drain, health, the CLI', async (t) => {
   const dir = t.testdir();
@@ -87,6 +99,8 @@ t.test('the admin API: token, profiles, overrides, explain, drain, health, the C
   t.equal((await api('/profiles/networks/p4%3A81.2.69.0%2F24/override', { method: 'PUT', token, body: JSON.stringify({ allow: ['u'] }) })).status, 200);
   t.match((await api('/explain', { method: 'POST', token, body: JSON.stringify({ source: '81.2.69.160', userAgent: ua }) })).body, { decision: { pop: 'u' } }, 'a network held to one POP');
   t.equal((await api('/profiles/networks/p4%3A81.2.69.0%2F24/reset', { method: 'POST', token })).status, 200);
+  t.match((await api('/profiles/networks/p4%3A81.2.69.0%2F24', { token })).body, { allow: { names: ['u'] } }, 'a reset forgets what was learned, not what the admin set');
+  t.equal((await api('/profiles/networks/p4%3A81.2.69.0%2F24/override', { method: 'DELETE', token })).status, 200);
 
   t.equal((await api('/servers/nosuch/drain', { method: 'POST', token })).status, 404);
   t.equal((await api('/servers/live1/drain', { method: 'POST', token })).status, 200);
@@ -99,12 +113,12 @@ t.test('the admin API: token, profiles, overrides, explain, drain, health, the C
   t.equal((await api('/outcomes', { token })).status, 200);
   t.equal((await api('/nope', { token })).status, 404);
 
-  const cli = spawnSync(process.execPath, [dist('scripts/vcpctl.js'), '--config', file, 'servers'], { encoding: 'utf8' });
+  const cli = await vcpctl(['--config', file, 'servers']);
   t.equal(cli.status, 0, cli.stderr);
   t.match(cli.stdout, /SERVER\s+POP\s+UNITS\s+STATE\n.*live1\s+t\s+0\/100\s+up/);
-  const cliExplain = spawnSync(process.execPath, [dist('scripts/vcpctl.js'), '--config', file, 'explain', '--source', '81.2.69.160', '--ua', ua], { encoding: 'utf8' });
+  const cliExplain = await vcpctl(['--config', file, 'explain', '--source', '81.2.69.160', '--ua', ua]);
   t.match(cliExplain.stdout, /decision\s+local to live1 in t/);
-  const cliBad = spawnSync(process.execPath, [dist('scripts/vcpctl.js'), '--config', file, '--token', 'wrong-token-wrong-token', 'servers'], { encoding: 'utf8' });
+  const cliBad = await vcpctl(['--config', file, '--token', 'wrong-token-wrong-token', 'servers']);
   t.equal(cliBad.status, 3, 'the CLI exits 3 when the token is refused');
 });
 
