@@ -79,6 +79,8 @@ export class SignalConnection {
   attach(sink: StreamSink, first?: Buffer): void {
     this.#sink = sink;
     const s = this.socket;
+    // A call holds its connections for hours without a byte: TCP keep-alive finds a peer that vanished.
+    s.setKeepAlive(true, KEEPALIVE_MS);
     s.on('data', (chunk: Buffer) => this.#feed(chunk));
     s.on('close', () => {
       if (this.#slow) clearTimeout(this.#slow);
@@ -160,6 +162,9 @@ export interface H323TransportHandlers {
   accept(conn: SignalConnection): StreamSink;
   ras(datagram: Buffer, peer: RasPeer): void;
 }
+
+/** Idle time before TCP keep-alive probes start on a call's connections. */
+const KEEPALIVE_MS = 60_000;
 
 /** Longest PROXY v2 header accepted (HAProxy's recommended receive size). */
 const PROXY_HEADER_MAX = 536;

@@ -27,20 +27,23 @@ pop: a
 wellKnown: { address: ${WK}, sip: 5060, h323: 1720, ras: 1719 }
 pops: [ { name: a }, { name: b } ]
 layer1:
-  health: { intervalMs: 100, timeoutMs: 100, fall: 2, rise: 1 }
+  # Probes patient enough for a loaded test machine: these tests are not about detecting a dead member.
+  health: { intervalMs: 200, timeoutMs: 1000, fall: 3, rise: 1 }
   metrics: { address: ${WK}, port: 9100 }
   control: { address: ${WK}, port: 9101 }
 connectors:
   - { name: ca, pop: a, address: ${CA}, workers: 2, ports: ${PORTS} }
   - { name: cb, pop: b, address: ${CB}, workers: 1, ports: ${PORTS} }
 servers:
-  - { name: ma, pop: a, address: ${MA}, sipPort: 0, h323Port: 1720 }
-  - { name: mb, pop: b, address: ${MB}, sipPort: 0, h323Port: 1720 }
+  - { name: ma, pop: a, address: ${MA}, sipPort: 0, h323Port: 1720, capacity: 100000 }
+  - { name: mb, pop: b, address: ${MB}, sipPort: 0, h323Port: 1720, capacity: 100000 }
 networks:
   # Callers in 127.0.5.64/27 reach only POP b.
   - { name: lab-b, prefixes: [127.0.5.64/27], accessible: [b] }
 techniques:
   classes: { "h323/lifesize": redirect }
+# Generous: on a loaded machine a slow answer must not look like a dead server.
+h323: { setupTimeoutMs: 20000 }
 `;
 
 let stack: Stack;
@@ -67,7 +70,7 @@ const sum = async (ids: string[], name: string, labels: Record<string, string>):
 };
 
 t.test('room system simulator → layer 1 → layer 2 → MCU simulator: 2,000 calls, none failed', async (t) => {
-  const ep = node('scripts/sim/h323-endpoint.js', [`${WK}:1720`, '--local', '127.0.5.60', '--to', 'room', '--dial', '8001', '-r', '200', '-m', '2000', '-l', '400', '--json']);
+  const ep = node('scripts/sim/h323-endpoint.js', [`${WK}:1720`, '--local', '127.0.5.60', '--to', 'room', '--dial', '8001', '-r', '200', '-m', '2000', '-l', '2000', '--timeout', '30000', '--json']);
   t.teardown(() => ep.stop());
   await new Promise((r) => ep.child.once('exit', r));
   const report = JSON.parse(ep.output().trim().split('\n').pop()!) as LoadReport;
@@ -80,7 +83,7 @@ t.test('room system simulator → layer 1 → layer 2 → MCU simulator: 2,000 c
 });
 
 t.test('forward across POPs: the redirected room system follows to POP b\'s connector and arrives with its call identifier', async (t) => {
-  const ep = new H323Endpoint({ host: WK, port: 1720, localAddress: '127.0.5.70', identity: IDENTITIES.lifesize, destinationAliases: [h323Id('board room')], calledNumber: '8002', onForward: 'follow', timeoutMs: 5000 });
+  const ep = new H323Endpoint({ host: WK, port: 1720, localAddress: '127.0.5.70', identity: IDENTITIES.lifesize, destinationAliases: [h323Id('board room')], calledNumber: '8002', onForward: 'follow', timeoutMs: 30000 });
   t.teardown(() => ep.close());
   const results = [];
   for (let i = 0; i < 8; i++) results.push(await ep.call());
