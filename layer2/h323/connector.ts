@@ -5,7 +5,7 @@ import type { CallContext, LearningEngine, RequestInfo } from '../learn/engine.j
 import type { LiveView } from '../learn/live.js';
 import { buildFacilityForward, buildReleaseComplete, buildReleaseFor, dialledAlias, setupOf } from './builder.js';
 import { CallState, STATE_NAMES, type AttemptFailure, type Call, type CallerConnection, type EndReason, type SetupOutcome } from './call.js';
-import { H323Error } from './errors.js';
+import { H323Err, H323Error } from './errors.js';
 import { guidToString, transportAddress } from './h225.js';
 import { decodeH323, encodeH323, type H323Message } from './message.js';
 import type { H323Metrics } from './metrics.js';
@@ -408,7 +408,7 @@ export class H323Connector {
 
   #callerBroken(cc: CallerConnection, err: H323Error): void {
     this.#log.warn({ code: err.code, reason: err.message, peer: cc.conn.peer, calls: cc.calls.size }, 'H.225 stream from a caller cannot be framed: connection closed');
-    if (cc.calls.size === 0) this.#m.dropped.labels(err.code.slice('VCP_ERR_H323_'.length).toLowerCase()).inc();
+    if (cc.calls.size === 0) this.#m.dropped.labels(err.code === H323Err.TooLarge ? 'too_large' : err.code === H323Err.SlowSender ? 'slow_sender' : 'tpkt').inc();
     for (const call of [...cc.calls.values()]) this.#releaseBoth(call, Cause.InvalidIeContents, 'undefinedReason', 'malformed', 'malformed');
   }
 

@@ -231,7 +231,7 @@ export interface LoadReport {
   failed: number;
   active: number;
   outcomes: Record<string, number>;
-  /** Socket and decoding errors of the failed calls, by code (ECONNRESET, VCP_ERR_H323_…). */
+  /** Socket and decoding errors of the failed calls, by code (ECONNRESET, an H.323 decoding error code…). */
   errors: Record<string, number>;
   /** Setup latency of successful calls, milliseconds. */
   setupMs: { min: number; avg: number; p50: number; p95: number; p99: number; max: number };
