@@ -133,7 +133,8 @@ t.test('RAS through layer 1: GCF and RCF name the well-known address and POP b\'
   t.match(summarizeRas(await ep.reply(2)), { ras: 'RCF', callSignalAddress: [`${WK}:1720`], alternateGatekeepers: [`${CB}:21719`] });
   const far = await RasClient.open('127.0.5.71');
   t.teardown(() => far.close());
-  const ls = endpointType(IDENTITIES.lifesize);
+  // Another product of the class: no redirect of its own awaits an arrival (probation), whatever the calls above left.
+  const ls = endpointType({ ...IDENTITIES.lifesize, productId: 'LifeSize Icon 600', versionId: '2.9.1' });
   far.send(buildRrq({ requestSeqNum: 3, callSignalAddress: [transportAddress('127.0.5.71', 1720)], rasAddress: [transportAddress('127.0.5.71', far.port)], terminalType: ls, vendor: ls.vendor! }), 1719, WK);
   t.match(summarizeRas(await far.reply(3)), { ras: 'RRJ', alternateGatekeepers: [`${CB}:21719`] });
 });

@@ -187,14 +187,24 @@ t.test('failover: refused, a resource release and silence move the call on; the 
   t.equal(metric(m, 'vcp_h323_backend_failovers_total'), 3);
   t.equal(metric(m, 'vcp_decision_outcomes_total', { technique: 'local', outcome: 'failure' }), 3, 'three failures taught to the learning');
   t.equal(metric(m, 'vcp_decision_outcomes_total', { technique: 'local', outcome: 'success' }), 1);
+});
 
-  // Every server failing: the caller gets a Release Complete.
-  await live.close();
-  const c2 = await caller(t, '127.0.6.104');
-  c2.send(setupFor({ callReference: 11 }));
-  const rc = await c2.wait(is(MsgType.ReleaseComplete, 11), 'the release when every server failed', 5000);
-  t.match(summarizeCall(rc), { cause: 102, releaseReason: 'unreachableDestination' }, 'the last failure was a timeout');
+t.test('every server failing: Release Complete to the caller, cause 102 when the last one timed out', async (t) => {
+  await server(t, '127.0.6.15', () => undefined);
+  await worker(t, ['  - { name: a-refused, pop: t, address: 127.0.6.13, sipPort: 0, h323Port: 1720 }', '  - { name: c-silent, pop: t, address: 127.0.6.15, sipPort: 0, h323Port: 1720 }'].join('\n'), '', 'connectTimeoutMs: 5000, setupTimeoutMs: 500');
+  const c = await caller(t, '127.0.6.104');
+  c.send(setupFor({ callReference: 11 }));
+  const rc = await c.wait(is(MsgType.ReleaseComplete, 11), 'the release when every server failed', 5000);
+  t.match(summarizeCall(rc), { cause: 102, releaseReason: 'unreachableDestination' });
   t.equal(metric(await metrics(), 'vcp_h323_calls_total', { outcome: 'failed' }), 1);
+  await c.waitClosed();
+});
+
+t.test('a refusing server only: Release Complete cause 34', async (t) => {
+  await worker(t, '  - { name: a-refused, pop: t, address: 127.0.6.13, sipPort: 0, h323Port: 1720 }');
+  const c = await caller(t, '127.0.6.104');
+  c.send(setupFor({ callReference: 12 }));
+  t.match(summarizeCall(await c.wait(is(MsgType.ReleaseComplete, 12), 'the release')), { cause: 34, releaseReason: 'gatewayResources' });
 });
 
 t.test('two calls on one connection are kept apart; releasing one leaves the other', async (t) => {
@@ -260,7 +270,7 @@ t.test('learning: ignored and dropped redirects are missed; after breakAfter mis
     t,
     '  - { name: m, pop: t, address: 127.0.6.20, sipPort: 0, h323Port: 1720 }',
     `techniques: { classes: { "h323/lifesize": redirect, "h323/polycom": redirect } }
-learning: { breakAfter: 2, minSources: 2, redirectDeadlineMs: 300, arrivalGraceMs: 0 }`,
+learning: { breakAfter: 2, minSources: 2, redirectDeadlineMs: 2500, arrivalGraceMs: 0 }`,
   );
   const base = { host: CONN, port: PORT, destinationAliases: [dialledDigits('8040')], calledNumber: '8040', timeoutMs: 2000 };
   // A room system of another class follows a redirect first, so that this network is known to reach
@@ -273,11 +283,11 @@ learning: { breakAfter: 2, minSources: 2, redirectDeadlineMs: 300, arrivalGraceM
   const ri = await ignore.call();
   t.match(ri, { ok: false, forward: 'ignored' }, `the caller ignored the Facility: ${JSON.stringify(ri)}`);
   // While a redirect of a class not yet proven awaits its arrival, the class is not redirected again (probation).
-  await waitFor('the first redirect missed', async () => metric(await metrics(), 'vcp_redirect_misses_total', { cause: 'client' }) === 1, 5000);
+  await waitFor('the first redirect missed', async () => metric(await metrics(), 'vcp_redirect_misses_total', { cause: 'client' }) === 1, 10000);
   const drop = new H323Endpoint({ ...base, localAddress: '127.0.6.112', identity: IDENTITIES.lifesize, onForward: 'drop' });
   t.teardown(() => drop.close());
   t.match(await drop.call(), { ok: false, outcome: 'dropped' });
-  await waitFor('the second redirect missed', async () => metric(await metrics(), 'vcp_redirect_misses_total', { cause: 'client' }) === 2, 5000);
+  await waitFor('the second redirect missed', async () => metric(await metrics(), 'vcp_redirect_misses_total', { cause: 'client' }) === 2, 10000);
   t.equal(m.arrivals(ri.callIdentifier), 0);
   const after = new H323Endpoint({ ...base, localAddress: '127.0.6.113', identity: IDENTITIES.lifesize, onForward: 'ignore' });
   t.teardown(() => after.close());
