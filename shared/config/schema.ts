@@ -199,7 +199,6 @@ export const ConfigSchema = Obj({
   admin: Type.Optional(Admin),
   serverHealth: Type.Optional(ServerHealth),
   runAs: Type.Optional(Obj({ user: Type.String(), group: Type.Optional(Type.String()) })),
-  metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
 });
 
 export type RawConfig = Static<typeof ConfigSchema>;
