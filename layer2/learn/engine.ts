@@ -259,6 +259,19 @@ export class LearningEngine {
     return token;
   }
 
+  /** Whether a redirect was issued with this token (in any state): a request carrying it is an arrival. */
+  isRedirect(token: string): boolean {
+    return this.#store.redirect(token) !== undefined;
+  }
+
+  /**
+   * Resolves when the profile writes issued so far are committed, so that every process of the host
+   * sees them: a redirect record, before the client it names can arrive at another process.
+   */
+  written(): Promise<unknown> {
+    return this.#store.flushed;
+  }
+
   /**
    * A client arrived with a redirect token: the redirect is closed as a success, and the call goes to
    * the server the redirect named (from its record, or `hint` when the record has not reached this

@@ -126,6 +126,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       h323Proxied: c.ports.h323Proxied ?? 0,
       h323: c.ports.h323 ?? 0,
       rasProxied: c.ports.rasProxied ?? 0,
+      ras: c.ports.ras ?? 0,
       health: c.ports.health ?? 0,
     };
     if (base.sip === 0) fail(`/connectors/${i}/ports`, 'a plain sip port (key sip): workers use it towards backends');
@@ -144,9 +145,10 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
         h323Proxied: at(base.h323Proxied),
         h323: at(base.h323),
         rasProxied: at(base.rasProxied),
+        ras: at(base.ras),
         health: at(base.health),
       };
-      for (const [key, proto] of [['sipProxied', 'both'], ['sip', 'both'], ['h323Proxied', 'tcp'], ['h323', 'tcp'], ['rasProxied', 'udp'], ['health', 'tcp']] as const) {
+      for (const [key, proto] of [['sipProxied', 'both'], ['sip', 'both'], ['h323Proxied', 'tcp'], ['h323', 'tcp'], ['rasProxied', 'udp'], ['ras', 'udp'], ['health', 'tcp']] as const) {
         const port = ep[key];
         if (port > 65535) fail(`/connectors/${i}/ports/${key}`, `a base port that leaves room for ${workers} workers (worker ${w} would need ${port})`);
         if (proto !== 'udp') claim(c.address, 'tcp', port, `connector ${ep.id} ${key}`, `/connectors/${i}/ports/${key}`);
@@ -212,6 +214,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
 
   const l1 = raw.layer1 ?? {};
   const sip = raw.sip ?? {};
+  const h323 = raw.h323 ?? {};
   const classes: Record<string, 'proxy' | 'redirect' | 'local'> = {};
   for (const [k, v] of Object.entries(raw.techniques?.classes ?? {})) classes[k.toLowerCase()] = v;
   return {
@@ -245,6 +248,21 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       transactionTimeoutMs: sip.transactionTimeoutMs ?? 32000,
       redirectTokenParam: sip.redirectTokenParam ?? 'vcp-token',
       maxCallMs: sip.maxCallMs ?? 21_600_000,
+    },
+    h323: {
+      maxMessageBytes: h323.maxMessageBytes ?? 16384,
+      headerTimeoutMs: h323.headerTimeoutMs ?? 5000,
+      idleTimeoutMs: h323.idleTimeoutMs ?? 60000,
+      connectTimeoutMs: h323.connectTimeoutMs ?? 2000,
+      setupTimeoutMs: h323.setupTimeoutMs ?? 4000,
+      answerTimeoutMs: h323.answerTimeoutMs ?? 180000,
+      forwardReleaseMs: h323.forwardReleaseMs ?? 2000,
+      ras: {
+        gatekeeperId: h323.ras?.gatekeeperId ?? `vcproxy-${raw.pop}`,
+        timeToLiveS: h323.ras?.timeToLiveS ?? 300,
+        maxRegistrations: h323.ras?.maxRegistrations ?? 100000,
+        maxAlternates: h323.ras?.maxAlternates ?? 4,
+      },
     },
     techniques: { default: raw.techniques?.default ?? 'proxy', classes },
     workTypes: {

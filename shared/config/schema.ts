@@ -53,6 +53,7 @@ const ConnectorPorts = Obj({
   h323Proxied: Type.Optional(OptPort),
   h323: Type.Optional(OptPort),
   rasProxied: Type.Optional(OptPort),
+  ras: Type.Optional(OptPort),
   health: Type.Optional(OptPort),
 }, 'base ports; worker i listens on each base port + i');
 
@@ -95,6 +96,22 @@ const Sip = Obj({
   transactionTimeoutMs: Type.Optional(Ms(32000, 100)),
   redirectTokenParam: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]*$' })),
   maxCallMs: Type.Optional(Ms(21_600_000, 1000)),
+});
+
+const H323 = Obj({
+  maxMessageBytes: Type.Optional(Type.Integer({ minimum: 512, maximum: 65531, default: 16384, description: 'octets of one TPKT payload, 512..65531' })),
+  headerTimeoutMs: Type.Optional(Ms(5000, 100)),
+  idleTimeoutMs: Type.Optional(Ms(60000, 1000)),
+  connectTimeoutMs: Type.Optional(Ms(2000, 50)),
+  setupTimeoutMs: Type.Optional(Ms(4000, 50)),
+  answerTimeoutMs: Type.Optional(Ms(180000, 1000)),
+  forwardReleaseMs: Type.Optional(Ms(2000, 10)),
+  ras: Type.Optional(Obj({
+    gatekeeperId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'a gatekeeper identifier of 1..128 characters' })),
+    timeToLiveS: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, default: 300, description: 'seconds a registration lasts, 10..86400' })),
+    maxRegistrations: Type.Optional(Type.Integer({ minimum: 1, default: 100000, description: 'registrations one worker keeps at most' })),
+    maxAlternates: Type.Optional(Type.Integer({ minimum: 0, maximum: 32, default: 4, description: 'alternate gatekeepers listed at most, 0..32' })),
+  })),
 });
 
 const Techniques = Obj({
@@ -222,6 +239,7 @@ export const ConfigSchema = Obj({
   connectors: Type.Array(Connector, { minItems: 1 }),
   servers: Type.Array(Server, { minItems: 1 }),
   sip: Type.Optional(Sip),
+  h323: Type.Optional(H323),
   techniques: Type.Optional(Techniques),
   workTypes: Type.Optional(WorkTypes),
   networks: Type.Optional(Type.Array(Network)),
@@ -232,7 +250,6 @@ export const ConfigSchema = Obj({
   admin: Type.Optional(Admin),
   serverHealth: Type.Optional(ServerHealth),
   runAs: Type.Optional(Obj({ user: Type.String(), group: Type.Optional(Type.String()) })),
-  metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
   web: Type.Optional(Web),
   meetings: Type.Optional(Type.Array(Meeting)),
   dns: Type.Optional(Dns),

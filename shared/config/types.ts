@@ -12,6 +12,7 @@ export interface WorkerEndpoint {
   h323Proxied: number;
   h323: number;
   rasProxied: number;
+  ras: number;
   health: number;
 }
 
@@ -104,6 +105,24 @@ export interface SipConfig {
   maxCallMs: number;
 }
 
+export interface H323Config {
+  /** Largest TPKT payload accepted; a longer one is refused from its header. */
+  maxMessageBytes: number;
+  /** PROXY v2 header, and a message begun but not finished, must arrive within this. */
+  headerTimeoutMs: number;
+  /** A connection that holds no call and sends nothing is closed after this. */
+  idleTimeoutMs: number;
+  /** TCP connect to a server. */
+  connectTimeoutMs: number;
+  /** Setup sent to a server → its Alerting or Connect; past it the next server is tried. */
+  setupTimeoutMs: number;
+  /** Alerting → Connect; past it the call is released both ways. */
+  answerTimeoutMs: number;
+  /** After a Facility callForwarded: how long the caller has to release before we do. */
+  forwardReleaseMs: number;
+  ras: { gatekeeperId: string; timeToLiveS: number; maxRegistrations: number; maxAlternates: number };
+}
+
 /** The validated configuration with every default filled in. */
 export interface Config {
   file: string;
@@ -114,6 +133,7 @@ export interface Config {
   connectors: ConnectorConfig[];
   servers: ServerConfig[];
   sip: SipConfig;
+  h323: H323Config;
   techniques: { default: TechniqueName; classes: Record<string, TechniqueName> };
   workTypes: { default: string; classes: Record<string, string> };
   networks: NetworkConfig[];
