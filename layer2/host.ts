@@ -18,10 +18,13 @@ import { startWeb } from './web/start.js';
  * first, so a foreign or corrupt store stops the start with its path), the server health prober, the
  * admin API, and when configured the web listener (join page, HTTP redirect) and the DNS responder.
  */
+const REDIRECT_RETENTION_MS = 3_600_000;
+
 export class HostServices {
   readonly store: ProfileStore;
   readonly #live: LiveView;
   readonly #prober: ServerProber;
+  #prune: NodeJS.Timeout | undefined;
   #admin: FastifyInstance | undefined;
   #engine: LearningEngine | undefined;
   #web: Server | undefined;
@@ -40,6 +43,11 @@ export class HostServices {
   async start(): Promise<void> {
     this.#live.start(500);
     await this.#prober.start();
+    // Closed redirect and join-link records are kept an hour for the admin view, then removed.
+    this.#prune = setInterval(() => {
+      this.store.pruneRedirects(Date.now() - REDIRECT_RETENTION_MS).catch((err: unknown) => this.log.error({ err }, 'pruning redirect records failed'));
+    }, 600_000);
+    this.#prune.unref();
     const registry = new Registry();
     const engine = new LearningEngine({ config: this.config, store: this.store, geo: new Geo(this.config.geo), live: this.#live, log: this.log, registry, localPop: this.connector.pop });
     this.#engine = engine;
@@ -59,6 +67,7 @@ export class HostServices {
 
   async stop(): Promise<void> {
     this.#prober.stop();
+    if (this.#prune) clearInterval(this.#prune);
     this.#engine?.stop();
     await Promise.all([this.#admin?.close(), this.#dns?.close(), new Promise<void>((r) => {
       if (!this.#web) return r();
