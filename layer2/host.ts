@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../shared/config/types.js';
@@ -10,12 +11,17 @@ import { LiveView } from './learn/live.js';
 import { ServerProber } from './learn/prober.js';
 import { ProfileStore } from './profiles/store.js';
 import { Replicator } from './replication/replicator.js';
+import { startDns, type DnsListener } from './dns/start.js';
+import { startWeb } from './web/start.js';
 
 /**
  * What a connector host runs beside its workers, in the supervisor process: the profile store (opened
  * first, so a foreign or corrupt store stops the start with its path), the server health prober, the
- * admin API and, when the config has a `replication` section, the replicator to the other POPs.
+ * admin API, and when configured the web listener (join page, HTTP redirect), the DNS responder and
+ * (a `replication` section) the replicator to the other POPs.
  */
+const REDIRECT_RETENTION_MS = 3_600_000;
+
 export class HostServices {
   readonly store: ProfileStore;
   readonly #live: LiveView;
@@ -23,7 +29,11 @@ export class HostServices {
   /** Metrics of the supervisor, served by the admin API. */
   readonly registry = new Registry();
   readonly replicator: Replicator | undefined;
+  #prune: NodeJS.Timeout | undefined;
   #admin: FastifyInstance | undefined;
+  #engine: LearningEngine | undefined;
+  #web: Server | undefined;
+  #dns: DnsListener | undefined;
 
   constructor(
     private readonly config: Config,
@@ -42,10 +52,21 @@ export class HostServices {
     this.replicator?.start();
     this.#live.start(500);
     await this.#prober.start();
+    // Closed redirect and join-link records are kept an hour for the admin view, then removed.
+    this.#prune = setInterval(() => {
+      this.store.pruneRedirects(Date.now() - REDIRECT_RETENTION_MS).catch((err: unknown) => this.log.error({ err }, 'pruning redirect records failed'));
+    }, 600_000);
+    this.#prune.unref();
+    const registry = this.registry;
+    const engine = new LearningEngine({ config: this.config, store: this.store, geo: new Geo(this.config.geo), live: this.#live, log: this.log, registry, localPop: this.connector.pop });
+    this.#engine = engine;
+    // The engine of this process sweeps the tokens it issues (join links, HTTP redirects).
+    if (this.config.web.enabled || this.config.dns.enabled) engine.start();
+    if (this.config.web.enabled) this.#web = await startWeb({ config: this.config, connector: this.connector, engine, store: this.store, registry, log: this.log });
+    if (this.config.dns.enabled) this.#dns = await startDns({ config: this.config, connector: this.connector, engine, registry, log: this.log });
     if (this.config.admin.port === 0) return;
-    const engine = new LearningEngine({ config: this.config, store: this.store, geo: new Geo(this.config.geo), live: this.#live, log: this.log, registry: new Registry(), localPop: this.connector.pop });
     const token = adminToken(this.config.admin, true);
-    this.#admin = await startAdmin({ config: { ...this.config, admin: { ...this.config.admin, address: this.adminAddress } }, token, store: this.store, engine, live: this.#live, log: this.log, registry: this.registry });
+    this.#admin = await startAdmin({ config: { ...this.config, admin: { ...this.config.admin, address: this.adminAddress } }, token, store: this.store, engine, live: this.#live, log: this.log, registry });
     this.log.info({ admin: `http://${this.adminAddress}:${this.config.admin.port}`, tokenFile: this.config.admin.token ? undefined : this.config.admin.tokenFile }, 'admin API ready');
   }
 
@@ -55,8 +76,14 @@ export class HostServices {
 
   async stop(): Promise<void> {
     this.#prober.stop();
+    if (this.#prune) clearInterval(this.#prune);
     await this.replicator?.stop();
-    await this.#admin?.close();
+    this.#engine?.stop();
+    await Promise.all([this.#admin?.close(), this.#dns?.close(), new Promise<void>((r) => {
+      if (!this.#web) return r();
+      this.#web.close(() => r());
+      this.#web.closeAllConnections();
+    })]);
     await this.#live.stop();
     await this.store.close();
   }

@@ -18,7 +18,7 @@ export interface AdminOptions {
   engine: LearningEngine;
   live: LiveView;
   log: Logger;
-  /** The host's registry (replication metrics are in it); its metrics are served with the API's own. */
+  /** The host's registry (the web listener, the DNS responder and the replication count there too); a new one when absent. */
   registry?: Registry;
 }
 

@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { H323Endpoint } from './h323-endpoint.js';
+import { H323Mcu } from './h323-mcu.js';
 import { SipUas } from './sip-uas.js';
 
 /**
@@ -12,18 +14,23 @@ import { SipUas } from './sip-uas.js';
  *   POP a (eu): connector ca 127.0.7.2, server a-1 127.0.7.10     POP b (us): connector cb 127.0.7.3, server b-1 127.0.7.11
  *   networks:   n1 127.0.40.0/24 (geo → a)   n2 127.0.41.0/24 (geo → b)   n3 127.0.42.0/24 (geo → b, its firewall drops POP b)
  *
- * Classes (sipp scenarios): one that follows a 302 and one that drops it, both configured for redirect,
- * and one left to the default (proxy). Every call is placed at the well-known entry (connector ca) from
- * a fresh address of its network, one at a time with a fixed gap; each result says whether the call
- * completed and where a redirect sent it. The firewall is a real nftables rule on the host.
+ * Classes: SIP room systems (sipp scenarios) that follow a 302 and that drop it, both configured for
+ * redirect, and one left to the default (proxy); H.323 room systems (the endpoint simulator) that
+ * follow a Facility forward and that drop the connection on one. Every call is placed at the entry
+ * (connector ca) from a fresh address of its network, one at a time with a fixed gap; each result says
+ * whether the call completed and where a redirect sent it. The firewall is a real nftables rule.
  */
 
 export type Behaviour = 'follow' | 'drop';
 
 export interface Member {
-  /** The class as the simulation names it, and the User-Agent it sends. */
+  /** The class as the simulation names it, and the User-Agent it sends (SIP). */
   name: string;
+  protocol: 'sip' | 'h323';
   ua: string;
+  /** H.323: the vendor identity in its Setup; `configKey` is its class key in `techniques.classes`. */
+  t35?: { manufacturer: number; product: string; version: string };
+  configKey: string;
   behaviour: Behaviour;
   /** Configured technique for the class (absent: the default). */
   configured?: 'redirect' | 'proxy';
@@ -63,9 +70,11 @@ export const NETWORKS: Record<string, { prefix: string; base: string; geoPop: st
 export const POP_ADDRESS: Record<string, string> = { '127.0.7.2': 'a', '127.0.7.3': 'b' };
 
 export const DEFAULT_POPULATION: Member[] = [
-  { name: 'follow', ua: 'RoomKit-Follow/1.0', behaviour: 'follow', configured: 'redirect', networks: ['n1', 'n2', 'n3'] },
-  { name: 'drop', ua: 'Legacy-Drop/2.0', behaviour: 'drop', configured: 'redirect', networks: ['n1', 'n2', 'n3'] },
-  { name: 'polycom', ua: 'Polycom HDX 8000 HD (Release - 3.1.2)', behaviour: 'follow', networks: ['n1', 'n3'] },
+  { name: 'follow', protocol: 'sip', ua: 'RoomKit-Follow/1.0', configKey: 'sip/roomkit-follow', behaviour: 'follow', configured: 'redirect', networks: ['n1', 'n2', 'n3'] },
+  { name: 'drop', protocol: 'sip', ua: 'Legacy-Drop/2.0', configKey: 'sip/legacy-drop', behaviour: 'drop', configured: 'redirect', networks: ['n1', 'n2', 'n3'] },
+  { name: 'polycom', protocol: 'sip', ua: 'Polycom HDX 8000 HD (Release - 3.1.2)', configKey: '', behaviour: 'follow', networks: ['n1', 'n3'] },
+  { name: 'h323-follow', protocol: 'h323', ua: '', t35: { manufacturer: 20560, product: 'RealPresence Group 500', version: '6.2.2' }, configKey: 'h323/polycom', behaviour: 'follow', configured: 'redirect', networks: ['n1', 'n2', 'n3'] },
+  { name: 'h323-drop', protocol: 'h323', ua: '', t35: { manufacturer: 41242, product: 'LifeSize Icon 600', version: '3.11' }, configKey: 'h323/lifesize', behaviour: 'drop', configured: 'redirect', networks: ['n1', 'n2', 'n3'] },
 ];
 
 /** The project root, whether this runs from dist/ or from source (tests). */
@@ -76,7 +85,7 @@ const SCENARIOS = join(ROOT, 'scripts/sipp');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function config(population: Member[], profiles: string): string {
-  const classes = population.filter((m) => m.configured).map((m) => `"sip/${m.ua.split('/')[0]!.toLowerCase()}": ${m.configured}`);
+  const classes = population.filter((m) => m.configured).map((m) => `"${m.configKey}": ${m.configured}`);
   return `
 pop: a
 wellKnown: { address: 127.0.7.1, sip: 5060 }
@@ -84,11 +93,11 @@ pops:
   - { name: a, region: eu }
   - { name: b, region: us }
 connectors:
-  - { name: ca, pop: a, address: 127.0.7.2, workers: 1, ports: { sip: 25060, health: 18080 } }
-  - { name: cb, pop: b, address: 127.0.7.3, workers: 1, ports: { sip: 25060, health: 18080 } }
+  - { name: ca, pop: a, address: 127.0.7.2, workers: 1, ports: { sip: 25060, h323: 21720, health: 18080 } }
+  - { name: cb, pop: b, address: 127.0.7.3, workers: 1, ports: { sip: 25060, h323: 21720, health: 18080 } }
 servers:
-  - { name: a-1, pop: a, address: 127.0.7.10, sipPort: 5060, probe: none }
-  - { name: b-1, pop: b, address: 127.0.7.11, sipPort: 5060, probe: none }
+  - { name: a-1, pop: a, address: 127.0.7.10, sipPort: 5060, h323Port: 1720, probe: none }
+  - { name: b-1, pop: b, address: 127.0.7.11, sipPort: 5060, h323Port: 1720, probe: none }
 geo:
   overrides:
 ${Object.values(NETWORKS).map((n) => `    - { prefix: ${n.prefix}, pop: ${n.geoPop} }`).join('\n')}
@@ -118,6 +127,24 @@ function firewall(on: boolean): void {
     } catch {
       // not there
     }
+  }
+}
+
+/** One H.323 call by the endpoint simulator; drop = closes the connection on a Facility forward. */
+async function runH323(member: Member, source: string): Promise<{ ok: boolean; redirectedTo: string }> {
+  const t = member.t35!;
+  const ep = new H323Endpoint({
+    host: '127.0.7.2', port: 21720, localAddress: source, onForward: member.behaviour, timeoutMs: 3000, holdMs: 100,
+    identity: { t35CountryCode: 181, t35Extension: 0, manufacturerCode: t.manufacturer, productId: t.product, versionId: t.version },
+    calledNumber: '8001',
+  });
+  try {
+    const r = await ep.call();
+    // A forward the simulator did not follow still says where it pointed: the first hop it names.
+    const to = r.forwardedTo[0] ?? (r.forward ? 'forward' : '');
+    return { ok: r.ok, redirectedTo: to };
+  } finally {
+    ep.close();
   }
 }
 
@@ -151,6 +178,7 @@ export async function runLearningSimulation(o: SimOptions): Promise<SimResult> {
   const text = config(population, join(dir, 'profiles'));
   writeFileSync(file, text);
   const backends = [new SipUas({ address: '127.0.7.10', port: 5060 }), new SipUas({ address: '127.0.7.11', port: 5060 })];
+  const mcus = [new H323Mcu({ address: '127.0.7.10', port: 1720 }), new H323Mcu({ address: '127.0.7.11', port: 1720 })];
   const children: ChildProcess[] = [];
   const stop = async (): Promise<void> => {
     firewall(false);
@@ -160,11 +188,12 @@ export async function runLearningSimulation(o: SimOptions): Promise<SimResult> {
       c.kill('SIGTERM');
       setTimeout(() => c.kill('SIGKILL'), 3000).unref();
     })));
-    await Promise.all(backends.map((b) => b.close()));
+    await Promise.all([...backends.map((b) => b.close()), ...mcus.map((m) => m.close())]);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     for (const b of backends) await b.start();
+    for (const m of mcus) await m.start();
     for (const c of ['ca', 'cb']) {
       children.push(spawn(process.execPath, [CONNECTOR, '--config', file, '--connector', c], { stdio: ['ignore', o.connectorLog ? 'inherit' : 'ignore', 'inherit'], env: { ...process.env, VCP_LOG_LEVEL: o.connectorLog ?? 'error' } }));
     }
@@ -189,10 +218,10 @@ export async function runLearningSimulation(o: SimOptions): Promise<SimResult> {
       const source = `${NETWORKS[network]!.base}${1 + ((k - 1) % 199)}`;
       const started = Date.now();
       inflight.push(
-        runSipp(member, source, 30000 + i, dir).then((r) => {
+        (member.protocol === 'h323' ? runH323(member, source) : runSipp(member, source, 30000 + i, dir)).then((r) => {
           const c: CallResult = { i, at: started - t0, member: member.name, behaviour: member.behaviour, network, source, ok: r.ok, redirectedTo: r.redirectedTo, ms: Date.now() - started };
           calls.push(c);
-          if (o.verbose) say(`${String(i).padStart(4)} ${(c.at / 1000).toFixed(1).padStart(6)}s ${member.name.padEnd(8)} ${network} ${source.padEnd(13)} ${c.ok ? 'ok    ' : 'FAILED'} ${c.redirectedTo ? `302 → POP ${POP_ADDRESS[c.redirectedTo.split(':')[0]!] ?? c.redirectedTo}` : 'proxied'}`);
+          if (o.verbose) say(`${String(i).padStart(4)} ${(c.at / 1000).toFixed(1).padStart(6)}s ${member.name.padEnd(8)} ${network} ${source.padEnd(13)} ${c.ok ? 'ok    ' : 'FAILED'} ${describe(member, c.redirectedTo)}`);
         }),
       );
       await sleep(o.gapMs);
@@ -203,6 +232,13 @@ export async function runLearningSimulation(o: SimOptions): Promise<SimResult> {
   } finally {
     await stop();
   }
+}
+
+function describe(m: Member, to: string): string {
+  const how = m.protocol === 'h323' ? 'Facility forward' : '302';
+  if (!to) return 'proxied';
+  if (to === 'forward') return `${how}, not followed`;
+  return `${how} → POP ${POP_ADDRESS[to.split(':')[0]!] ?? to}`;
 }
 
 export interface Analysis {

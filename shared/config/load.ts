@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parsePrefix } from '../net/prefix.js';
 import { ConfigSchema, type RawConfig } from './schema.js';
-import type { Config, ConnectorConfig, ReplicationConfig, WorkerEndpoint } from './types.js';
+import type { Config, ConnectorConfig, DnsConfig, MeetingConfig, ReplicationConfig, WebConfig, WorkerEndpoint } from './types.js';
 
 if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (v) => isIP(v) !== 0);
 if (!FormatRegistry.Has('cidr')) FormatRegistry.Set('cidr', (v) => parsePrefix(v) !== undefined);
@@ -126,6 +126,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       h323Proxied: c.ports.h323Proxied ?? 0,
       h323: c.ports.h323 ?? 0,
       rasProxied: c.ports.rasProxied ?? 0,
+      ras: c.ports.ras ?? 0,
       health: c.ports.health ?? 0,
     };
     if (base.sip === 0) fail(`/connectors/${i}/ports`, 'a plain sip port (key sip): workers use it towards backends');
@@ -144,9 +145,10 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
         h323Proxied: at(base.h323Proxied),
         h323: at(base.h323),
         rasProxied: at(base.rasProxied),
+        ras: at(base.ras),
         health: at(base.health),
       };
-      for (const [key, proto] of [['sipProxied', 'both'], ['sip', 'both'], ['h323Proxied', 'tcp'], ['h323', 'tcp'], ['rasProxied', 'udp'], ['health', 'tcp']] as const) {
+      for (const [key, proto] of [['sipProxied', 'both'], ['sip', 'both'], ['h323Proxied', 'tcp'], ['h323', 'tcp'], ['rasProxied', 'udp'], ['ras', 'udp'], ['health', 'tcp']] as const) {
         const port = ep[key];
         if (port > 65535) fail(`/connectors/${i}/ports/${key}`, `a base port that leaves room for ${workers} workers (worker ${w} would need ${port})`);
         if (proto !== 'udp') claim(c.address, 'tcp', port, `connector ${ep.id} ${key}`, `/connectors/${i}/ports/${key}`);
@@ -214,13 +216,14 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
 
   const l1 = raw.layer1 ?? {};
   const sip = raw.sip ?? {};
+  const h323 = raw.h323 ?? {};
   const classes: Record<string, 'proxy' | 'redirect' | 'local'> = {};
   for (const [k, v] of Object.entries(raw.techniques?.classes ?? {})) classes[k.toLowerCase()] = v;
   return {
     file,
     pop: raw.pop,
     wellKnown,
-    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '', reachableFrom: p.reachableFrom ?? [] })),
+    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '', reachableFrom: p.reachableFrom ?? [], web: (p.web ?? '').replace(/\/+$/, '') })),
     layer1: {
       name: l1.name ?? 'l1',
       pop: l1.pop ?? raw.pop,
@@ -247,6 +250,21 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       transactionTimeoutMs: sip.transactionTimeoutMs ?? 32000,
       redirectTokenParam: sip.redirectTokenParam ?? 'vcp-token',
       maxCallMs: sip.maxCallMs ?? 21_600_000,
+    },
+    h323: {
+      maxMessageBytes: h323.maxMessageBytes ?? 16384,
+      headerTimeoutMs: h323.headerTimeoutMs ?? 5000,
+      idleTimeoutMs: h323.idleTimeoutMs ?? 60000,
+      connectTimeoutMs: h323.connectTimeoutMs ?? 2000,
+      setupTimeoutMs: h323.setupTimeoutMs ?? 4000,
+      answerTimeoutMs: h323.answerTimeoutMs ?? 180000,
+      forwardReleaseMs: h323.forwardReleaseMs ?? 2000,
+      ras: {
+        gatekeeperId: h323.ras?.gatekeeperId ?? `vcproxy-${raw.pop}`,
+        timeToLiveS: h323.ras?.timeToLiveS ?? 300,
+        maxRegistrations: h323.ras?.maxRegistrations ?? 100000,
+        maxAlternates: h323.ras?.maxAlternates ?? 4,
+      },
     },
     techniques: { default: raw.techniques?.default ?? 'proxy', classes },
     workTypes: {
@@ -287,6 +305,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     },
     replication,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
+    ...resolveWebDns(raw, fail, popNames, customerNames),
   };
 }
 
@@ -326,6 +345,82 @@ function resolveReplication(r: NonNullable<RawConfig['replication']>, connectors
     auth: r.token !== undefined ? { token: r.token } : r.user !== undefined ? { user: r.user, password: r.password! } : undefined,
     hosts,
   };
+}
+
+// ---- web and DNS ---------------------------------------------------------------------------------
+
+const lowerName = (n: string): string => n.toLowerCase().replace(/\.$/, '');
+
+function resolveWebDns(
+  raw: RawConfig,
+  fail: (pointer: string, expected: string) => never,
+  popNames: ReadonlySet<string>,
+  customerNames: ReadonlySet<string>,
+): { web: WebConfig; meetings: MeetingConfig[]; dns: DnsConfig } {
+  const w = raw.web;
+  const classes: Record<string, 'http' | 'uri'> = {};
+  for (const [k, v] of Object.entries(w?.classes ?? {})) {
+    const key = k.toLowerCase();
+    if (key !== 'web' && !key.startsWith('web/')) fail(`/web/classes/${k}`, `a browser class key (web or web/...), got "${k}"`);
+    classes[key] = v;
+  }
+  const web: WebConfig = {
+    enabled: w !== undefined && (w.port ?? 8080) !== 0,
+    address: w?.address ?? '',
+    port: w?.port ?? 8080,
+    trustedProxies: w?.trustedProxies ?? [],
+    classes,
+    linkDeadlineMs: w?.linkDeadlineMs ?? 600_000,
+  };
+  const meetings = (raw.meetings ?? []).map((m, i) => {
+    if (m.customer !== undefined && !customerNames.has(m.customer)) fail(`/meetings/${i}/customer`, `the name of a customer listed under customers, got "${m.customer}"`);
+    return { name: m.name, customer: m.customer ?? '' };
+  });
+
+  const d = raw.dns;
+  const zones = (d?.zones ?? []).map((z, i) => {
+    const name = lowerName(z.name);
+    return {
+      name,
+      nameservers: z.nameservers.map(lowerName),
+      hostmaster: lowerName(z.hostmaster ?? `hostmaster.${name}`),
+      ttl: z.ttl ?? 3600,
+      negativeTtl: z.negativeTtl ?? 60,
+      index: i,
+    };
+  });
+  const zoneSeen = new Set<string>();
+  zones.forEach((z) => {
+    if (zoneSeen.has(z.name)) fail(`/dns/zones/${z.index}/name`, `a zone listed once ("${z.name}" appears twice)`);
+    zoneSeen.add(z.name);
+  });
+  const inZone = (n: string): boolean => zones.some((z) => n === z.name || n.endsWith(`.${z.name}`));
+  const popAddresses: Record<string, string[]> = {};
+  for (const [pop, list] of Object.entries(d?.popAddresses ?? {})) {
+    if (!popNames.has(pop)) fail(`/dns/popAddresses/${pop}`, `the name of a POP listed under pops, got "${pop}"`);
+    popAddresses[pop] = list;
+  }
+  const nameSeen = new Set<string>();
+  const names = (d?.names ?? []).map((n, i) => {
+    const name = lowerName(n.name);
+    if (!inZone(name)) fail(`/dns/names/${i}/name`, `a name inside one of the zones (${zones.map((z) => z.name).join(', ')}), got "${n.name}"`);
+    if (nameSeen.has(name)) fail(`/dns/names/${i}/name`, `a name listed once ("${name}" appears twice)`);
+    nameSeen.add(name);
+    if (n.answers === 'pops' && Object.keys(popAddresses).length === 0) fail(`/dns/names/${i}/answers`, 'dns.popAddresses for answers: pops');
+    return { name, answers: n.answers, ttl: n.ttl ?? 30, client: n.client ?? 'sip' };
+  });
+  const dns: DnsConfig = {
+    enabled: d !== undefined && (d.port ?? 53) !== 0,
+    address: d?.address ?? '',
+    port: d?.port ?? 53,
+    zones: zones.map(({ index: _i, ...z }) => z),
+    names,
+    popAddresses,
+    udpFactor: d?.udpFactor ?? 4,
+    tcpIdleMs: d?.tcpIdleMs ?? 10_000,
+    maxTcpConnections: d?.maxTcpConnections ?? 1000,
+  };
+  return { web, meetings, dns };
 }
 
 function workCosts(w: string[] | Record<string, number> | undefined): Record<string, number> {

@@ -28,6 +28,7 @@ const Pop = Obj({
   kind: Type.Optional(Type.Union([Type.Literal('core'), Type.Literal('network'), Type.Literal('micro')], { description: 'one of core, network, micro' })),
   region: Type.Optional(Type.String()),
   reachableFrom: Type.Optional(Type.Array(Name, { description: 'names of configured networks that may reach this (micro) POP' })),
+  web: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', description: 'the public base URL of the POP\'s web listener, such as https://ams.example.net' })),
 });
 
 const Server = Obj({
@@ -52,6 +53,7 @@ const ConnectorPorts = Obj({
   h323Proxied: Type.Optional(OptPort),
   h323: Type.Optional(OptPort),
   rasProxied: Type.Optional(OptPort),
+  ras: Type.Optional(OptPort),
   health: Type.Optional(OptPort),
 }, 'base ports; worker i listens on each base port + i');
 
@@ -94,6 +96,22 @@ const Sip = Obj({
   transactionTimeoutMs: Type.Optional(Ms(32000, 100)),
   redirectTokenParam: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]*$' })),
   maxCallMs: Type.Optional(Ms(21_600_000, 1000)),
+});
+
+const H323 = Obj({
+  maxMessageBytes: Type.Optional(Type.Integer({ minimum: 512, maximum: 65531, default: 16384, description: 'octets of one TPKT payload, 512..65531' })),
+  headerTimeoutMs: Type.Optional(Ms(5000, 100)),
+  idleTimeoutMs: Type.Optional(Ms(60000, 1000)),
+  connectTimeoutMs: Type.Optional(Ms(2000, 50)),
+  setupTimeoutMs: Type.Optional(Ms(4000, 50)),
+  answerTimeoutMs: Type.Optional(Ms(180000, 1000)),
+  forwardReleaseMs: Type.Optional(Ms(2000, 10)),
+  ras: Type.Optional(Obj({
+    gatekeeperId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'a gatekeeper identifier of 1..128 characters' })),
+    timeToLiveS: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, default: 300, description: 'seconds a registration lasts, 10..86400' })),
+    maxRegistrations: Type.Optional(Type.Integer({ minimum: 1, default: 100000, description: 'registrations one worker keeps at most' })),
+    maxAlternates: Type.Optional(Type.Integer({ minimum: 0, maximum: 32, default: 4, description: 'alternate gatekeepers listed at most, 0..32' })),
+  })),
 });
 
 const Techniques = Obj({
@@ -193,6 +211,56 @@ const WorkTypes = Obj({
   classes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { description: 'class key → work type' })),
 });
 
+// ---- web and DNS: the techniques that act before the signalling ------------------------------
+
+const WebTechnique = Type.Union([Type.Literal('http'), Type.Literal('uri')], { description: 'http (redirect to the chosen POP) or uri (the join page)' });
+const MeetingName = Type.String({ pattern: '^[^\\s\\x00-\\x1f\\x7f/?#%\\\\]{1,128}$', description: 'a meeting name (up to 128 characters, no spaces, / ? # % or backslash), or prefix*' });
+
+const Web = Obj({
+  address: Type.Optional(Address),
+  port: Type.Optional(OptPort),
+  trustedProxies: Type.Optional(Type.Array(Cidr, { description: 'prefixes of reverse proxies whose X-Forwarded-For is believed' })),
+  classes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), WebTechnique, { description: 'browser class key (web, web/<browser>, web/<browser>/<platform>) → http or uri' })),
+  linkDeadlineMs: Type.Optional(Ms(600_000, 1000)),
+});
+
+const Meeting = Obj({ name: MeetingName, customer: Type.Optional(Name) });
+
+const DomainName = Type.String({
+  pattern: '^(?=.{1,253}\\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\\.?$',
+  description: 'a domain name such as vc.example.net',
+});
+const Ttl = Type.Integer({ minimum: 0, maximum: 604800, description: 'seconds, 0..604800' });
+
+const DnsZone = Obj({
+  name: DomainName,
+  nameservers: Type.Array(DomainName, { minItems: 1, description: 'the NS names of the zone' }),
+  hostmaster: Type.Optional(DomainName),
+  ttl: Type.Optional(Ttl),
+  negativeTtl: Type.Optional(Ttl),
+});
+
+const DnsName = Obj({
+  name: DomainName,
+  answers: Type.Union([
+    Type.Literal('servers'), Type.Literal('connectors'), Type.Literal('pops'),
+    Type.Array(Address, { minItems: 1 }),
+  ], { description: 'servers, connectors, pops, or a list of addresses' }),
+  ttl: Type.Optional(Ttl),
+  client: Type.Optional(Type.Union([Type.Literal('sip'), Type.Literal('h323'), Type.Literal('web')], { description: 'sip, h323 or web' })),
+});
+
+const Dns = Obj({
+  address: Type.Optional(Address),
+  port: Type.Optional(OptPort),
+  zones: Type.Array(DnsZone, { minItems: 1 }),
+  names: Type.Optional(Type.Array(DnsName)),
+  popAddresses: Type.Optional(Type.Record(Name, Type.Array(Address, { minItems: 1 }), { description: 'POP name → its public addresses' })),
+  udpFactor: Type.Optional(Type.Number({ minimum: 1, maximum: 64, description: 'a factor between 1 and 64' })),
+  tcpIdleMs: Type.Optional(Ms(10_000, 100)),
+  maxTcpConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+});
+
 export const ConfigSchema = Obj({
   pop: Name,
   wellKnown: WellKnown,
@@ -201,6 +269,7 @@ export const ConfigSchema = Obj({
   connectors: Type.Array(Connector, { minItems: 1 }),
   servers: Type.Array(Server, { minItems: 1 }),
   sip: Type.Optional(Sip),
+  h323: Type.Optional(H323),
   techniques: Type.Optional(Techniques),
   workTypes: Type.Optional(WorkTypes),
   networks: Type.Optional(Type.Array(Network)),
@@ -212,7 +281,9 @@ export const ConfigSchema = Obj({
   serverHealth: Type.Optional(ServerHealth),
   replication: Type.Optional(Replication),
   runAs: Type.Optional(Obj({ user: Type.String(), group: Type.Optional(Type.String()) })),
-  metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
+  web: Type.Optional(Web),
+  meetings: Type.Optional(Type.Array(Meeting)),
+  dns: Type.Optional(Dns),
 });
 
 export type RawConfig = Static<typeof ConfigSchema>;

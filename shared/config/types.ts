@@ -12,6 +12,7 @@ export interface WorkerEndpoint {
   h323Proxied: number;
   h323: number;
   rasProxied: number;
+  ras: number;
   health: number;
 }
 
@@ -44,6 +45,8 @@ export interface PopConfig {
   region: string;
   /** Micro POPs: names of configured networks that may reach it. */
   reachableFrom: string[];
+  /** Public base URL of the POP's web listener, without a trailing slash ('' = none). */
+  web: string;
 }
 
 export interface NetworkConfig {
@@ -122,6 +125,24 @@ export interface ReplicationConfig {
   hosts: Record<string, { servers: string[]; consumer: string }>;
 }
 
+export interface H323Config {
+  /** Largest TPKT payload accepted; a longer one is refused from its header. */
+  maxMessageBytes: number;
+  /** PROXY v2 header, and a message begun but not finished, must arrive within this. */
+  headerTimeoutMs: number;
+  /** A connection that holds no call and sends nothing is closed after this. */
+  idleTimeoutMs: number;
+  /** TCP connect to a server. */
+  connectTimeoutMs: number;
+  /** Setup sent to a server → its Alerting or Connect; past it the next server is tried. */
+  setupTimeoutMs: number;
+  /** Alerting → Connect; past it the call is released both ways. */
+  answerTimeoutMs: number;
+  /** After a Facility callForwarded: how long the caller has to release before we do. */
+  forwardReleaseMs: number;
+  ras: { gatekeeperId: string; timeToLiveS: number; maxRegistrations: number; maxAlternates: number };
+}
+
 /** The validated configuration with every default filled in. */
 export interface Config {
   file: string;
@@ -132,6 +153,7 @@ export interface Config {
   connectors: ConnectorConfig[];
   servers: ServerConfig[];
   sip: SipConfig;
+  h323: H323Config;
   techniques: { default: TechniqueName; classes: Record<string, TechniqueName> };
   workTypes: { default: string; classes: Record<string, string> };
   networks: NetworkConfig[];
@@ -146,4 +168,63 @@ export interface Config {
   /** Absent: no replication (a single POP), and no outbox. */
   replication: ReplicationConfig | undefined;
   runAs: { user: string; group: string } | undefined;
+  web: WebConfig;
+  meetings: MeetingConfig[];
+  dns: DnsConfig;
+}
+
+// ---- web and DNS ---------------------------------------------------------------------------------
+
+/** The join page and HTTP redirect listener of a connector host. Served when `enabled` (section present, port not 0). */
+export interface WebConfig {
+  enabled: boolean;
+  /** '' = the connector's address */
+  address: string;
+  port: number;
+  /** Prefixes of reverse proxies whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  /** Browser class key (lower case) → technique configured for it. */
+  classes: Record<string, 'http' | 'uri'>;
+  /** How long a join link waits for its use before it counts as missed. */
+  linkDeadlineMs: number;
+}
+
+/** A meeting the appliance knows: an exact name or `prefix*`, with the customer it belongs to ('' = none). */
+export interface MeetingConfig {
+  name: string;
+  customer: string;
+}
+
+export interface DnsZoneConfig {
+  /** lower case, no trailing dot */
+  name: string;
+  nameservers: string[];
+  hostmaster: string;
+  ttl: number;
+  negativeTtl: number;
+}
+
+export interface DnsNameConfig {
+  /** lower case, no trailing dot */
+  name: string;
+  /** Whose addresses the A/AAAA answers list, or fixed addresses. */
+  answers: 'servers' | 'connectors' | 'pops' | string[];
+  ttl: number;
+  /** The client type the answer order is decided for. */
+  client: 'sip' | 'h323' | 'web';
+}
+
+/** The authoritative DNS responder of a connector host. Served when `enabled` (section present, port not 0). */
+export interface DnsConfig {
+  enabled: boolean;
+  /** '' = the connector's address */
+  address: string;
+  port: number;
+  zones: DnsZoneConfig[];
+  names: DnsNameConfig[];
+  popAddresses: Record<string, string[]>;
+  /** A UDP response is at most the query's size times this (else truncated, TC=1). */
+  udpFactor: number;
+  tcpIdleMs: number;
+  maxTcpConnections: number;
 }
