@@ -6,7 +6,7 @@ import type { ProfileStore } from '../profiles/store.js';
 import { LogBudget } from './log-budget.js';
 import type { ReplicationMetrics } from './metrics.js';
 import { screen, type ScreenContext } from './screen.js';
-import { ensureConsumer } from './stream.js';
+import { ensureConsumer, ensureStream } from './stream.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
@@ -75,6 +75,8 @@ export class RemoteApplier {
     let backoff = 500;
     while (!this.#stopped) {
       try {
+        // Both again on every (re)start: a stream or consumer deleted on the server is made anew.
+        await ensureStream(jsm, c, log);
         await ensureConsumer(jsm, c, name, log);
         const consumer = await js.consumers.get(c.stream, name);
         const messages = await consumer.consume({ max_messages: c.applyWindow });
@@ -97,10 +99,10 @@ export class RemoteApplier {
     }
   }
 
-  /** A consumer that the server no longer has is created again (by the loop) instead of waiting on it. */
+  /** A consumer (or stream) that the server no longer has is created again (by the loop) instead of waiting on it. */
   async #watch(messages: ConsumerMessages): Promise<void> {
     for await (const s of messages.status()) {
-      if (s.type === 'consumer_deleted' || (s.type === 'consumer_not_found' && s.count >= 2)) {
+      if (s.type === 'consumer_deleted' || s.type === 'stream_not_found' || (s.type === 'consumer_not_found' && s.count >= 2)) {
         this.#o.log.warn({ status: s.type }, 'replication consumer gone; creating it again');
         messages.stop();
       } else if (s.type === 'heartbeats_missed' && s.count === 2) {

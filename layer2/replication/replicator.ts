@@ -77,7 +77,9 @@ export class Replicator {
   async stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all([this.#publisher.stop(), this.#applier.stop()]);
-    await this.#nc?.close().catch(() => undefined);
+    const nc = this.#nc;
+    if (!nc) return; // a connection attempt under way closes itself when it ends
+    await nc.close().catch(() => undefined);
     await this.#running;
   }
 

@@ -99,6 +99,9 @@ replication: { servers: [${NATS[0]}], stream: VCP_GARBAGE, subjectPrefix: garbag
   t.equal(metric(await registry.metrics(), 'vcp_replication_connected'), 1);
   t.equal(metric(await registry.metrics(), 'vcp_replication_apply_errors_total'), 0);
 
+  await sleep(2500); // past the ack wait: a rejected message is terminated, never delivered again
+  t.equal(lines.filter((l) => l.code === 'VCP_ERR_REPL_REJECTED').length, 8, 'no rejected event came back');
+
   // A consumer the server lost is created again; it starts from the stream's beginning, and what was
   // applied before is recognised as such.
   const jsm = await jetstreamManager(nc);
@@ -107,6 +110,44 @@ replication: { servers: [${NATS[0]}], stream: VCP_GARBAGE, subjectPrefix: garbag
   await pub('garbage.profiles.cb.0', JSON.stringify(event('cb/0', 6)));
   await waitFor('an event after the loss applied', () => store.appliedUpTo('cb/0') === 6, 30_000);
   t.equal(store.classProfile('sip/x')!.t.proxy!.a, 6, 'the redelivered events were not applied twice');
+
+  // So is a stream deleted under it; local events wait until it is back.
+  await jsm.streams.delete('VCP_GARBAGE');
+  await store.record(event('x', 0, 'sip/local').ops);
+  await waitFor('the stream back and the local event published', async () => store.outboxCount() === 0 && (await jsm.streams.info('VCP_GARBAGE').then(() => true, () => false)), 30_000);
+  await pub('garbage.profiles.cb.0', JSON.stringify(event('cb/0', 7)));
+  await waitFor('an event in the new stream applied', () => store.appliedUpTo('cb/0') === 7, 30_000);
+  t.pass('replication resumed on a new stream');
+});
+
+t.test('a stream of that name that takes other subjects: a clear error, retried, nothing else touched', async (t) => {
+  const nc = await connect({ servers: NATS[0] });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: 'VCP_WRONG', subjects: ['somebody.else.>'] });
+  const config = parseConfig(`
+pop: a
+wellKnown: { address: 127.0.14.1 }
+pops: [{ name: a }]
+connectors: [ { name: ca, pop: a, address: 127.0.14.2, workers: 1, ports: { sip: 25060, health: 18080 } } ]
+servers: [{ name: a-1, pop: a, address: 127.0.14.10 }]
+replication: { servers: [${NATS[0]}], stream: VCP_WRONG, subjectPrefix: wrong.profiles, reconnect: { waitMs: 100 } }
+`, 'wrong.yaml');
+  const lines: Array<Record<string, unknown>> = [];
+  const store = ProfileStore.open(join(t.testdir(), 'profiles'), { origin: 'ca/0', outbox: true });
+  const rep = new Replicator({ config: config.replication!, host: 'ca', hosts: ['ca'], store, registry: new Registry(), log: pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) });
+  t.teardown(async () => {
+    await rep.stop();
+    await store.close();
+    await jsm.streams.delete('VCP_WRONG').catch(() => undefined);
+    await nc.close();
+  });
+  rep.start();
+  await store.record(event('x', 0).ops);
+  await waitFor('the error logged', () => lines.some((l) => l.code === 'VCP_ERR_REPL_STREAM'), 20_000);
+  const line = lines.find((l) => l.code === 'VCP_ERR_REPL_STREAM')!;
+  t.match(line.err, /stream VCP_WRONG exists with subjects \["somebody\.else\.>"\], which do not take wrong\.profiles\.>/);
+  t.same((await jsm.streams.info('VCP_WRONG')).config.subjects, ['somebody.else.>'], 'the stream is left as it was');
+  t.equal(store.outboxCount(), 1, 'the event stays queued');
 });
 
 /** Both hosts hold exactly what every writer wrote: class and server counters, applied watermarks. */

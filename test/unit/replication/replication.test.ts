@@ -12,6 +12,9 @@ import { ReplicationError } from '../../../layer2/replication/errors.js';
 import { parseConfig } from '../../../shared/config/load.js';
 import { ConfigError } from '../../../shared/errors.js';
 import { dist, requireBuild } from '../../helpers/procs.js';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { Replicator } from '../../../layer2/replication/replicator.js';
 
 const place = (t: Test): string => join(t.testdir(), 'profiles');
 const enc = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v));
@@ -155,6 +158,26 @@ t.test('outbox: a writer killed mid-stream leaves exactly its committed events q
   const q = store.outbox(2_000_000);
   t.equal(q.length, committed, 'one queued event per committed event');
   t.same(q.map((x) => x.event.seq), Array.from({ length: committed }, (_, i) => i + 1), 'sequence numbers 1..n, none missing, none doubled');
+});
+
+t.test('no NATS reachable: the store works, events queue, the metrics tell', async (t) => {
+  const config = parseConfig(configText('replication: { servers: [nats://127.0.11.99:4299], reconnect: { waitMs: 50 } }'), 'r.yaml');
+  const store = ProfileStore.open(place(t), { origin: 'ca/0', outbox: true });
+  const registry = new Registry();
+  const lines: Array<Record<string, unknown>> = [];
+  const rep = new Replicator({ config: config.replication!, host: 'ca', hosts: ['ca', 'pop.b'], store, registry, log: pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) });
+  t.teardown(() => store.close());
+  rep.start();
+  for (let i = 0; i < 5; i++) await store.record(event('x').ops);
+  await new Promise((r) => setTimeout(r, 300));
+  const m = await registry.metrics();
+  t.match(m, /vcp_replication_connected\S* 0/);
+  t.match(m, /vcp_replication_outbox_events\S* 5/);
+  t.match(m, /vcp_replication_outbox_oldest_seconds\S* [0-9.]+/);
+  t.ok(lines.some((l) => l.msg === 'replication connection failed; trying again' && Array.isArray(l.servers)), 'the failure is logged with the servers');
+  await rep.stop();
+  t.equal(store.outboxCount(), 5, 'the queue stays for the next start');
+  t.throws(() => new Replicator({ config: config.replication!, host: 'nobody', hosts: [], store, registry: new Registry(), log: pino({ level: 'silent' }) }), /no host entry for connector nobody/);
 });
 
 const configText = (replication: string): string => `
