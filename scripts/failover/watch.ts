@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config, PopFailoverConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
@@ -21,7 +21,7 @@ export class Watch {
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
   #establishedSince: number | undefined;
-  #last: { announce: Announce; healthy: boolean; carrier: string; reason: string } | undefined;
+  #last: { announce: Announce; healthy: boolean; verdict: boolean; carrier: string; reason: string } | undefined;
   readonly #debounce: Debounce;
 
   constructor(
@@ -36,6 +36,7 @@ export class Watch {
   }
 
   start(): void {
+    mkdirSync(this.stateDir, { recursive: true });
     const loop = async (): Promise<void> => {
       const started = Date.now();
       try {
@@ -81,12 +82,15 @@ export class Watch {
     if (d.announce === 'active' && !state.carriedBefore) writeState(this.stateDir, this.pf.pop, { ...state, carriedBefore: true, updatedAt: new Date().toISOString(), by: 'watch' });
     const carrier = view.carrier ? `${view.carrier.pop}${view.carrier.backup ? ' (backup)' : ''}` : '';
     const last = this.#last;
-    if (!last || last.healthy !== healthy) this.log.info({ event: 'health', healthy, verdict: verdict.reason, probes: Object.fromEntries(up) }, healthy ? 'local tiers healthy' : 'local tiers unhealthy');
+    const healthText = healthy ? 'local tiers healthy' : verdict.ok ? `local tiers answer; healthy after ${policy.watch.rise} good rounds in a row` : `local tiers unhealthy: ${verdict.reason}`;
+    if (!last || last.healthy !== healthy || last.verdict !== verdict.ok) this.log.info({ event: 'health', healthy, verdict: verdict.reason, probes: Object.fromEntries(up) }, healthText);
     if (!last || last.carrier !== carrier) this.log.info({ event: 'carrier', carrier: carrier || null, asPath: view.carrierPath }, carrier ? `the upstream prefers POP ${carrier}'s route` : 'no other POP\'s route is preferred by the upstream');
     if (steps.length > 0 || !last || last.announce !== d.announce || last.reason !== d.reason) {
       this.log.info({ event: 'announce', announce: d.announce, was: view.announce, reason: d.reason, steps }, `announce ${d.announce}: ${d.reason}`);
     }
-    this.#last = { announce: d.announce, healthy, carrier, reason: d.reason };
-    writeFileSync(heartbeatFile(this.stateDir, this.pf.pop), `${JSON.stringify({ pid: process.pid, at: now, healthy, announce: d.announce, reason: d.reason, verdict: verdict.reason, carrier: carrier || null })}\n`);
+    this.#last = { announce: d.announce, healthy, verdict: verdict.ok, carrier, reason: d.reason };
+    const hb = heartbeatFile(this.stateDir, this.pf.pop);
+    writeFileSync(`${hb}.tmp`, `${JSON.stringify({ pid: process.pid, at: now, healthy, announce: d.announce, reason: d.reason, verdict: verdict.reason, carrier: carrier || null })}\n`);
+    renameSync(`${hb}.tmp`, hb);
   }
 }

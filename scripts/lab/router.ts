@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import type { Config } from '../../shared/config/types.js';
+import { type RunDir, sh } from './exec.js';
+import { LAB } from './layout.js';
 
 /**
  * bird.conf of the lab's upstream router: one eBGP session to every POP edge (BFD on, short timers),
@@ -22,4 +25,24 @@ export function renderBirdRouter(config: Config, o: { routerId: string; log?: st
     lines.push(`protocol bgp pop_${p.pop.replace(/[^A-Za-z0-9_]/g, '_')} from vcp_pop { neighbor ${p.bgp.localAddress} as ${p.bgp.localAs}; bfd on; }`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The router host: forwarding on, BIRD with one session per POP edge. */
+export function routerStart(config: Config, run: RunDir, ns: string | undefined): string {
+  sh('sysctl', ['-qw', 'net.ipv4.ip_forward=1'], { ns });
+  const conf = run.file('router', 'bird.conf');
+  writeFileSync(conf, renderBirdRouter(config, { routerId: LAB.routerId }));
+  const socket = run.file('router', 'bird.ctl');
+  run.start('router.bird', ns, 'bird', ['-f', '-c', conf, '-s', socket, '-P', run.file('router', 'bird.pid')]);
+  return socket;
+}
+
+/** The router's kernel route for the well-known address: the POP edge it sends it to, if any. */
+export function routerNextHop(config: Config, ns: string | undefined): string | undefined {
+  const out = sh('ip', ['-j', 'route', 'show', 'exact', `${config.wellKnown.address}/32`], { ns, allowFail: true }).out;
+  try {
+    return (JSON.parse(out || '[]') as Array<{ gateway?: string }>)[0]?.gateway;
+  } catch {
+    return undefined;
+  }
 }

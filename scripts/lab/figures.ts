@@ -1,0 +1,70 @@
+import type { Config } from '../../shared/config/types.js';
+import type { ProbeResult } from './prober.js';
+import type { CallRecord } from './sipp.js';
+
+/** What the prober saw around a fault at `faultAt` (all times in ms since the epoch). */
+export interface Outage {
+  /** Fault → the answer to the first probe sent after the fault that succeeded; null: never within the run. */
+  recoveryMs: number | null;
+  /** Last success before the fault → first success after it (both answer times). */
+  gapMs: number | null;
+  failedProbes: number;
+  /** The probe that ended the outage, for where it went. */
+  firstOk: ProbeResult | undefined;
+}
+
+export function outage(probes: readonly ProbeResult[], faultAt: number): Outage {
+  const sorted = [...probes].sort((a, b) => a.sentAt - b.sentAt);
+  const before = sorted.filter((p) => p.ok && p.sentAt < faultAt).pop();
+  const firstOk = sorted.find((p) => p.ok && p.sentAt >= faultAt);
+  const failedProbes = sorted.filter((p) => !p.ok && p.sentAt >= (before?.sentAt ?? faultAt) && (!firstOk || p.sentAt < firstOk.sentAt)).length;
+  return {
+    recoveryMs: firstOk ? firstOk.doneAt - faultAt : null,
+    gapMs: firstOk && before ? firstOk.doneAt - before.doneAt : null,
+    failedProbes,
+    firstOk,
+  };
+}
+
+/** Probes that failed in [from, to): a blip when nothing should have happened. */
+export const failedBetween = (probes: readonly ProbeResult[], from: number, to: number): number => probes.filter((p) => !p.ok && p.sentAt >= from && p.sentAt < to).length;
+
+export interface Losses {
+  calls: number;
+  completed: number;
+  lost: number;
+  /** Lost calls a failed node held (by the connector in their Record-Route). */
+  lostOnFailed: number;
+  /** Lost calls held by nodes that did not fail, plus calls that never got an answer. */
+  lostOnSurvivors: number;
+  neverAnswered: number;
+  byConnector: Record<string, number>;
+}
+
+/** host:port of a connector worker's plain SIP port → connector name. */
+export function connectorNames(config: Config): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const c of config.connectors) for (const ep of c.endpoints) m.set(`${ep.address}:${ep.sip}`, c.name);
+  return m;
+}
+
+export function losses(calls: readonly CallRecord[], names: ReadonlyMap<string, string>, failed: ReadonlySet<string>): Losses {
+  const out: Losses = { calls: calls.length, completed: 0, lost: 0, lostOnFailed: 0, lostOnSurvivors: 0, neverAnswered: 0, byConnector: {} };
+  for (const c of calls) {
+    if (c.completed) {
+      out.completed++;
+      continue;
+    }
+    out.lost++;
+    const name = c.connector ? (names.get(c.connector) ?? c.connector) : undefined;
+    if (!name) {
+      out.neverAnswered++;
+      out.lostOnSurvivors++;
+      continue;
+    }
+    out.byConnector[name] = (out.byConnector[name] ?? 0) + 1;
+    if (failed.has(name)) out.lostOnFailed++;
+    else out.lostOnSurvivors++;
+  }
+  return out;
+}
