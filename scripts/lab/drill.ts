@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ options:
   --json FILE           also write the figures as JSON
   --prefix P            namespace prefix (default vcpd)
   --keep                leave the lab running at the end (scripts/drill --cleanup removes it)
+  --keep-logs           keep the run dir (configs, logs, sipp traces) when every target is met too
   --cleanup             remove what an earlier drill left (namespaces with the prefix) and exit`;
 
 function table(figures: Figure[]): string {
@@ -65,6 +66,7 @@ async function main(): Promise<number> {
         json: { type: 'string' },
         prefix: { type: 'string', default: 'vcpd' },
         keep: { type: 'boolean' },
+        'keep-logs': { type: 'boolean' },
         cleanup: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -78,8 +80,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const prefix = v.prefix!;
-  if (!/^vcp[a-z]$/.test(prefix)) {
-    process.stderr.write(`drill: --prefix must look like vcpd (four letters starting vcp), got "${prefix}"\n`);
+  if (!/^vcp[a-z](-[a-z0-9]{1,4})?$/.test(prefix)) {
+    process.stderr.write(`drill: --prefix must look like vcpd or vcpt-x1 (vcp + a letter, then an optional -tag), got "${prefix}"\n`);
     return 2;
   }
   if (v.cleanup) {
@@ -157,6 +159,8 @@ async function main(): Promise<number> {
       return missed === 0 ? 0 : 1;
     }
     await clean();
+    if (missed === 0 && !v['keep-logs']) rmSync(run.path, { recursive: true, force: true });
+    else say(`configs, logs and sipp traces: ${run.path}`);
     return missed === 0 ? 0 : 1;
   } catch (err) {
     say(`failed: ${err instanceof VcpError ? `${err.code}: ` : ''}${(err as Error).message}`);

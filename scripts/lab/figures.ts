@@ -13,10 +13,11 @@ export interface Outage {
   firstOk: ProbeResult | undefined;
 }
 
-export function outage(probes: readonly ProbeResult[], faultAt: number): Outage {
+/** `via` narrows what counts as recovered (answered by the other POP, say). */
+export function outage(probes: readonly ProbeResult[], faultAt: number, via: (p: ProbeResult) => boolean = () => true): Outage {
   const sorted = [...probes].sort((a, b) => a.sentAt - b.sentAt);
   const before = sorted.filter((p) => p.ok && p.sentAt < faultAt).pop();
-  const firstOk = sorted.find((p) => p.ok && p.sentAt >= faultAt);
+  const firstOk = sorted.find((p) => p.ok && p.sentAt >= faultAt && via(p));
   const failedProbes = sorted.filter((p) => !p.ok && p.sentAt >= (before?.sentAt ?? faultAt) && (!firstOk || p.sentAt < firstOk.sentAt)).length;
   return {
     recoveryMs: firstOk ? firstOk.doneAt - faultAt : null,

@@ -179,6 +179,8 @@ export async function restoreMember(h: PopHost, m: MemberLayout): Promise<void> 
 export function popCut(h: PopHost): void {
   const uplink = uplinkIf(h);
   writeFileSync(h.run.file(h.pl.pop, 'uplink-if'), uplink);
+  // Nothing is forwarded from the upstream any more, and without its address the edge sends nothing.
+  sh('sysctl', ['-qw', `net.ipv4.conf.${uplink}.forwarding=0`], { ns: h.pl.edgeNs });
   sh('ip', ['addr', 'flush', 'dev', uplink], { ns: h.pl.edgeNs });
   for (const n of popProcesses(h)) {
     const pid = h.run.pid(n);
@@ -192,6 +194,7 @@ export async function popRestore(h: PopHost): Promise<void> {
   for (const n of popProcesses(h)) await h.run.stop(n, 'SIGKILL', 1000);
   const uplink = readFileSync(h.run.file(h.pl.pop, 'uplink-if'), 'utf8').trim();
   sh('ip', ['addr', 'replace', `${h.pl.uplinkAddress}/24`, 'dev', uplink], { ns: h.pl.edgeNs });
+  sh('sysctl', ['-qw', `net.ipv4.conf.${uplink}.forwarding=1`], { ns: h.pl.edgeNs });
   sh('ip', ['link', 'set', uplink, 'up'], { ns: h.pl.edgeNs });
   sh('ip', ['route', 'replace', LAB.client.net, 'via', h.pl.routerAddress], { ns: h.pl.edgeNs });
   for (const m of h.pl.members) {

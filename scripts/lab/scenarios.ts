@@ -3,6 +3,7 @@ import { sleep, waitUntil } from './exec.js';
 import { connectorNames, failedBetween, losses, outage, type Losses, type Outage } from './figures.js';
 import type { Lab } from './lab.js';
 import { holder, killMember, popCut, popRestore, restoreMember, startConnector, startLayer1, layer1Healthy, waitServers } from './pop.js';
+import type { ProbeResult } from './prober.js';
 import { runSipp, type SippRun } from './sipp.js';
 
 /** One measured scenario: what happened, the figures, and whether the targets were met. */
@@ -44,7 +45,7 @@ function masterAt(lab: Lab, node: string, after: number): number | null {
 }
 
 /** Start calls, wait the lead time, run the fault, wait for recovery, collect everything. */
-async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => void, recovered: (faultAt: number) => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<{ faultAt: number; sipp: SippRun; out: Outage; recovered: boolean }> {
+async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => void, recovered: (faultAt: number) => boolean | Promise<boolean>, via?: (p: ProbeResult) => boolean, timeoutMs = 15_000): Promise<{ faultAt: number; sipp: SippRun; out: Outage; recovered: boolean }> {
   const calls = Math.max(1, Math.round((t.rate * (t.leadMs + t.tailMs)) / 1000));
   const sipp = runSipp(lab.run, name, { ns: lab.layout.clientNs, target: lab.config.wellKnown.address, bind: '10.99.1.2', calls, rate: t.rate, holdMs: t.holdMs, recvTimeoutMs: 6000 });
   await sleep(t.leadMs);
@@ -58,11 +59,11 @@ async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => void
   }
   const done = await sipp;
   await sleep(1100); // the last probes come back
-  return { faultAt, sipp: done, out: outage(lab.probes, faultAt), recovered: ok };
+  return { faultAt, sipp: done, out: outage(lab.probes, faultAt, via), recovered: ok };
 }
 
-const probeOkAfter = (lab: Lab, t: number, pop?: string): boolean =>
-  lab.probes.some((p) => p.ok && p.sentAt >= t && (!pop || lab.config.servers.some((s) => s.pop === pop && p.backend === `${s.address}:${s.sipPort}`)));
+const answeredBy = (lab: Lab, pop: string) => (p: ProbeResult): boolean => lab.config.servers.some((s) => s.pop === pop && p.backend === `${s.address}:${s.sipPort}`);
+const probeOkAfter = (lab: Lab, t: number, pop?: string): boolean => lab.probes.some((p) => p.ok && p.sentAt >= t && (!pop || answeredBy(lab, pop)(p)));
 
 function figure(round: number, scenario: string, what: string, o: Outage, detail: Figure['detail'], calls: Losses | undefined, checks: Array<[string, boolean]>): Figure {
   return {
@@ -148,7 +149,7 @@ export async function popMove(lab: Lab, round: number, t: Traffic): Promise<Figu
   const r = await withTraffic(lab, `r${round}-popmove`, t, () => popCut(lab.host(from)), (f) => {
     if (routeMovedAt === null && lab.carrierPop() === to) routeMovedAt = Date.now();
     return routeMovedAt !== null && probeOkAfter(lab, f, to);
-  });
+  }, answeredBy(lab, to));
   const popConnectors = new Set(lab.config.connectors.filter((c) => c.pop === from).map((c) => c.name));
   const calls = losses(r.sipp.calls, connectorNames(lab.config), popConnectors);
   return figure(round, 'POP move', `all of POP ${from} goes (uplink silent, every process killed); POP ${to} answers`, r.out, { routerMovedMs: routeMovedAt === null ? null : routeMovedAt - r.faultAt, anycast: lab.policy.anycast ? 'on' : 'off' }, calls, [
