@@ -7,8 +7,8 @@ import type { Config } from '../../shared/config/types.js';
  * each POP edge are VMs and only the nodes inside a POP (pair members, connectors) are namespaces.
  */
 export const LAB = {
-  client: { address: '10.99.1.2', gateway: '10.99.1.1', net: '10.99.1.0/24' },
-  routerId: '10.99.1.1',
+  client: { address: '10.99.1.2', gateway: '10.99.1.254', net: '10.99.1.0/24' },
+  routerId: '10.99.1.254',
 } as const;
 
 export interface MemberLayout {

@@ -29,7 +29,7 @@ t.test('the lab topology resolves with defaults filled in', async (t) => {
   t.equal(a.bgp.prefix, '198.51.100.10/32', 'the prefix defaults to the well-known address /32');
   t.equal(a.bgp.localAddress, '10.99.10.2', 'the local address defaults to the router id');
   t.equal(a.bgp.holdTimeS, 3);
-  t.same(a.bgp.neighbours, [{ address: '10.99.10.1', as: 64500, bfd: true }]);
+  t.same(a.bgp.neighbours, [{ address: '10.99.10.254', as: 64500, bfd: true }]);
   t.same(a.pair.check, { intervalS: 1, fall: 2, rise: 2 });
   t.equal(a.pair.unicast, true);
   t.same(f.watch, { intervalMs: 100, timeoutMs: 250, fall: 3, rise: 3, minConnectorWorkers: 1 });
@@ -51,10 +51,10 @@ t.test('failover errors name the file, the path and what was expected', async (t
   bad(t, base.replace('{ name: b2,', '{ name: a2,'), /failover\.pops\[1\]\.pair\.members\[1\]\.name .*unique in the whole topology \("a2" is already a member in POP a\)/);
   bad(t, base.replace('priority: 150 }\n          - { name: a2', 'priority: 255 }\n          - { name: a2'), /priority .*VRRP priority 1\.\.254/);
   bad(t, base.replace('localAs: 64512', 'localAs: 64511'), /failover\.pops\[1\]\.bgp\.localAs .*no other POP uses \(64511 is POP a's\)/);
-  bad(t, base.replace('[ { address: 10.99.10.1, as: 64500 } ]', '[ { address: 10.99.10.1, as: 64511 } ]'), /neighbours\[0\]\.as .*external neighbour/);
+  bad(t, base.replace('[ { address: 10.99.10.254, as: 64500 } ]', '[ { address: 10.99.10.254, as: 64511 } ]'), /neighbours\[0\]\.as .*external neighbour/);
   bad(t, base.replace('routerId: 10.99.10.2', 'routerId: 2001:db8::1'), /bgp\.routerId .*expected an IPv4 address/);
-  bad(t, base.replace('edgeInterface: lan0\n        neighbours: [ { address: 10.99.10.1', 'edgeInterface: a-very-long-interface-name\n        neighbours: [ { address: 10.99.10.1'), /edgeInterface .*network interface name/);
-  bad(t, base.replace('        localAs: 64511', '        prefix: 198.51.100.0/24\n        localAs: 64511').replace('edgeInterface: lan0\n        neighbours: [ { address: 10.99.10.1', 'edgeInterface: lan0\n        bogus: 1\n        neighbours: [ { address: 10.99.10.1'), /bgp\.bogus .*unknown key/);
+  bad(t, base.replace('edgeInterface: lan0\n        neighbours: [ { address: 10.99.10.254', 'edgeInterface: a-very-long-interface-name\n        neighbours: [ { address: 10.99.10.254'), /edgeInterface .*network interface name/);
+  bad(t, base.replace('        localAs: 64511', '        prefix: 198.51.100.0/24\n        localAs: 64511').replace('edgeInterface: lan0\n        neighbours: [ { address: 10.99.10.254', 'edgeInterface: lan0\n        bogus: 1\n        neighbours: [ { address: 10.99.10.254'), /bgp\.bogus .*unknown key/);
   bad(t, base.replace('        localAs: 64511', '        prefix: 203.0.113.0/24\n        localAs: 64511'), /bgp\.prefix .*contains the well-known address 198\.51\.100\.10, got "203\.0\.113\.0\/24"/);
   bad(t, base.replace('        localAs: 64511', '        prefix: 198.51.100.10/24\n        localAs: 64511'), /bgp\.prefix .*without host bits set/);
   bad(t, base.replace('address: 0.0.0.0', 'address: 127.0.0.1'), /layer1\.control\.address .*0\.0\.0\.0 when a failover section is present/);

@@ -83,15 +83,15 @@ t.test('bird.conf of a POP edge', async (t) => {
   t.match(a, /filter vcp_import \{\n {2}if net = 198\.51\.100\.10\/32 then accept;\n {2}reject;/);
   t.match(a, /local 10\.99\.10\.2 as 64511;/);
   t.match(a, /graceful restart off;/, 'a vanished POP does not linger as a stale route');
-  t.match(a, /protocol bgp vcp_up1 from vcp_upstream \{\n {2}neighbor 10\.99\.10\.1 as 64500;\n {2}bfd on;\n\}/);
+  t.match(a, /protocol bgp vcp_up1 from vcp_upstream \{\n {2}neighbor 10\.99\.10\.254 as 64500;\n {2}bfd on;\n\}/);
   t.match(a, /min rx interval 100 ms;[\s\S]*multiplier 3;/);
   t.notMatch(a, /protocol kernel/, 'never writes routes to the kernel');
-  const noBfd = parseConfig(readFileSync(LAB, 'utf8').replace('[ { address: 10.99.10.1, as: 64500 } ]', '[ { address: 10.99.10.1, as: 64500, bfd: false } ]'), 'x.yaml');
+  const noBfd = parseConfig(readFileSync(LAB, 'utf8').replace('[ { address: 10.99.10.254, as: 64500 } ]', '[ { address: 10.99.10.254, as: 64500, bfd: false } ]'), 'x.yaml');
   const plain = renderBirdSpeaker(noBfd, noBfd.failover!.pops[0]!, { log: '/var/log/bird.log' });
   t.notMatch(plain, /bfd/);
   t.match(plain, /log "\/var\/log\/bird\.log" all;/);
 
-  const router = renderBirdRouter(config, { routerId: '10.99.1.1' });
+  const router = renderBirdRouter(config, { routerId: '10.99.1.254' });
   t.match(router, /protocol kernel \{ ipv4 \{ import none; export all; \}; \}/, 'the router installs what it learns');
   t.match(router, /protocol bgp pop_a from vcp_pop \{ neighbor 10\.99\.10\.2 as 64511; bfd on; \}/);
   t.match(router, /protocol bgp pop_b from vcp_pop \{ neighbor 10\.99\.20\.2 as 64512; bfd on; \}/);
