@@ -84,7 +84,7 @@ export function layer1Healthy(h: PopHost, m: MemberLayout): boolean {
 }
 
 /** keepalived for one member, generated from the topology, started from the host into the member's namespace. */
-export function startKeepalived(h: PopHost, m: MemberLayout): void {
+export function startKeepalived(h: PopHost, m: MemberLayout, trackArgv: string[] = layer1Argv(h, m.node)): void {
   const conf = h.run.file(h.pl.pop, `keepalived-${m.node}.conf`);
   writeFileSync(
     conf,
@@ -92,7 +92,7 @@ export function startKeepalived(h: PopHost, m: MemberLayout): void {
       checkScript: repo('scripts/failover/check-layer1'),
       notifyScript: repo('scripts/failover/keepalived-notify'),
       notifyLog: h.run.log(`${m.node}.vrrp`),
-      layer1Argv: layer1Argv(h, m.node),
+      layer1Argv: trackArgv,
     }),
   );
   const pid = h.run.file(h.pl.pop, `keepalived-${m.node}.pid`);
