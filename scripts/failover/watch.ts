@@ -21,6 +21,7 @@ export class Watch {
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
   #establishedSince: number | undefined;
+  #beat = 0;
   #last: { announce: Announce; healthy: boolean; verdict: boolean; carrier: string; reason: string } | undefined;
   readonly #debounce: Debounce;
 
@@ -89,6 +90,9 @@ export class Watch {
       this.log.info({ event: 'announce', announce: d.announce, was: view.announce, reason: d.reason, steps }, `announce ${d.announce}: ${d.reason}`);
     }
     this.#last = { announce: d.announce, healthy, verdict: verdict.ok, carrier, reason: d.reason };
+    // The heartbeat says the watch lives and what it decided: on every change, else once a second.
+    if (steps.length === 0 && last && last.announce === d.announce && last.reason === d.reason && now - this.#beat < 1000) return;
+    this.#beat = now;
     const hb = heartbeatFile(this.stateDir, this.pf.pop);
     writeFileSync(`${hb}.tmp`, `${JSON.stringify({ pid: process.pid, at: now, healthy, announce: d.announce, reason: d.reason, verdict: verdict.reason, carrier: carrier || null })}\n`);
     renameSync(`${hb}.tmp`, hb);
