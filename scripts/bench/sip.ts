@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,8 +86,10 @@ function sippRun(target: string, rate: number, port: number): Promise<{ ok: numb
   return new Promise((resolve) => {
     c.on('exit', () => {
       const f = join(dir, 's.csv');
-      if (!existsSync(f)) return resolve({ ok: 0, failed: total });
-      const lines = readFileSync(f, 'utf8').trim().split('\n');
+      const text = existsSync(f) ? readFileSync(f, 'utf8') : undefined;
+      rmSync(dir, { recursive: true, force: true });
+      if (text === undefined) return resolve({ ok: 0, failed: total });
+      const lines = text.trim().split('\n');
       const head = lines[0]!.split(';');
       const last = lines[lines.length - 1]!.split(';');
       const col = (n: string): number => Number(last[head.indexOf(n)]);
@@ -141,12 +143,16 @@ loadmodule "maxfwd.so"
 loadmodule "dispatcher.so"
 loadmodule "pv.so"
 loadmodule "textops.so"
+loadmodule "siputils.so"
 modparam("dispatcher", "list_file", "DISPATCHER_LIST")
 request_route {
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
   if (has_totag()) {
     if (loose_route()) { t_relay(); exit; }
-    if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
+    if (is_method("ACK") && t_check_trans()) { t_relay(); exit; }
+    # Clients that ignore Record-Route (sipp's built-in UAC) send in-dialog requests to this
+    # address with no Route: send them to the backend set, as the connector routes them by dialog.
+    if (uri == myself && !ds_select_dst("1", "4")) { sl_send_reply("503", "No backend"); exit; }
     t_relay(); exit;
   }
   if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
@@ -174,26 +180,35 @@ async function main(): Promise<void> {
   await sleep(500);
   const results: Record<string, number> = {};
   try {
-    if (ONLY.has('a') || ONLY.has('b')) {
+    // Each of (a) and (b) gets a fresh connector, so that neither inherits the other's backlog.
+    const withConnector = async (run: () => Promise<void>): Promise<void> => {
       const conn = spawnQuiet(process.execPath, [here('../../layer2/main.js'), '--config', cfg]);
-      let l1: ChildProcess | undefined;
       try {
         await waitHttp(`http://${CONN}:18080/health`);
-        if (ONLY.has('a')) {
-          console.log('(a) layer 2 alone: sipp → connector worker 0 plain port → sipp UAS');
-          results.a = await ladder('a', `${CONN}:25060`, 6000);
-        }
-        if (ONLY.has('b')) {
-          l1 = spawnQuiet(process.execPath, [here('../../layer1/main.js'), '--config', cfg]);
-          await waitHttp(`http://${WK}:9100/metrics`);
-          await sleep(1000);
-          console.log('(b) layer 1 + layer 2: sipp → well-known address → layer 1 → connector → sipp UAS');
-          results.b = await ladder('b', `${WK}:5060`, 6100);
-        }
+        await run();
       } finally {
-        await stop(l1);
         await stop(conn);
       }
+    };
+    if (ONLY.has('a')) {
+      await withConnector(async () => {
+        console.log('(a) layer 2 alone: sipp → connector worker 0 plain port → sipp UAS');
+        results.a = await ladder('a', `${CONN}:25060`, 6000);
+      });
+    }
+    if (ONLY.has('b')) {
+      await withConnector(async () => {
+        const l1 = spawnQuiet(process.execPath, [here('../../layer1/main.js'), '--config', cfg]);
+        try {
+          // Layer 1 answers /health with 200 once a member passed its probes; one interval more for the rest.
+          await waitHttp(`http://${WK}:9101/health`);
+          await sleep(500);
+          console.log('(b) layer 1 + layer 2: sipp → well-known address → layer 1 → connector → sipp UAS');
+          results.b = await ladder('b', `${WK}:5060`, 6100);
+        } finally {
+          await stop(l1);
+        }
+      });
     }
     if (ONLY.has('c')) {
       const kam = sh('command -v kamailio');
@@ -205,6 +220,7 @@ async function main(): Promise<void> {
         writeFileSync(kcfg, kamailioConfig().replace('DISPATCHER_LIST', list));
         const k = spawnQuiet(kam, ['-f', kcfg, '-DD', '-E', '-m', '256', '-M', '32', '-Y', dir, '-P', join(dir, 'k.pid')]);
         await sleep(1500);
+        if (k.exitCode !== null) throw new Error(`kamailio exited at start (code ${k.exitCode}); \`kamailio -c -f ${kcfg}\` shows why`);
         try {
           console.log('(c) Kamailio 4 children, dispatcher + tm (stateful), same sipp flags');
           results.c = await ladder('c', `${KAM}:5060`, 6200);
@@ -215,6 +231,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await stop(uas);
+    rmSync(dir, { recursive: true, force: true });
   }
   console.log('\nhighest rate with ≤ 0.1 % failed calls:');
   for (const k of ['a', 'b', 'c']) {

@@ -3,10 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VcpError } from '../../shared/errors.js';
-import { dist, LabError, repo, RunDir, sh } from './exec.js';
+import { dist, LabError, repo, RunDir, sh, waitUntil } from './exec.js';
+import { popRestore } from './pop.js';
 import { Lab } from './lab.js';
 import { teardown } from './netns.js';
 import { connectorKill, failback, layer1Process, pairTakeover, popMove, type Figure, type Traffic } from './scenarios.js';
+
+/** A prober silent this long (6 probe intervals) around a fault disturbs the measurement. */
+const DISTURBED_MS = 300;
 
 const USAGE = `usage: scripts/drill [options]
 Builds the failover lab in network namespaces (client, router, two POPs each with a layer-1 pair,
@@ -33,6 +37,7 @@ function table(figures: Figure[]): string {
     const mech = Object.entries(f.detail)
       .filter(([, v]) => v !== null && v !== undefined)
       .map(([k, v]) => `${k}=${v}`)
+      .concat(f.proberStallMs > 100 ? [`proberStallMs=${f.proberStallMs}`] : [])
       .join(' ');
     rows.push([
       String(f.round),
@@ -44,7 +49,7 @@ function table(figures: Figure[]): string {
       f.calls ? String(f.calls.lostOnFailed) : '—',
       f.calls ? String(f.calls.lostOnSurvivors) : '—',
       mech,
-      f.missed.length === 0 ? 'ok' : `MISSED: ${f.missed.join('; ')}`,
+      f.missed.length === 0 ? 'ok' : `${f.disturbed ? 'DISTURBED' : 'MISSED'}: ${f.missed.join('; ')}`,
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -140,9 +145,26 @@ async function main(): Promise<number> {
     const rounds = Math.max(1, Number(v.rounds));
     for (let round = 1; round <= rounds; round++) {
       const plan = short ? [pairTakeover, popMove, failback] : [pairTakeover, layer1Process, connectorKill, popMove, failback];
+      // Before measuring a scenario again: the POP move left POP a cut; bring it back first.
+      const reset = async (scenario: (typeof plan)[number]): Promise<void> => {
+        if (scenario !== popMove) return;
+        await popRestore(lab.host(lab.policy.primary));
+        await waitUntil(`POP ${lab.policy.primary} to carry the address again`, () => lab.carrierPop() === lab.policy.primary, 30_000, 100);
+        await new Promise((r) => setTimeout(r, 2000));
+      };
       for (const scenario of plan) {
         say(`round ${round}: ${scenario.name}`);
-        const f = await scenario(lab, round, t);
+        let f = await scenario(lab, round, t);
+        if (f.missed.length > 0 && f.proberStallMs > DISTURBED_MS && scenario !== failback) {
+          // The machine starved the prober itself: the figure says more about the host than about
+          // failover. Say so, keep the row, and measure once more.
+          f.missed = f.missed.map((m) => `${m} (prober stalled ${f.proberStallMs} ms: measured again)`);
+          f.disturbed = true;
+          figures.push(f);
+          say(`${f.scenario}: the prober stalled ${f.proberStallMs} ms during the measurement; once more`);
+          await reset(scenario);
+          f = await scenario(lab, round, t);
+        }
         figures.push(f);
         say(`${f.scenario}: back after ${f.recoveryMs ?? '—'} ms, gap ${f.gapMs ?? '—'} ms; ${f.missed.length === 0 ? 'targets met' : `MISSED ${f.missed.join('; ')}`}`);
       }
@@ -152,7 +174,7 @@ async function main(): Promise<number> {
     process.stdout.write('back after: fault → first successful new call; gap: last success before → first after (prober, a new call every 50 ms, no retransmission)\n');
     process.stdout.write('calls: sipp UAC calls in the window; lost on survivors counts calls held by nodes that did not fail and calls never answered\n');
     if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, policy: lab.policy, figures }, null, 2)}\n`);
-    const missed = figures.filter((f) => f.missed.length > 0).length;
+    const missed = figures.filter((f) => f.missed.length > 0 && !f.disturbed).length;
     say(missed === 0 ? 'every target met' : `${missed} scenario(s) missed a target`);
     if (v.keep) {
       say(`lab left running (--keep); remove it with: scripts/drill --cleanup --prefix ${prefix}; logs in ${run.path}/logs`);

@@ -11,6 +11,24 @@ export interface Outage {
   failedProbes: number;
   /** The probe that ended the outage, for where it went. */
   firstOk: ProbeResult | undefined;
+  /**
+   * The longest time the prober itself sent nothing, from just before the fault to the recovery: on
+   * a starved machine it stalls, and then the outage it reports is partly its own.
+   */
+  proberStallMs: number;
+}
+
+/** Largest interval between consecutive probe sends from the last one before `from` up to `to`. */
+export function proberStall(probes: readonly ProbeResult[], from: number, to: number): number {
+  const all = probes.map((p) => p.sentAt).sort((a, b) => a - b);
+  const sends = all.filter((at) => at > from && at <= to);
+  let worst = 0;
+  let prev = all.filter((at) => at <= from).pop() ?? from;
+  for (const at of [...sends, to]) {
+    worst = Math.max(worst, at - prev);
+    prev = at;
+  }
+  return worst;
 }
 
 /** `via` narrows what counts as recovered (answered by the other POP, say). */
@@ -19,11 +37,13 @@ export function outage(probes: readonly ProbeResult[], faultAt: number, via: (p:
   const before = sorted.filter((p) => p.ok && p.sentAt < faultAt).pop();
   const firstOk = sorted.find((p) => p.ok && p.sentAt >= faultAt && via(p));
   const failedProbes = sorted.filter((p) => !p.ok && p.sentAt >= (before?.sentAt ?? faultAt) && (!firstOk || p.sentAt < firstOk.sentAt)).length;
+  const last = sorted[sorted.length - 1]?.sentAt ?? faultAt;
   return {
     recoveryMs: firstOk ? firstOk.doneAt - faultAt : null,
     gapMs: firstOk && before ? firstOk.doneAt - before.doneAt : null,
     failedProbes,
     firstOk,
+    proberStallMs: proberStall(sorted, faultAt, firstOk?.sentAt ?? last),
   };
 }
 

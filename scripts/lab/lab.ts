@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseDocument } from 'yaml';
 import { loadConfigFile } from '../../shared/config/load.js';
@@ -84,7 +84,9 @@ export class Lab {
     const [cmd, args] = inNs(this.layout.clientNs, process.execPath, [dist('scripts/lab/prober.js'), '--target', this.config.wellKnown.address, '--bind', LAB.client.address, '--interval', String(intervalMs), '--timeout', '1000']);
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     this.#prober = child;
+    const keep = createWriteStream(this.run.log('prober'), { flags: 'a' });
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      keep.write(`${line}\n`);
       try {
         this.probes.push(JSON.parse(line) as ProbeResult);
       } catch {

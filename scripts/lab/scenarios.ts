@@ -14,11 +14,15 @@ export interface Figure {
   recoveryMs: number | null;
   gapMs: number | null;
   failedProbes: number;
+  /** See Outage.proberStallMs: a figure measured while the prober stalled is disturbed. */
+  proberStallMs: number;
   /** Extra timings of the mechanism (VRRP master, router route...), ms after the fault. */
   detail: Record<string, number | string | null>;
   calls: Losses | undefined;
   targets: string[];
   missed: string[];
+  /** Measured while the prober stalled; repeated, and not counted against the targets. */
+  disturbed?: boolean;
 }
 
 export interface Traffic {
@@ -73,6 +77,7 @@ function figure(round: number, scenario: string, what: string, o: Outage, detail
     recoveryMs: o.recoveryMs,
     gapMs: o.gapMs,
     failedProbes: o.failedProbes,
+    proberStallMs: o.proberStallMs,
     detail,
     calls,
     targets: checks.map(([n]) => n),

@@ -22,6 +22,7 @@ interface Fig {
   calls?: { calls: number; lost: number; lostOnSurvivors: number };
   targets: string[];
   missed: string[];
+  disturbed?: boolean;
   detail: Record<string, unknown>;
 }
 
@@ -42,7 +43,9 @@ t.test('short drill: pair takeover, POP move, failback', { skip: !root || missin
   t.equal(code, 0, `the drill meets its targets\n${out.slice(-4000)}`);
   t.ok(existsSync(json), 'figures written');
   const report = JSON.parse(readFileSync(json, 'utf8')) as { figures: Fig[]; runDir: string };
-  const byName = new Map(report.figures.map((f) => [f.scenario, f]));
+  // A measurement the host disturbed (the prober itself stalled) is repeated by the drill: judge the repeat.
+  const judged = report.figures.filter((f) => !f.disturbed);
+  const byName = new Map(judged.map((f) => [f.scenario, f]));
   const pair = byName.get('pair takeover')!;
   t.ok(pair, 'pair takeover measured');
   t.ok(pair.recoveryMs !== null && pair.recoveryMs < 1000, `new calls succeed ${pair.recoveryMs} ms after the active layer-1 node dies (< 1 s)`);
@@ -54,7 +57,7 @@ t.test('short drill: pair takeover, POP move, failback', { skip: !root || missin
   t.equal(move.calls?.lostOnSurvivors, 0, 'no call lost on POP b');
   const back = byName.get('failback')!;
   t.same(back.missed, [], 'failback as the policy says');
-  t.same(report.figures.flatMap((f) => f.missed), [], 'no target missed');
+  t.same(judged.flatMap((f) => f.missed), [], 'no target missed');
   t.match(out, /removing every namespace and process of the lab/);
   const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(`${PREFIX}-`));
   t.same(left, [], 'the drill removed its namespaces');

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,15 +105,20 @@ export interface SippResult {
 
 /**
  * Run sipp to completion in its own directory; the counts come from its statistics file
- * (`-trace_stat`), the last line of which holds the totals.
+ * (`-trace_stat`), the last line of which holds the totals. Every call ends as successful or failed:
+ * a call that waits more than `-recv_timeout` (default 10 s) for a message fails, as a phone gives up
+ * on a call whose proxy died after 100 Trying (sipp has no other timer once a provisional came).
  */
 export function runSipp(args: string[], timeoutMs = 120_000): Promise<SippResult> {
   const dir = tempDir('sipp');
-  const p = start(sippPath(), [...args, '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'], { cwd: dir });
+  const recvTimeout = args.includes('-recv_timeout') ? [] : ['-recv_timeout', '10000'];
+  const p = start(sippPath(), [...args, ...recvTimeout, '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'], { cwd: dir });
   return new Promise((resolve) => {
     p.child.on('exit', (code) => {
       const counts = readStats(join(dir, 'stat.csv'));
-      resolve({ code, ...counts, output: p.output() + listErrors(dir) });
+      const output = p.output() + listErrors(dir);
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, ...counts, output });
     });
   });
 }
@@ -137,5 +142,9 @@ function listErrors(dir: string): string {
 /** A sipp UAS (the backend stand-in) that runs until stopped. */
 export function startSippUas(address: string, port: number, transport: 'u1' | 't1'): Proc {
   const dir = tempDir('sipp-uas');
-  return start(sippPath(), ['-sn', 'uas', '-i', address, '-p', String(port), '-t', transport, '-nostdin', '-bind_local', '-max_socket', '5000'], { cwd: dir });
+  const p = start(sippPath(), ['-sn', 'uas', '-i', address, '-p', String(port), '-t', transport, '-nostdin', '-bind_local', '-max_socket', '5000'], { cwd: dir });
+  return { ...p, stop: async (signal) => {
+    await p.stop(signal);
+    rmSync(dir, { recursive: true, force: true });
+  } };
 }

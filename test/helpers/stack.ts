@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { loadConfigFile } from '../../shared/config/load.js';
 import type { Config } from '../../shared/config/types.js';
 import { httpGet, node, requireBuild, tempDir, waitFor, writeFile, type Proc } from './procs.js';
@@ -31,6 +32,7 @@ export async function startStack(yaml: string, opts: { layer1?: boolean } = {}):
     connectors,
     async stop() {
       await Promise.all([layer1?.stop(), ...[...connectors.values()].map((p) => p.stop())]);
+      rmSync(dir, { recursive: true, force: true });
     },
     async workerMetrics(id: string) {
       const ep = config.connectors.flatMap((c) => c.endpoints).find((e) => e.id === id)!;

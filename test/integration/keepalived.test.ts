@@ -62,37 +62,48 @@ t.test('keepalived pair from the generated config', { skip: !root || !tools ? 'n
       : [];
   const lastState = (m: MemberLayout): string | undefined => transitions(m).at(-1)?.state;
 
-  await waitUntil('a VRRP master', () => holder(h) !== undefined, 10_000);
+  // On a timeout, the failure carries what both keepalived instances logged.
+  const logs = (): string => [a1, a2].map((m) => `--- ${m.node}\n${readFileSync(run.log(`${m.node}.keepalived`), 'utf8').slice(-3000)}`).join('\n');
+  const until = async (what: string, check: () => boolean, ms = 10_000, every = 50): Promise<void> => {
+    try {
+      await waitUntil(what, check, ms, every);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${logs()}`);
+    }
+  };
+  await until('a VRRP master', () => holder(h) !== undefined);
   const first = holder(h)!;
   const other = first === a1 ? a2 : a1;
-  t.equal(lastState(first), 'MASTER', `${first.node} is master and its notify script said so`);
-  await waitUntil(`${other.node} backup`, () => lastState(other) === 'BACKUP', 5000);
+  await until(`${first.node} to report MASTER`, () => lastState(first) === 'MASTER');
+  t.pass(`${first.node} is master and its notify script said so`);
+  await until(`${other.node} backup`, () => lastState(other) === 'BACKUP');
   t.match(transitions(first).at(-1), { node: first.node, state: 'MASTER' }, 'notify lines are JSON with node and state');
 
   // The layer-1 process dies: keepalived's process tracking faults the master at once.
   signalPid(run.pid(`${first.node}.layer1`)!, 'SIGKILL');
-  await waitUntil(`${other.node} to take the address`, () => holder(h) === other, 5000, 20);
-  await waitUntil(`${first.node} in FAULT`, () => lastState(first) === 'FAULT', 5000);
+  await until(`${other.node} to take the address`, () => holder(h) === other, 10_000, 20);
+  await until(`${first.node} in FAULT`, () => lastState(first) === 'FAULT');
   t.pass(`${other.node} holds the address after the layer-1 process of ${first.node} died; ${first.node} is in FAULT`);
 
   // It comes back: BACKUP, and no preemption (nopreempt) although its priority may be higher.
   standIn(first);
-  await waitUntil(`${first.node} BACKUP again`, () => lastState(first) === 'BACKUP', 10_000);
+  await until(`${first.node} BACKUP again`, () => lastState(first) === 'BACKUP');
   await sleep(1500);
   t.equal(holder(h), other, `${other.node} keeps the address when ${first.node} returns (nopreempt)`);
 
   // The holder's /health fails: the track script (fall 2, every second) faults it.
   writeFileSync(join(dir, `${other.node}.sick`), '');
-  await waitUntil(`${other.node} faulted by its track script`, () => holder(h) === first, 10_000, 50);
-  t.equal(lastState(other), 'FAULT', `${other.node} in FAULT while its layer 1 answers 500`);
+  await until(`${other.node} faulted by its track script`, () => holder(h) === first);
+  await until(`${other.node} to report FAULT`, () => lastState(other) === 'FAULT');
+  t.pass(`${other.node} in FAULT while its layer 1 answers 500`);
   rmSync(join(dir, `${other.node}.sick`));
-  await waitUntil(`${other.node} BACKUP again`, () => lastState(other) === 'BACKUP', 10_000);
+  await until(`${other.node} BACKUP again`, () => lastState(other) === 'BACKUP');
   t.equal(holder(h), first, `${first.node} keeps the address`);
 
   // The master node dies (link down, processes killed): the adverts stop, the peer takes over.
   run.adopt(`${first.node}.keepalived-vrrp`, run.file(h.pl.pop, `keepalived-${first.node}.pid.vrrp`));
   killMember(h, first);
-  await waitUntil(`${other.node} to take the address after ${first.node} died`, () => holder(h) === other, 5000, 20);
-  await waitUntil(`${other.node} to report MASTER`, () => lastState(other) === 'MASTER', 5000);
+  await until(`${other.node} to take the address after ${first.node} died`, () => holder(h) === other, 10_000, 20);
+  await until(`${other.node} to report MASTER`, () => lastState(other) === 'MASTER');
   t.pass(`${other.node} took the address when ${first.node} stopped sending adverts`);
 });

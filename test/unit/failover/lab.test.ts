@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../shared/config/load.js';
-import { connectorNames, failedBetween, losses, outage } from '../../../scripts/lab/figures.js';
+import { connectorNames, failedBetween, losses, outage, proberStall } from '../../../scripts/lab/figures.js';
 import { labLayout } from '../../../scripts/lab/layout.js';
 import type { ProbeResult } from '../../../scripts/lab/prober.js';
 import { parseSippMessages } from '../../../scripts/lab/sipp.js';
@@ -19,10 +19,14 @@ t.test('outage: recovery and gap around a fault, from the prober', async (t) => 
   t.equal(o.gapMs, 260 - 55, 'last success before → first success after');
   t.equal(o.failedProbes, 3, 'the failed probes in between (the one in flight at the fault included)');
   t.equal(o.firstOk?.sentAt, 250);
-  t.same(outage(probes.slice(0, 5), 120), { recoveryMs: null, gapMs: null, failedProbes: 3, firstOk: undefined }, 'no recovery: null, not a number');
+  t.same(outage(probes.slice(0, 5), 120), { recoveryMs: null, gapMs: null, failedProbes: 3, firstOk: undefined, proberStallMs: 50 }, 'no recovery: null, not a number');
   const viaB = [probe(0, true), probe(50, true, 5, '10.99.11.31:5090'), probe(100, true, 5, '10.99.21.31:5090')];
   t.equal(outage(viaB, 40, (p) => p.backend === '10.99.21.31:5090').recoveryMs, 65, 'only answers that went the way asked for count');
   t.equal(failedBetween(probes, 100, 200), 2);
+  t.equal(o.proberStallMs, 50, 'the prober sent every 50 ms');
+  const stalled = [probe(0, true), probe(50, true), probe(600, true), probe(650, true)];
+  t.equal(outage(stalled, 100).proberStallMs, 550, 'a prober silent from 50 to 600 ms stalled 550 ms around the fault at 100');
+  t.equal(proberStall([], 0, 300), 300, 'no probe at all: the whole window');
 });
 
 t.test('sipp message logs, call by call, and the losses by connector', async (t) => {

@@ -1,0 +1,44 @@
+import { parseArgs } from 'node:util';
+import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
+import { createLogger } from '../shared/logger.js';
+import { startLayer1 } from './service.js';
+
+/** How long flows may go on after SIGTERM/SIGINT before layer 1 closes them. */
+const SHUTDOWN_GRACE_MS = 1500;
+
+/**
+ * `node dist/layer1/main.js --config file [--pop POP] [--node NODE]`: the L4 tier on the well-known
+ * address. `--node` names the layer-1 pair member this process is (it implies the POP, and its name
+ * is in the command line that keepalived tracks); without flags VCP_POP / VCP_NODE apply. Exits 0 after
+ * SIGTERM/SIGINT, 1 when it cannot start (the message names the file and path of a config error, or
+ * the address, port and role of a listener that could not bind).
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string' }, pop: { type: 'string' }, node: { type: 'string' } } });
+  const file = values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath();
+  const config = loadConfigFile(file, { pop: values.pop, node: values.node });
+  const log = createLogger('layer1', { layer1: config.layer1.name });
+  const l1 = await startLayer1(config, log);
+  log.info({
+    bind: config.layer1.bind,
+    listeners: [...l1.udp.map((u) => u.name), ...l1.tcp.map((t) => t.name)],
+    members: l1.members.list.map((m) => m.id),
+    control: config.layer1.control,
+    metrics: config.layer1.metrics,
+  }, 'layer 1 ready');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'layer 1 stopping');
+    void l1.shutdown(SHUTDOWN_GRACE_MS).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const code = (err as { code?: string }).code;
+  process.stderr.write(`layer1: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,90 @@
+import { request } from 'node:http';
+import type { Logger } from '../shared/logger.js';
+import { observe, type HealthRule } from './health-state.js';
+import type { Member, MemberSet } from './members.js';
+
+export interface ProberOptions extends HealthRule {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+/**
+ * Probes every member's `GET /health` each interval (a new connection each time, so a restarted
+ * worker is seen as it is) and feeds the result into the member's health state. A probe still
+ * running when the next interval comes is not doubled.
+ */
+export class HealthProber {
+  readonly #members: MemberSet;
+  readonly #o: ProberOptions;
+  readonly #log: Logger;
+  readonly #busy = new Set<Member>();
+  #timer: NodeJS.Timeout | undefined;
+  /** Called after a member changed between up and down. */
+  onChange: (m: Member) => void = () => undefined;
+
+  constructor(members: MemberSet, o: ProberOptions, log: Logger) {
+    this.#members = members;
+    this.#o = o;
+    this.#log = log;
+  }
+
+  start(): void {
+    this.#round();
+    this.#timer = setInterval(() => this.#round(), this.#o.intervalMs);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #round(): void {
+    for (const m of this.#members.list) {
+      if (this.#busy.has(m)) continue;
+      this.#busy.add(m);
+      this.#probe(m, (ok, why) => {
+        this.#busy.delete(m);
+        if (this.#timer === undefined) return;
+        this.#record(m, ok, why);
+      });
+    }
+  }
+
+  #probe(m: Member, done: (ok: boolean, why: string) => void): void {
+    let finished = false;
+    const finish = (ok: boolean, why: string): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      done(ok, why);
+    };
+    const req = request({
+      host: m.address,
+      port: m.endpoint.health,
+      path: '/health',
+      method: 'GET',
+      agent: false,
+    }, (res) => {
+      res.resume();
+      const status = res.statusCode ?? 0;
+      finish(status === 200, `status ${status}`);
+    });
+    const timer = setTimeout(() => {
+      finish(false, `no answer within ${this.#o.timeoutMs} ms`);
+      req.destroy();
+    }, this.#o.timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? err.message));
+    req.end();
+  }
+
+  #record(m: Member, ok: boolean, why: string): void {
+    if (!ok) m.stats.probeFailures++;
+    const before = m.health;
+    m.health = observe(before, ok, this.#o);
+    if (m.health.up !== before.up) {
+      if (m.health.up) this.#log.info({ member: m.id }, 'member up');
+      else this.#log.warn({ member: m.id, why }, 'member down');
+      this.onChange(m);
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import type { Server } from 'node:http';
+import type { Config } from '../shared/config/types.js';
+import { ConfigError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { startHttp, type ControlApi, type MemberView } from './control.js';
+import { UnknownMemberError } from './errors.js';
+import { Layer1Metrics, type ListenerView } from './metrics.js';
+import { MemberSet, type Member, type TargetPort } from './members.js';
+import { HealthProber } from './prober.js';
+import { TcpRelay, type ConnectionBudget } from './tcp-relay.js';
+import { UdpRelay } from './udp-relay.js';
+
+export interface Layer1 {
+  readonly members: MemberSet;
+  readonly udp: readonly UdpRelay[];
+  readonly tcp: readonly TcpRelay[];
+  readonly metrics: Layer1Metrics;
+  drain(id: string, draining: boolean): MemberView;
+  view(m: Member): MemberView;
+  /** Stops taking new flows, lets the current ones go on for up to `graceMs` (until quiet), then closes. */
+  shutdown(graceMs: number): Promise<void>;
+  /** Closes everything at once. */
+  close(): Promise<void>;
+}
+
+interface ListenerPlan {
+  name: string;
+  proto: 'udp' | 'tcp';
+  port: number;
+  target: TargetPort;
+}
+
+const WILDCARD = new Set(['0.0.0.0', '::']);
+/** A UDP flow that carried nothing for this long counts as finished during shutdown. */
+const QUIET_MS = 250;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Layer 1 of one host: the members of its POP (every worker of every connector there), their health
+ * probes, the relays on the well-known address, and the control and metrics endpoints.
+ *
+ * Probes, connections and flows towards members leave from the host's own address (the kernel picks
+ * it by route), never from the well-known address: the standby of a pair binds that address without
+ * holding it, and answers sent to it would reach the active host instead.
+ */
+export async function startLayer1(config: Config, log: Logger): Promise<Layer1> {
+  const l1 = config.layer1;
+  const endpoints = config.connectors.filter((c) => c.pop === l1.pop).flatMap((c) => c.endpoints);
+  if (endpoints.length === 0) throw new ConfigError(config.file, 'layer1.pop', `a POP with at least one connector (no connector is in POP "${l1.pop}")`);
+  const members = new MemberSet(endpoints);
+  const wk = config.wellKnown;
+  // Clients dialled the well-known address; when listening on a wildcard, that is what they reached.
+  const dialledAddress = WILDCARD.has(l1.bind) ? wk.address : l1.bind;
+
+  const plan: ListenerPlan[] = [
+    { name: 'sip/udp', proto: 'udp', port: wk.sip, target: 'sipProxied' },
+    { name: 'sip/tcp', proto: 'tcp', port: wk.sip, target: 'sipProxied' },
+    { name: 'h323/tcp', proto: 'tcp', port: wk.h323, target: 'h323Proxied' },
+    { name: 'ras/udp', proto: 'udp', port: wk.ras, target: 'rasProxied' },
+  ];
+  const budget: ConnectionBudget = { active: 0, max: l1.tcp.maxConnections };
+  const udp: UdpRelay[] = [];
+  const tcp: TcpRelay[] = [];
+  for (const p of plan) {
+    const serving = members.serving(p.target);
+    if (serving.length === 0) {
+      log.info({ listener: p.name, port: p.port }, `no member has a ${p.target} port: listener not opened`);
+      continue;
+    }
+    if (p.proto === 'udp') {
+      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, idleTimeoutMs: l1.udp.idleTimeoutMs }, serving, log));
+    } else {
+      tcp.push(new TcpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, connectTimeoutMs: l1.tcp.connectTimeoutMs }, serving, budget, log));
+    }
+  }
+
+  const prober = new HealthProber(members, l1.health, log);
+  const listeners = (): ListenerView[] => [...udp.map((u) => ({ name: u.name, udp: u.stats })), ...tcp.map((t) => ({ name: t.name, tcp: t.stats }))];
+  const metrics = new Layer1Metrics(l1.name, members, listeners);
+  let stopping = false;
+  let listening = false;
+
+  const view = (m: Member): MemberView => ({
+    id: m.id,
+    connector: m.endpoint.connector,
+    address: m.address,
+    up: m.up,
+    draining: m.draining,
+    connections: m.stats.tcpActive,
+    flows: m.stats.udpFlowsActive,
+    ports: { sipProxied: m.endpoint.sipProxied, h323Proxied: m.endpoint.h323Proxied, rasProxied: m.endpoint.rasProxied, health: m.endpoint.health },
+  });
+  const drain = (id: string, draining: boolean): MemberView => {
+    const m = members.get(id);
+    if (!m) throw new UnknownMemberError(id, members.list.map((x) => x.id));
+    if (m.draining !== draining) log.info({ member: id }, draining ? 'member drained: no new flows' : 'member undrained');
+    m.draining = draining;
+    return view(m);
+  };
+  const api: ControlApi = {
+    health: () => {
+      const up = members.upCount;
+      const serving = listening && !stopping && up > 0;
+      const reason = stopping ? 'stopping' : !listening ? 'starting' : up === 0 ? 'no member is up' : 'serving';
+      return { serving, reason, membersUp: up, members: members.list.length };
+    },
+    members: () => members.list.map(view),
+    drain,
+    metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
+  };
+
+  const servers: Server[] = [];
+  const closeHttp = (): void => {
+    for (const s of servers) {
+      s.close();
+      s.closeAllConnections();
+    }
+  };
+  const closeAll = (): void => {
+    stopping = true;
+    prober.stop();
+    for (const u of udp) u.close();
+    for (const t of tcp) t.close();
+    closeHttp();
+  };
+
+  try {
+    for (const r of [...udp, ...tcp]) await r.start();
+    const c = l1.control;
+    const m = l1.metrics;
+    const shared = c.port !== 0 && c.port === m.port && c.address === m.address;
+    if (c.port !== 0) servers.push(await startHttp(shared ? 'layer 1 control and metrics HTTP' : 'layer 1 control HTTP', c.address, c.port, { control: true, metrics: shared }, api));
+    if (m.port !== 0 && !shared) servers.push(await startHttp('layer 1 metrics HTTP', m.address, m.port, { control: false, metrics: true }, api));
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
+  listening = true;
+  prober.start();
+
+  return {
+    members,
+    udp,
+    tcp,
+    metrics,
+    drain,
+    view,
+    async shutdown(graceMs: number) {
+      stopping = true;
+      for (const u of udp) u.stopAccepting();
+      for (const t of tcp) t.stopAccepting();
+      const until = Date.now() + graceMs;
+      while (Date.now() < until) {
+        const now = Date.now();
+        const busy = tcp.some((t) => t.connections > 0) || udp.some((u) => !u.quietSince(now - QUIET_MS));
+        if (!busy) break;
+        await sleep(50);
+      }
+      closeAll();
+    },
+    async close() {
+      closeAll();
+    },
+  };
+}

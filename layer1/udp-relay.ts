@@ -1,0 +1,156 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { BindError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { encodeProxyV2 } from '../shared/proxy-v2.js';
+import { FlowTable } from './flow-table.js';
+import type { Member, TargetPort } from './members.js';
+import { clientHash, pick } from './pick.js';
+import { UdpFlow, type FlowOwner } from './udp-flow.js';
+
+export interface UdpRelayOptions {
+  /** Names the listener in logs, errors and metrics (`sip/udp`, `ras/udp`). */
+  name: string;
+  address: string;
+  port: number;
+  target: TargetPort;
+  /** The address clients dialled, written into every PROXY v2 header. */
+  dialled: { address: string; port: number };
+  maxFlows: number;
+  idleTimeoutMs: number;
+}
+
+export interface UdpRelayStats {
+  /** Datagrams dropped because the flow table was full. */
+  tableFull: number;
+  /** Datagrams dropped because no member was eligible. */
+  noMember: number;
+  /** Flows that moved to another member because theirs went down or stopped answering. */
+  repicks: number;
+}
+
+/**
+ * A UDP listener on the well-known address: a flow per client address and port, each with its own
+ * socket towards the member it was given. Replies leave from the well-known socket. A flow whose
+ * member went down (health) or answered with an ICMP error moves on its next datagram to the next
+ * member in hash order; a draining member keeps its flows.
+ */
+export class UdpRelay implements FlowOwner {
+  readonly stats: UdpRelayStats = { tableFull: 0, noMember: 0, repicks: 0 };
+  readonly #o: UdpRelayOptions;
+  readonly #members: readonly Member[];
+  readonly #log: Logger;
+  readonly #table: FlowTable<UdpFlow>;
+  #sock: Socket | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+  #accepting = true;
+  #exclude: Member | undefined;
+  readonly #eligible = (m: Member): boolean => m.eligible && m !== this.#exclude;
+
+  constructor(o: UdpRelayOptions, members: readonly Member[], log: Logger) {
+    this.#o = o;
+    this.#members = members;
+    this.#log = log;
+    this.#table = new FlowTable(o.maxFlows);
+  }
+
+  get name(): string {
+    return this.#o.name;
+  }
+
+  get flows(): number {
+    return this.#table.size;
+  }
+
+  start(): Promise<void> {
+    const o = this.#o;
+    return new Promise((resolve, reject) => {
+      const s = createSocket({ type: isIPv6(o.address) ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+      s.once('error', (err) => reject(new BindError(`layer 1 ${o.name}`, o.address, o.port, err)));
+      s.bind(o.port, o.address, () => {
+        s.removeAllListeners('error');
+        s.on('error', (err) => this.#log.debug({ err, listener: o.name }, 'send error on the well-known socket'));
+        s.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
+        this.#sock = s;
+        const every = Math.max(50, Math.min(1000, o.idleTimeoutMs >> 2));
+        this.#sweeper = setInterval(() => this.sweep(Date.now()), every).unref();
+        resolve();
+      });
+    });
+  }
+
+  #onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
+    const now = Date.now();
+    const f = this.#table.get(rinfo.address, rinfo.port);
+    if (f !== undefined && !f.broken && f.member.up) {
+      f.toMember(msg, now);
+      return;
+    }
+    this.#newFlow(msg, rinfo.address, rinfo.port, f, now);
+  }
+
+  #newFlow(msg: Buffer, address: string, port: number, old: UdpFlow | undefined, now: number): void {
+    if (!this.#accepting) return;
+    if (old !== undefined) {
+      // Its member went down or refused: leave it, and try the next member for this client.
+      this.#retire(old);
+      this.#table.delete(address, port, old);
+      this.stats.repicks++;
+      this.#exclude = old.member;
+    }
+    const m = pick(this.#members, clientHash(address, port), this.#eligible);
+    this.#exclude = undefined;
+    if (m === undefined) {
+      this.stats.noMember++;
+      return;
+    }
+    if (this.#table.full) {
+      this.stats.tableFull++;
+      return;
+    }
+    const o = this.#o;
+    const header = encodeProxyV2({ transport: 'udp', srcAddress: address, srcPort: port, dstAddress: o.dialled.address, dstPort: o.dialled.port });
+    const flow = new UdpFlow(this, m, m.port(o.target), address, port, header, now);
+    this.#table.add(address, port, flow);
+    m.stats.udpFlowsCreated++;
+    m.stats.udpFlowsActive++;
+    flow.toMember(msg, now);
+  }
+
+  reply(msg: Buffer, flow: UdpFlow): void {
+    this.#sock?.send(msg, flow.clientPort, flow.clientAddress);
+  }
+
+  #retire(f: UdpFlow): void {
+    f.member.stats.udpFlowsActive--;
+    f.close();
+  }
+
+  /** Removes flows idle since before `now - idleTimeoutMs`. */
+  sweep(now: number): number {
+    return this.#table.sweep(now - this.#o.idleTimeoutMs, (f) => this.#retire(f));
+  }
+
+  /** True when no flow carried a datagram since `since`. */
+  quietSince(since: number): boolean {
+    for (const [, , f] of this.#table.entries()) if (f.lastSeen >= since) return false;
+    return true;
+  }
+
+  /** Existing flows keep going; datagrams that would open a flow are dropped. */
+  stopAccepting(): void {
+    this.#accepting = false;
+  }
+
+  close(): void {
+    this.#accepting = false;
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#table.clear((f) => this.#retire(f));
+    try {
+      this.#sock?.close();
+    } catch {
+      // not bound
+    }
+    this.#sock = undefined;
+  }
+}
