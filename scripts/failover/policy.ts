@@ -42,6 +42,9 @@ export function decide(i: PolicyInput): PolicyDecision {
   const other = i.carrier;
   if (i.isPrimary) {
     if (i.current === 'active') return { announce: 'active', reason: 'primary POP, healthy' };
+    if (i.failback === 'manual' && i.carriedBefore && !i.sessionsReady) {
+      return { announce: 'none', reason: 'failback is manual and this POP carried the address before: waiting for an upstream session to learn whether another POP carries it now' };
+    }
     if (i.failback === 'manual' && other && i.carriedBefore) {
       return { announce: 'none', reason: `failback is manual: POP ${other.pop} carries the address since this POP lost it; ip-takeover takeover moves it back` };
     }

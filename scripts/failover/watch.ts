@@ -10,6 +10,9 @@ import { readState, writeState } from './state.js';
 /** How long an upstream session must be up before a secondary trusts that no one else carries. */
 const SESSION_GRACE_MS = 1000;
 
+/** Time a fresh takeover order has to take effect before the watch may count it as spent. */
+const ORDER_GRACE_MS = 2000;
+
 export const heartbeatFile = (dir: string, pop: string): string => join(dir, `watch-${pop}.json`);
 
 /**
@@ -66,7 +69,14 @@ export class Watch {
     const now = Date.now();
     if (view.established) this.#establishedSince ??= now;
     else this.#establishedSince = undefined;
-    const state = readState(this.stateDir, this.pf.pop);
+    let state = readState(this.stateDir, this.pf.pop);
+    if (state.override === 'takeover' && view.announce === 'none' && now - Date.parse(state.updatedAt || '0') > ORDER_GRACE_MS) {
+      // A takeover lasts while this POP keeps announcing. It stopped (unhealthy, BIRD restarted, the
+      // POP went down): the order is spent and the policy decides again, failback included.
+      state = { ...state, override: undefined, updatedAt: new Date(now).toISOString(), by: 'watch' };
+      writeState(this.stateDir, this.pf.pop, state);
+      this.log.info({ event: 'order_spent', order: 'takeover' }, "the operator's takeover ends: this POP stopped announcing");
+    }
     const d = decide({
       isPrimary: policy.primary === this.pf.pop,
       anycast: policy.anycast,

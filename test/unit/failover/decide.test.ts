@@ -38,6 +38,8 @@ t.test('the cross-POP policy, case by case', async (t) => {
     ['anycast, manual failback: primary that lost the address waits', { failback: 'manual', carrier: B, carriedBefore: true }, 'none'],
     ['anycast, manual failback: cold start of the primary announces', { failback: 'manual', carrier: B, carriedBefore: false }, 'active'],
     ['manual failback, nobody carries: the primary announces', { failback: 'manual', carriedBefore: true }, 'active'],
+    ['manual failback: a returning primary first learns who carries', { failback: 'manual', carriedBefore: true, sessionsReady: false }, 'none'],
+    ['manual failback: a carrying primary keeps it while its session settles', { failback: 'manual', carriedBefore: true, sessionsReady: false, current: 'active' }, 'active'],
     ['anycast off, automatic: primary pushes a backup announcement away', { anycast: false, carrier: B, carriedBefore: true }, 'active'],
     ['anycast off: primary does not push an operator takeover away', { anycast: false, carrier: B_FORCED }, 'none'],
     ['anycast off, manual: primary that lost it waits', { anycast: false, failback: 'manual', carrier: B, carriedBefore: true }, 'none'],
