@@ -203,7 +203,8 @@ export async function failback(lab: Lab, round: number, t: Traffic): Promise<Fig
   await sleep(1100);
   const from = movedAt ?? readyAt;
   const o: Outage = { ...outage(lab.probes, from), recoveryMs: null };
-  const res = losses(done.calls, connectorNames(lab.config), new Set());
+  // The calls in progress at the POP that gives the address back are cut by the route change.
+  const res = losses(done.calls, connectorNames(lab.config), new Set(lab.config.connectors.filter((c) => c.pop === other).map((c) => c.name)));
   detail.probesFailedAroundMove = failedBetween(lab.probes, from - 2000, from + 2000);
   detail.callsCutByRouteChange = res.lost;
   return figure(round, 'failback', `POP ${back} returns; policy: failback ${lab.policy.failback}`, o, detail, res, checks);
