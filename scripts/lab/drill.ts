@@ -129,7 +129,10 @@ async function main(): Promise<number> {
     })());
   const onSignal = (sig: NodeJS.Signals): void => {
     say(`${sig}: stopping`);
-    void clean().then(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    void clean().then(() => {
+      say(`configs and logs so far: ${run.path}`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
