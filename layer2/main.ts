@@ -5,6 +5,7 @@ import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import type { ConnectorConfig } from '../shared/config/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { HostServices } from './host.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -84,11 +85,13 @@ async function main(): Promise<void> {
   const connector = name ? config.connectors.find((c) => c.name === name) : config.connectors.find((c) => c.pop === config.pop);
   if (!connector) throw new ConfigError(file, 'connectors', `a connector named ${name ?? `in POP ${config.pop}`}`);
   const log = createLogger('connector', { connector: connector.name });
+  const host = new HostServices(config, connector, log);
   const sup = new Supervisor(file, connector, log);
   await sup.start();
+  await host.start();
   log.info({ workers: sup.pids }, 'connector ready');
   const stop = (): void => {
-    void sup.stop().then(() => process.exit(0));
+    void Promise.all([sup.stop(), host.stop()]).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

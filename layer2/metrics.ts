@@ -7,7 +7,6 @@ export class WorkerMetrics {
   readonly rejected: Counter<'status'>;
   readonly dropped: Counter<'reason'>;
   readonly calls: Counter<'technique' | 'outcome'>;
-  readonly decisions: Counter<'technique'>;
   readonly failovers: Counter;
   readonly setupSeconds: Histogram;
   readonly transactions: Gauge;
@@ -24,7 +23,6 @@ export class WorkerMetrics {
     this.rejected = new Counter({ name: 'vcp_sip_rejected_total', help: 'requests refused with a 4xx/5xx because they were malformed or unsupported', labelNames: ['status'], registers: r });
     this.dropped = new Counter({ name: 'vcp_sip_dropped_total', help: 'messages dropped without an answer', labelNames: ['reason'], registers: r });
     this.calls = new Counter({ name: 'vcp_sip_calls_total', help: 'INVITE outcomes by technique', labelNames: ['technique', 'outcome'], registers: r });
-    this.decisions = new Counter({ name: 'vcp_decisions_total', help: 'load-balancing decisions by technique', labelNames: ['technique'], registers: r });
     this.failovers = new Counter({ name: 'vcp_sip_backend_failovers_total', help: 'requests moved to the next backend after a failure', registers: r });
     this.setupSeconds = new Histogram({ name: 'vcp_sip_setup_seconds', help: 'INVITE to final response', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
     const live = this.live;

@@ -3,7 +3,15 @@ import { loadConfigFile, defaultConfigPath } from '../shared/config/load.js';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { Geo } from './geo/geo.js';
+import { H323Connector } from './h323/connector.js';
+import { Gatekeeper } from './h323/gatekeeper.js';
+import { H323Metrics } from './h323/metrics.js';
+import { H323Transport } from './h323/transport.js';
 import { startHealthServer } from './health.js';
+import { LearningEngine } from './learn/engine.js';
+import { LiveView } from './learn/live.js';
+import { ProfileStore } from './profiles/store.js';
 import { WorkerMetrics } from './metrics.js';
 import { dropPrivileges } from './privileges.js';
 import { SipProxy } from './sip/proxy.js';
@@ -12,6 +20,10 @@ import { SipTransport } from './sip/transport.js';
 export interface WorkerHandle {
   endpoint: WorkerEndpoint;
   proxy: SipProxy;
+  h323: H323Connector;
+  gatekeeper: Gatekeeper;
+  engine: LearningEngine;
+  store: ProfileStore;
   close(): Promise<void>;
 }
 
@@ -45,18 +57,68 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     },
     log,
   );
-  proxy = new SipProxy({ config, workerId: endpoint.id, transport, log, metrics });
+  const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize, readCacheMs: config.profiles.readCacheMs });
+  const live = new LiveView(store, endpoint.id);
+  const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: metrics.registry, localPop: endpoint.pop });
+  proxy = new SipProxy({ config, workerId: endpoint.id, transport, log, metrics, engine, live });
   proxy.start();
-  await transport.start();
+  const h = config.h323;
+  const h323Metrics = new H323Metrics(metrics.registry);
+  let h323: H323Connector | undefined;
+  let gatekeeper: Gatekeeper | undefined;
+  const h323Transport = new H323Transport(
+    {
+      address: endpoint.address,
+      port: endpoint.h323,
+      proxiedPort: endpoint.h323Proxied,
+      rasPort: endpoint.ras,
+      rasProxiedPort: endpoint.rasProxied,
+      wellKnown: { address: config.wellKnown.address, h323: config.wellKnown.h323, ras: config.wellKnown.ras },
+      maxMessageBytes: h.maxMessageBytes,
+      headerTimeoutMs: h.headerTimeoutMs,
+      idleTimeoutMs: h.idleTimeoutMs,
+    },
+    {
+      accept: (conn) => h323!.accept(conn),
+      ras: guard('ras', (bytes, peer) => gatekeeper!.onDatagram(bytes, peer)),
+    },
+    h323Metrics,
+    log,
+  );
+  h323 = new H323Connector({ config, transport: h323Transport, log, metrics: h323Metrics, engine, live });
+  gatekeeper = new Gatekeeper({ config, endpoint, engine, metrics: h323Metrics, log });
+  try {
+    await transport.start();
+    await h323Transport.start();
+  } catch (err) {
+    proxy.stop();
+    await transport.close();
+    await h323Transport.close();
+    await store.close();
+    throw err;
+  }
+  gatekeeper.start();
+  live.start();
+  engine.start();
   const started = Date.now();
   const health = await startHealthServer(endpoint.address, endpoint.health, () => ({ worker: endpoint.id, uptimeMs: Date.now() - started }), metrics.registry);
   return {
     endpoint,
     proxy,
+    h323,
+    gatekeeper,
+    engine,
+    store,
     async close() {
       proxy!.stop();
+      h323!.stop();
+      gatekeeper!.stop();
+      engine.stop();
       await transport.close();
+      await h323Transport.close();
       await new Promise<void>((r) => health.close(() => r()));
+      await live.stop();
+      await store.close();
     },
   };
 }
@@ -71,7 +133,7 @@ async function main(): Promise<void> {
   const log = createLogger('worker', { worker: endpoint.id });
   const handle = await startWorker(config, endpoint, log);
   dropPrivileges(config.runAs, log);
-  log.info({ sip: endpoint.sip, sipProxied: endpoint.sipProxied, health: endpoint.health }, 'worker ready');
+  log.info({ sip: endpoint.sip, sipProxied: endpoint.sipProxied, h323: endpoint.h323, h323Proxied: endpoint.h323Proxied, ras: endpoint.ras, rasProxied: endpoint.rasProxied, health: endpoint.health }, 'worker ready');
   process.send?.({ type: 'ready', id: endpoint.id });
   // When the supervisor goes, so do its workers.
   process.on('disconnect', () => process.exit(0));

@@ -6,7 +6,8 @@ import { createLogger } from '../shared/logger.js';
 
 /**
  * `npm start`: the whole appliance of one host on one config — layer 1, the connector of this POP
- * (its supervisor and workers) and the built-in backends the config marks. Each runs as its own
+ * (its supervisor and workers) and the built-in backends the config marks (the SIP UAS, and the
+ * H.323 MCU simulator for a server with an H.323 port). Each runs as its own
  * process; this launcher restarts none of them (the connector supervisor restarts its workers) and
  * stops them all on SIGINT/SIGTERM. Exits non-zero when a role cannot start.
  */
@@ -42,10 +43,15 @@ async function main(): Promise<void> {
   };
   for (const s of config.servers.filter((x) => x.builtin && x.pop === config.pop)) {
     if (!values['no-backend']) run(`backend ${s.name}`, './sim/sip-uas.js', ['--address', s.address, '--port', String(s.sipPort)]);
+    if (!values['no-backend'] && s.h323Port > 0) run(`H.323 backend ${s.name}`, './sim/h323-mcu.js', ['--address', s.address, '--port', String(s.h323Port)]);
   }
   run('connector', '../layer2/main.js', ['--config', file]);
   if (!values['no-layer1']) run('layer1', '../layer1/main.js', ['--config', file]);
-  log.info({ config: file, wellKnown: config.wellKnown, pop: config.pop }, `appliance starting: place calls with sipp -sn uac ${config.wellKnown.address}:${config.wellKnown.sip}`);
+  const wk = config.wellKnown;
+  log.info(
+    { config: file, wellKnown: wk, pop: config.pop },
+    `appliance starting: place calls with sipp -sn uac ${wk.address}:${wk.sip}, or node dist/scripts/sim/h323-endpoint.js ${wk.address}:${wk.h323} -m 100 -r 10`,
+  );
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
 }

@@ -18,6 +18,8 @@ export const enum H323Err {
   PerDepth = 'VCP_ERR_H323_PER_DEPTH',
   /** A value given to the PER encoder that does not fit the ASN.1 description. */
   PerEncode = 'VCP_ERR_H323_PER_ENCODE',
+  /** A message begun on a connection but not finished within `h323.headerTimeoutMs`. */
+  SlowSender = 'VCP_ERR_H323_SLOW_SENDER',
 }
 
 /** Base class of the H.323 codec errors. */

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Config, ServerConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
-import { classChain, type ClientIdentity } from '../identify.js';
+import type { Technique } from '../decide/types.js';
+import type { CallContext, LearningEngine } from '../learn/engine.js';
+import type { LiveView } from '../learn/live.js';
 import type { WorkerMetrics } from '../metrics.js';
-import { selectServers } from '../select.js';
-import { chooseTechnique } from '../technique.js';
 import { buildCancelOrAck, buildForwardedRequest, buildForwardedResponse, buildResponse, rawLines, REASONS, type ResponseOptions } from './builder.js';
 import type { SipParseError } from './errors.js';
 import { H } from './headers.js';
@@ -13,7 +13,7 @@ import { findHeader, type SipRequest, type SipResponse } from './message.js';
 import { parseSipMessage, SipMessageError, type PartialMessage } from './parser.js';
 import { clearClientTimers, serverKey, TransactionTable, TxState, type ClientTxn, type ServerTxn } from './transaction.js';
 import type { Flow, Peer, SipTransport, Transport } from './transport.js';
-import { formatHostPort, parseSipUri, requestUriScheme, type SipUri } from './uri.js';
+import { formatHostPort, parseSipUri, requestUriScheme, unescapeUri, type SipUri } from './uri.js';
 import { identifySip } from './user-agent.js';
 import { parseNameAddr, splitList } from './values.js';
 
@@ -28,16 +28,14 @@ export interface SipProxyOptions {
   transport: SipTransport;
   log: Logger;
   metrics: WorkerMetrics;
+  engine: LearningEngine;
+  live: LiveView;
 }
 
-/** A redirect that was handed out: the token the target will see in the Request-URI. */
-export interface RedirectIssued {
-  token: string;
-  callId: string;
-  server: string;
-  identity: ClientIdentity;
-  at: number;
-}
+/** URI parameter naming the server a redirect chose, for an arrival that comes before the record. */
+const SERVER_PARAM = 'vcp-srv';
+/** How long an answered call waits for its ACK to give a round-trip sample. */
+const ACK_WAIT_MS = 32_000;
 
 /**
  * The transaction-stateful SIP proxy of one worker (RFC 3261 section 16): initial requests are
@@ -50,12 +48,16 @@ export class SipProxy {
   readonly #log: Logger;
   readonly #m: WorkerMetrics;
   readonly #tx = new TransactionTable();
-  readonly #active = new Map<string, number>();
-  readonly #dialogs = new Map<string, string>();
+  /** Established calls: Call-ID → server, the capacity units they hold, and when they started. */
+  readonly #dialogs = new Map<string, { server: string; units: number; at: number }>();
+  /** Answered calls awaiting the ACK that times the round trip to the client's network. */
+  readonly #awaitingAck = new Map<string, { ctx: CallContext; sentAt: number }>();
   readonly #branchPrefix: string;
   #seq = 0;
-  readonly redirects = new Map<string, RedirectIssued>();
   readonly #t1: number;
+  readonly #engine: LearningEngine;
+  readonly #live: LiveView;
+  #ackSweep: NodeJS.Timeout | undefined;
 
   constructor(o: SipProxyOptions) {
     this.#c = o.config;
@@ -63,6 +65,8 @@ export class SipProxy {
     this.#log = o.log;
     this.#m = o.metrics;
     this.#t1 = o.config.sip.t1Ms;
+    this.#engine = o.engine;
+    this.#live = o.live;
     this.#branchPrefix = `z9hG4bK${randomBytes(4).toString('hex')}`;
     o.metrics.live.transactions = (): number => this.#tx.size;
     o.metrics.live.dialogs = (): number => this.#dialogs.size;
@@ -70,15 +74,23 @@ export class SipProxy {
 
   start(): void {
     this.#tx.start();
+    this.#ackSweep = setInterval(() => {
+      const now = Date.now();
+      for (const [k, v] of this.#awaitingAck) if (v.sentAt < now - ACK_WAIT_MS) this.#awaitingAck.delete(k);
+      // A call whose end this worker never saw (its BYE went another way) gives its units back.
+      for (const [k, d] of this.#dialogs) if (d.at < now - this.#c.sip.maxCallMs) this.#dialogEnded(k);
+    }, 5000);
+    this.#ackSweep.unref();
   }
 
   stop(): void {
     this.#tx.stop();
+    if (this.#ackSweep) clearInterval(this.#ackSweep);
   }
 
-  /** Active calls per backend, as this worker sees them. */
-  get activeCalls(): ReadonlyMap<string, number> {
-    return this.#active;
+  /** Established calls through this worker. */
+  get dialogCount(): number {
+    return this.#dialogs.size;
   }
 
   // ---- input ---------------------------------------------------------------------------------
@@ -198,7 +210,7 @@ export class SipProxy {
     const stx: ServerTxn = {
       key, method: req.method, req, flow, state: TxState.Proceeding, last: undefined, expires: Number.MAX_SAFE_INTEGER,
       startedAt: Date.now(), cancelled: false, client: undefined, candidates: [], attempt: 0, technique: 'proxy',
-      identity: undefined, lastFailure: undefined, dropRoutes: 0,
+      ctx: undefined, lastFailure: undefined, dropRoutes: 0,
     };
     this.#tx.servers.set(key, stx);
     return stx;
@@ -222,47 +234,73 @@ export class SipProxy {
       this.#m.calls.labels(stx.technique, outcome).inc();
       this.#m.setupSeconds.observe((Date.now() - stx.startedAt) / 1000);
       this.#log.info({ callId: stx.req.callId, status, technique: stx.technique, server: stx.client?.server?.name, setupMs: Date.now() - stx.startedAt }, 'call outcome');
+      if (status < 300 && stx.ctx) this.#awaitingAck.set(stx.req.callId, { ctx: stx.ctx, sentAt: Date.now() });
     }
+  }
+
+  /** A server answered (a final response) or failed to: what the learning needs from a carried call. */
+  #learn(stx: ServerTxn, server: ServerConfig, ok: boolean, detail: string): void {
+    if (!stx.ctx || stx.method !== 'INVITE') return;
+    this.#engine.carried(stx.ctx, server.name, stx.technique as Technique, ok, Date.now() - stx.startedAt, detail);
   }
 
   #initial(stx: ServerTxn): void {
     const req = stx.req;
-    const identity = identifySip(findHeader(req, H.UserAgent)?.value);
-    const chain = classChain(identity);
-    stx.identity = identity;
-    const candidates = selectServers(this.#c.servers, this.#c.pop, 'sip', this.#active);
-    if (candidates.length === 0) {
-      this.#respond(stx, 503, 'No backend available');
+    let target: SipUri | undefined;
+    try {
+      target = parseSipUri(req.uri);
+    } catch {
+      target = undefined; // a tel: URI
+    }
+    const info = {
+      protocol: 'sip' as const,
+      callId: req.callId,
+      identity: identifySip(findHeader(req, H.UserAgent)?.value ?? findHeader(req, H.Server)?.value),
+      source: stx.flow.remoteAddress,
+      domain: fromDomain(req),
+      meeting: target ? unescapeUri(target.user) : '',
+    };
+    const token = req.method === 'INVITE' ? target?.params.get(this.#c.sip.redirectTokenParam) : undefined;
+    if (token) {
+      // A redirected client arriving: the redirect named the server; it is carried there from here.
+      const arrived = this.#engine.arrival(token, info, target?.params.get(SERVER_PARAM) ?? '');
+      if (arrived) {
+        stx.ctx = arrived;
+        stx.candidates = arrived.decision.candidates.map((c) => this.#engine.server(c.server)!).filter((x) => x.sipPort > 0);
+        if (stx.candidates.length > 0) {
+          stx.technique = arrived.decision.technique;
+          this.#forwardToCandidate(stx);
+          return;
+        }
+      }
+    }
+    const ctx = this.#engine.decide(info);
+    const d = ctx.decision;
+    stx.ctx = ctx;
+    stx.candidates = d.candidates.map((c) => this.#engine.server(c.server)!).filter((s) => s.sipPort > 0);
+    if (stx.candidates.length === 0) {
+      this.#respond(stx, 503, 'No server available');
       return;
     }
-    stx.candidates = candidates;
-    if (req.method === 'INVITE') {
-      const choice = chooseTechnique(chain, this.#c.techniques);
-      stx.technique = choice.technique;
-      this.#m.decisions.labels(choice.technique).inc();
-      this.#log.info({
-        callId: req.callId, client: identity, class: chain[0]!.key, technique: choice.technique,
-        server: candidates[0]!.name, pop: this.#c.pop,
-        reasons: [choice.reason, `server ${candidates[0]!.name}: least loaded of ${candidates.length} in POP ${this.#c.pop}`],
-      }, 'decision');
-      if (choice.technique === 'redirect') return this.#redirect(stx, candidates[0]!, identity);
-    }
+    stx.technique = req.method === 'INVITE' ? d.technique : d.pop === this.#engine.localPop ? 'local' : 'proxy';
+    if (req.method === 'INVITE' && d.technique === 'redirect') return this.#redirect(stx, stx.candidates[0]!);
+    if (stx.technique === 'redirect') stx.technique = 'proxy';
     this.#forwardToCandidate(stx);
   }
 
-  #redirect(stx: ServerTxn, server: ServerConfig, identity: ClientIdentity): void {
-    const token = randomBytes(8).toString('hex');
+  #redirect(stx: ServerTxn, server: ServerConfig): void {
+    const token = this.#engine.redirected(stx.ctx!, server.name);
+    const at = this.#engine.arrivalPoint(server.name, token);
     let user = '';
     try {
       user = parseSipUri(stx.req.uri).user;
     } catch {
       // tel: URIs keep no user part here
     }
-    const transport = server.sipTransport === 'tcp' ? ';transport=tcp' : '';
-    const target = `sip:${user ? `${user}@` : ''}${formatHostPort(server.address, server.sipPort)}${transport};${this.#c.sip.redirectTokenParam}=${token}`;
-    this.redirects.set(token, { token, callId: stx.req.callId, server: server.name, identity, at: Date.now() });
-    if (this.redirects.size > 100_000) this.redirects.delete(this.redirects.keys().next().value as string);
-    this.#respond(stx, 302, REASONS[302]!, { headers: [`Contact: <${target}>`] });
+    const host = at ? formatHostPort(at.address, at.sipPort) : formatHostPort(server.address, server.sipPort);
+    const transport = stx.flow.transport === 'tcp' ? ';transport=tcp' : '';
+    const contact = `sip:${user ? `${user}@` : ''}${host}${transport};${this.#c.sip.redirectTokenParam}=${token};${SERVER_PARAM}=${server.name}`;
+    this.#respond(stx, 302, REASONS[302]!, { headers: [`Contact: <${contact}>`] });
   }
 
   #forwardToCandidate(stx: ServerTxn): void {
@@ -270,12 +308,17 @@ export class SipProxy {
     const req = stx.req;
     const peer: Peer = { transport: server.sipTransport, address: server.address, port: server.sipPort };
     let user = '';
+    let token = '';
     try {
-      user = parseSipUri(req.uri).user;
+      const u = parseSipUri(req.uri);
+      user = u.user;
+      token = u.params.get(this.#c.sip.redirectTokenParam) ?? '';
     } catch {
       // a tel: URI: the backend gets no user part
     }
-    const uri = `sip:${user ? `${user}@` : ''}${formatHostPort(server.address, server.sipPort)}${peer.transport === 'tcp' ? ';transport=tcp' : ''}`;
+    // The token stays in the URI so that the server, too, can tell a redirected arrival.
+    const keep = token ? `;${this.#c.sip.redirectTokenParam}=${token}` : '';
+    const uri = `sip:${user ? `${user}@` : ''}${formatHostPort(server.address, server.sipPort)}${peer.transport === 'tcp' ? ';transport=tcp' : ''}${keep}`;
     const rr = req.method === 'INVITE' || req.method === 'SUBSCRIBE' ? this.#recordRoute(stx.flow, peer.transport) : [];
     this.#sendRequest(stx, req, peer, uri, rr, stx.dropRoutes, server);
   }
@@ -333,6 +376,7 @@ export class SipProxy {
     const stx = c.stx;
     if (!stx || stx.state >= TxState.Completed) return;
     stx.lastFailure = why;
+    if (c.server) this.#learn(stx, c.server, false, why === 'timeout' ? 'no response' : `transport: ${detail}`);
     this.#log.warn({ callId: stx.req.callId, method: c.method, server: c.server?.name, peer: `${c.peer.address}:${c.peer.port}`, why, detail }, 'backend failed');
     if (c.provisional && c.method === 'INVITE') {
       // Timer C: a call that rang too long. Cancel it at the backend, answer the caller.
@@ -416,7 +460,7 @@ export class SipProxy {
     if (next === undefined && this.#isOurs(target)) {
       // A client that ignores Record-Route sends in-dialog requests to the address it dialled:
       // the dialog we proxied tells where they go.
-      const server = this.#c.servers.find((s) => s.name === this.#dialogs.get(req.callId));
+      const server = this.#engine.server(this.#dialogs.get(req.callId)?.server ?? '');
       return server ? { peer: { transport: server.sipTransport, address: server.address, port: server.sipPort }, drop } : undefined;
     }
     try {
@@ -455,7 +499,13 @@ export class SipProxy {
       return;
     }
     if (stx && stx.state === TxState.Proceeding) return;
-    // ACK for a 2xx: its own transaction, forwarded without state along the route.
+    // ACK for a 2xx: its own transaction, forwarded without state along the route. Its arrival times
+    // the round trip from the client's network to this POP.
+    const waiting = this.#awaitingAck.get(req.callId);
+    if (waiting) {
+      this.#awaitingAck.delete(req.callId);
+      this.#engine.rtt(waiting.ctx, Date.now() - waiting.sentAt);
+    }
     if (req.maxForwards === 0) return;
     const routes = routeValues(req);
     const hop = this.#nextHop(req, routes);
@@ -543,12 +593,14 @@ export class SipProxy {
     if (c.method === 'INVITE' && status === 503 && !stx.cancelled && c.server && stx.attempt + 1 < stx.candidates.length) {
       stx.attempt++;
       stx.lastFailure = 'status';
+      this.#learn(stx, c.server, false, '503');
       this.#m.failovers.inc();
       this.#log.warn({ callId: stx.req.callId, server: c.server.name }, 'backend answered 503, trying the next');
       this.#forwardToCandidate(stx);
       return;
     }
-    if (c.method === 'INVITE' && status < 300 && c.server) this.#dialogStarted(stx.req.callId, c.server.name);
+    if (c.method === 'INVITE' && c.server) this.#learn(stx, c.server, status < 500, `status ${status}`);
+    if (c.method === 'INVITE' && status < 300 && c.server) this.#dialogStarted(stx, c.server.name);
     if (c.method === 'BYE' && status < 300) this.#dialogEnded(stx.req.callId);
     this.#sendResponse(stx, buildForwardedResponse(res), status);
   }
@@ -558,17 +610,19 @@ export class SipProxy {
     return (host === this.#t.address && p === this.#t.port) || (host === this.#c.wellKnown.address && p === this.#c.wellKnown.sip);
   }
 
-  #dialogStarted(callId: string, server: string): void {
+  #dialogStarted(stx: ServerTxn, server: string): void {
+    const callId = stx.req.callId;
     if (this.#dialogs.has(callId) || this.#dialogs.size >= 1_000_000) return;
-    this.#dialogs.set(callId, server);
-    this.#active.set(server, (this.#active.get(server) ?? 0) + 1);
+    const units = stx.ctx ? this.#engine.cost(stx.ctx, server) : 1;
+    this.#dialogs.set(callId, { server, units, at: Date.now() });
+    this.#live.add(server, units);
   }
 
   #dialogEnded(callId: string): void {
-    const server = this.#dialogs.get(callId);
-    if (server === undefined) return;
+    const d = this.#dialogs.get(callId);
+    if (d === undefined) return;
     this.#dialogs.delete(callId);
-    this.#active.set(server, Math.max(0, (this.#active.get(server) ?? 1) - 1));
+    this.#live.add(d.server, -d.units);
   }
 
   #tag(): string {
@@ -608,4 +662,13 @@ function headerText(msg: SipRequest | SipResponse, id: H): string {
 
 function startsWithAck(raw: Buffer): boolean {
   return raw.length > 4 && raw.toString('latin1', 0, 4) === 'ACK ';
+}
+
+/** The domain of the From URI, when it is a name (a SIP domain identifies a customer network). */
+function fromDomain(req: SipRequest): string {
+  try {
+    return parseSipUri(req.from.uri).host;
+  } catch {
+    return '';
+  }
 }

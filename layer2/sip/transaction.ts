@@ -1,5 +1,5 @@
 import type { ServerConfig } from '../../shared/config/types.js';
-import type { ClientIdentity } from '../identify.js';
+import type { CallContext } from '../learn/engine.js';
 import type { SipRequest } from './message.js';
 import type { Flow, Peer } from './transport.js';
 
@@ -49,7 +49,8 @@ export interface ServerTxn {
   candidates: ServerConfig[];
   attempt: number;
   technique: string;
-  identity: ClientIdentity | undefined;
+  /** The decision and what it was made from; undefined for in-dialog requests. */
+  ctx: CallContext | undefined;
   lastFailure: 'timeout' | 'transport' | 'status' | undefined;
   /** Route values naming us at the top of an initial request, removed when it is forwarded. */
   dropRoutes: number;

@@ -125,7 +125,7 @@ layer1:
 connectors:
   - { name: c, pop: bench, address: ${CONN}, workers: ${workers}, ports: { sipProxied: 15060, sip: 25060, health: 18080 } }
 servers:
-  - { name: uas, pop: bench, address: ${UAS}, sipPort: 5060, sipTransport: udp, capacity: 100000 }
+  - { name: uas, pop: bench, address: ${UAS}, sipPort: 5060, sipTransport: udp, capacity: 100000, probe: none }
 `;
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseDocument } from 'yaml';
 import { loadConfigFile } from '../../shared/config/load.js';
@@ -25,7 +25,13 @@ export class Lab {
     readonly layout: LabLayout,
     readonly run: RunDir,
   ) {
-    for (const pl of layout.pops) this.hosts.set(pl.pop, { config, topology, pl, run });
+    // Every POP host has its own copy of the one topology file, as separate machines do: what the
+    // connectors keep next to it (learned profiles, the admin token) stays on that host.
+    for (const pl of layout.pops) {
+      const copy = run.file(pl.pop, 'topology.yaml');
+      copyFileSync(topology, copy);
+      this.hosts.set(pl.pop, { config, topology: copy, pl, run });
+    }
   }
 
   /**
@@ -108,6 +114,6 @@ export class Lab {
   /** Run ip-takeover in a POP's edge namespace (as an operator would on that host). */
   ipTakeover(pop: string, args: string[]): { code: number; out: string } {
     const h = this.host(pop);
-    return sh(process.execPath, [dist('scripts/failover/ip-takeover.js'), ...args, '--config', this.topology, '--pop', pop, '--bird-socket', birdSocket(h), '--state-dir', stateDir(h), '--log', h.run.log(`${pop}.ip-takeover`)], { ns: h.pl.edgeNs, allowFail: true, timeoutMs: 15_000 });
+    return sh(process.execPath, [dist('scripts/failover/ip-takeover.js'), ...args, '--config', h.topology, '--pop', pop, '--bird-socket', birdSocket(h), '--state-dir', stateDir(h), '--log', h.run.log(`${pop}.ip-takeover`)], { ns: h.pl.edgeNs, allowFail: true, timeoutMs: 15_000 });
   }
 }

@@ -52,7 +52,7 @@ export interface CallResult {
   setupMs?: number;
   /** Addresses followed after a Facility callForwarded. */
   forwardedTo: string[];
-  /** Set when a Facility callForwarded arrived and the behaviour was not `follow`. */
+  /** Set when a Facility callForwarded arrived and the behaviour was not `follow` (ignored: whether the call then timed out or was released). */
   forward?: 'ignored' | 'dropped';
   cause?: number;
   releaseReason?: string;
@@ -155,7 +155,13 @@ export class H323Endpoint {
               return done({ kind: 'connected', at: performance.now(), stream, callReference: ref }, true);
             case MsgType.ReleaseComplete: {
               const s = summarizeCall(m);
-              return done({ kind: 'failed', outcome: 'released', ...(s.cause !== undefined ? { cause: s.cause } : {}), ...(s.releaseReason ? { reason: s.releaseReason } : {}) });
+              return done({
+                kind: 'failed',
+                outcome: 'released',
+                ...(s.cause !== undefined ? { cause: s.cause } : {}),
+                ...(s.releaseReason ? { reason: s.releaseReason } : {}),
+                ...(forwardSeen ? { forward: 'ignored' as const } : {}),
+              });
             }
             case MsgType.Facility: {
               const body = bodyOf(m);
@@ -225,6 +231,8 @@ export interface LoadReport {
   failed: number;
   active: number;
   outcomes: Record<string, number>;
+  /** Socket and decoding errors of the failed calls, by code (ECONNRESET, an H.323 decoding error code…). */
+  errors: Record<string, number>;
   /** Setup latency of successful calls, milliseconds. */
   setupMs: { min: number; avg: number; p50: number; p95: number; p99: number; max: number };
   elapsedMs: number;
@@ -242,6 +250,7 @@ const round = (x: number): number => Math.round(x * 100) / 100;
 export function runLoad(ep: H323Endpoint, o: LoadOptions): Promise<LoadReport> {
   const latencies: number[] = [];
   const outcomes: Record<string, number> = {};
+  const errors: Record<string, number> = {};
   let attempted = 0;
   let finished = 0;
   let succeeded = 0;
@@ -256,6 +265,7 @@ export function runLoad(ep: H323Endpoint, o: LoadOptions): Promise<LoadReport> {
       failed: finished - succeeded,
       active,
       outcomes: { ...outcomes },
+      errors: { ...errors },
       setupMs: {
         min: round(sorted[0] ?? 0),
         avg: round(sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : 0),
@@ -278,6 +288,7 @@ export function runLoad(ep: H323Endpoint, o: LoadOptions): Promise<LoadReport> {
           active--;
           finished++;
           outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+          if (r.error) errors[r.error] = (errors[r.error] ?? 0) + 1;
           if (r.ok) {
             succeeded++;
             latencies.push(r.setupMs!);
@@ -391,6 +402,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `calls: ${report.attempted}  successful: ${report.succeeded}  failed: ${report.failed}  (${report.callsPerSecond} calls/s over ${(report.elapsedMs / 1000).toFixed(1)} s)\n` +
           `outcomes: ${Object.entries(report.outcomes).map(([k, v]) => `${k} ${v}`).join(', ')}\n` +
+          (Object.keys(report.errors).length ? `errors: ${Object.entries(report.errors).map(([k, v]) => `${k} ${v}`).join(', ')}\n` : '') +
           `setup latency ms: min ${s.min}  avg ${s.avg}  p50 ${s.p50}  p95 ${s.p95}  p99 ${s.p99}  max ${s.max}\n`,
       );
     }

@@ -7,11 +7,17 @@ import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
 import { isMap, isSeq, parseDocument, LineCounter, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { applyIdentity, identityFromEnv, type IdentityFlags } from './identity.js';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { parsePrefix } from '../net/prefix.js';
 import { ConfigSchema, type RawConfig } from './schema.js';
 import type { Config, ConnectorConfig, FailoverConfig, PairMemberConfig, WorkerEndpoint } from './types.js';
 
 if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (v) => isIP(v) !== 0);
 if (!FormatRegistry.Has('ipv4')) FormatRegistry.Set('ipv4', (v) => isIPv4(v));
+if (!FormatRegistry.Has('cidr')) FormatRegistry.Set('cidr', (v) => parsePrefix(v) !== undefined);
+
+/** Cost per call in capacity units of the work types a server lists without costs. */
+export const DEFAULT_WORK_COSTS: Readonly<Record<string, number>> = { reflector: 1, transcoder: 4 };
 
 /** Resolve the path of config/default.yaml whether running from source or from dist/. */
 export function defaultConfigPath(): string {
@@ -127,6 +133,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       h323Proxied: c.ports.h323Proxied ?? 0,
       h323: c.ports.h323 ?? 0,
       rasProxied: c.ports.rasProxied ?? 0,
+      ras: c.ports.ras ?? 0,
       health: c.ports.health ?? 0,
     };
     if (base.sip === 0) fail(`/connectors/${i}/ports`, 'a plain sip port (key sip): workers use it towards backends');
@@ -145,9 +152,10 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
         h323Proxied: at(base.h323Proxied),
         h323: at(base.h323),
         rasProxied: at(base.rasProxied),
+        ras: at(base.ras),
         health: at(base.health),
       };
-      for (const [key, proto] of [['sipProxied', 'both'], ['sip', 'both'], ['h323Proxied', 'tcp'], ['h323', 'tcp'], ['rasProxied', 'udp'], ['health', 'tcp']] as const) {
+      for (const [key, proto] of [['sipProxied', 'both'], ['sip', 'both'], ['h323Proxied', 'tcp'], ['h323', 'tcp'], ['rasProxied', 'udp'], ['ras', 'udp'], ['health', 'tcp']] as const) {
         const port = ep[key];
         if (port > 65535) fail(`/connectors/${i}/ports/${key}`, `a base port that leaves room for ${workers} workers (worker ${w} would need ${port})`);
         if (proto !== 'udp') claim(c.address, 'tcp', port, `connector ${ep.id} ${key}`, `/connectors/${i}/ports/${key}`);
@@ -171,20 +179,56 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       sipTransport: s.sipTransport ?? 'udp',
       h323Port: s.h323Port ?? 1720,
       capacity: s.capacity ?? 100,
-      workTypes: s.workTypes ?? ['reflector'],
+      workTypes: workCosts(s.workTypes),
       builtin: s.builtin ?? false,
+      probe: s.probe ?? (s.sipPort === 0 ? 'tcp' : 'options'),
     };
   });
+  const serverByName = new Set(servers.map((s) => s.name));
+  const popOrServer = (name: string): boolean => popNames.has(name) || serverByName.has(name);
+
+  const networkNames = new Set<string>();
+  const customerNames = new Set((raw.customers ?? []).map((c) => c.name));
+  const networks = (raw.networks ?? []).map((n, i) => {
+    if (networkNames.has(n.name)) fail(`/networks/${i}/name`, `a unique network name ("${n.name}" appears twice)`);
+    networkNames.add(n.name);
+    if (n.customer && !customerNames.has(n.customer)) fail(`/networks/${i}/customer`, `the name of a customer listed under customers, got "${n.customer}"`);
+    (n.accessible ?? []).forEach((a, j) => {
+      if (!popOrServer(a)) fail(`/networks/${i}/accessible/${j}`, `the name of a POP or a server, got "${a}"`);
+    });
+    return { name: n.name, prefixes: n.prefixes, customer: n.customer ?? '', accessible: n.accessible ?? [] };
+  });
+  raw.pops.forEach((p, i) => (p.reachableFrom ?? []).forEach((n, j) => {
+    if (!networkNames.has(n)) fail(`/pops/${i}/reachableFrom/${j}`, `the name of a network listed under networks, got "${n}"`);
+  }));
+  const seenCustomers = new Set<string>();
+  const customers = (raw.customers ?? []).map((c, i) => {
+    if (seenCustomers.has(c.name)) fail(`/customers/${i}/name`, `a unique customer name ("${c.name}" appears twice)`);
+    seenCustomers.add(c.name);
+    if (c.microPop && !popNames.has(c.microPop.pop)) fail(`/customers/${i}/microPop/pop`, `the name of a POP listed under pops, got "${c.microPop.pop}"`);
+    return { name: c.name, regions: c.regions ?? [], microPop: c.microPop ? { pop: c.microPop.pop, meetings: c.microPop.meetings } : undefined };
+  });
+  const geo = raw.geo ?? {};
+  (geo.rules ?? []).forEach((r, i) => {
+    if (!popNames.has(r.pop)) fail(`/geo/rules/${i}/pop`, `the name of a POP listed under pops, got "${r.pop}"`);
+  });
+  (geo.overrides ?? []).forEach((o, i) => {
+    if (o.pop !== undefined && !popNames.has(o.pop)) fail(`/geo/overrides/${i}/pop`, `the name of a POP listed under pops, got "${o.pop}"`);
+    if (o.pop === undefined && o.country === undefined) fail(`/geo/overrides/${i}`, 'a country or a pop for this prefix');
+  });
+  const base = dirname(resolvePath(file));
+  const at = (p: string): string => resolvePath(base, p);
 
   const l1 = raw.layer1 ?? {};
   const sip = raw.sip ?? {};
+  const h323 = raw.h323 ?? {};
   const classes: Record<string, 'proxy' | 'redirect' | 'local'> = {};
   for (const [k, v] of Object.entries(raw.techniques?.classes ?? {})) classes[k.toLowerCase()] = v;
   return {
     file,
     pop: raw.pop,
     wellKnown,
-    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '' })),
+    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '', reachableFrom: p.reachableFrom ?? [] })),
     layer1: {
       name: l1.name ?? 'l1',
       pop: l1.pop ?? raw.pop,
@@ -210,8 +254,60 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       backendTimeoutMs: sip.backendTimeoutMs ?? 4000,
       transactionTimeoutMs: sip.transactionTimeoutMs ?? 32000,
       redirectTokenParam: sip.redirectTokenParam ?? 'vcp-token',
+      maxCallMs: sip.maxCallMs ?? 21_600_000,
+    },
+    h323: {
+      maxMessageBytes: h323.maxMessageBytes ?? 16384,
+      headerTimeoutMs: h323.headerTimeoutMs ?? 5000,
+      idleTimeoutMs: h323.idleTimeoutMs ?? 60000,
+      connectTimeoutMs: h323.connectTimeoutMs ?? 2000,
+      setupTimeoutMs: h323.setupTimeoutMs ?? 4000,
+      answerTimeoutMs: h323.answerTimeoutMs ?? 180000,
+      forwardReleaseMs: h323.forwardReleaseMs ?? 2000,
+      ras: {
+        gatekeeperId: h323.ras?.gatekeeperId ?? `vcproxy-${raw.pop}`,
+        timeToLiveS: h323.ras?.timeToLiveS ?? 300,
+        maxRegistrations: h323.ras?.maxRegistrations ?? 100000,
+        maxAlternates: h323.ras?.maxAlternates ?? 4,
+      },
     },
     techniques: { default: raw.techniques?.default ?? 'proxy', classes },
+    workTypes: {
+      default: raw.workTypes?.default ?? 'reflector',
+      classes: Object.fromEntries(Object.entries(raw.workTypes?.classes ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    },
+    networks,
+    customers,
+    geo: {
+      database: geo.database ? at(geo.database) : '',
+      rules: (geo.rules ?? []).map((r) => ({ country: r.country ?? '', continent: r.continent ?? '', pop: r.pop })),
+      overrides: (geo.overrides ?? []).map((o) => ({ prefix: o.prefix, country: o.country ?? '', pop: o.pop ?? '' })),
+    },
+    profiles: { path: at(raw.profiles?.path ?? 'var/profiles'), logSize: raw.profiles?.logSize ?? 10_000, readCacheMs: raw.profiles?.readCacheMs ?? 250 },
+    learning: {
+      breakAfter: raw.learning?.breakAfter ?? 2,
+      minSources: raw.learning?.minSources ?? 2,
+      provenAfter: raw.learning?.provenAfter ?? 2,
+      provenRatio: raw.learning?.provenRatio ?? 0.8,
+      rttToleranceMs: raw.learning?.rttToleranceMs ?? 10,
+      probationLimit: raw.learning?.probationLimit ?? 1,
+      redirectDeadlineMs: raw.learning?.redirectDeadlineMs ?? 8000,
+      arrivalGraceMs: raw.learning?.arrivalGraceMs ?? 2000,
+      blockRetryMs: raw.learning?.blockRetryMs ?? 3_600_000,
+      perSourcePerMinute: raw.learning?.perSourcePerMinute ?? 30,
+    },
+    admin: {
+      address: raw.admin?.address ?? '',
+      port: raw.admin?.port ?? 9300,
+      token: raw.admin?.token,
+      tokenFile: at(raw.admin?.tokenFile ?? 'var/admin.token'),
+    },
+    serverHealth: {
+      intervalMs: raw.serverHealth?.intervalMs ?? 2000,
+      timeoutMs: raw.serverHealth?.timeoutMs ?? 1000,
+      fall: raw.serverHealth?.fall ?? 3,
+      rise: raw.serverHealth?.rise ?? 2,
+    },
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
     ...(raw.failover ? { failover: resolveFailover(raw, popNames, fail) } : {}),
   };
@@ -295,4 +391,10 @@ function resolveFailover(raw: RawConfig, popNames: Set<string>, fail: (pointer: 
     watch: { intervalMs: w.intervalMs ?? 100, timeoutMs: w.timeoutMs ?? 250, fall: w.fall ?? 3, rise: w.rise ?? 3, minConnectorWorkers: w.minConnectorWorkers ?? 1 },
     pops: [...pops.filter((p) => p.pop === f.primary), ...pops.filter((p) => p.pop !== f.primary)],
   };
+}
+
+function workCosts(w: string[] | Record<string, number> | undefined): Record<string, number> {
+  if (w === undefined) return { reflector: DEFAULT_WORK_COSTS.reflector! };
+  if (Array.isArray(w)) return Object.fromEntries(w.map((t) => [t, DEFAULT_WORK_COSTS[t] ?? 1]));
+  return { ...w };
 }

@@ -21,10 +21,13 @@ const WellKnown = Obj({
   ras: Type.Optional(Port),
 });
 
+const Cidr = Type.String({ format: 'cidr', description: 'an address prefix such as 198.51.100.0/24 or 2001:db8::/32' });
+
 const Pop = Obj({
   name: Name,
   kind: Type.Optional(Type.Union([Type.Literal('core'), Type.Literal('network'), Type.Literal('micro')], { description: 'one of core, network, micro' })),
   region: Type.Optional(Type.String()),
+  reachableFrom: Type.Optional(Type.Array(Name, { description: 'names of configured networks that may reach this (micro) POP' })),
 });
 
 const Server = Obj({
@@ -35,8 +38,12 @@ const Server = Obj({
   sipTransport: Type.Optional(Type.Union([Type.Literal('udp'), Type.Literal('tcp')], { description: 'udp or tcp' })),
   h323Port: Type.Optional(OptPort),
   capacity: Type.Optional(Type.Integer({ minimum: 1, description: 'capacity units, at least 1' })),
-  workTypes: Type.Optional(Type.Array(Type.String(), { minItems: 1 })),
+  workTypes: Type.Optional(Type.Union([
+    Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    Type.Record(Type.String({ minLength: 1 }), Type.Number({ minimum: 0 }), { minProperties: 1 }),
+  ], { description: 'a list of work types, or a map of work type → cost in capacity units per call' })),
   builtin: Type.Optional(Type.Boolean({ description: 'true when `npm start` runs the built-in backend for this server' })),
+  probe: Type.Optional(Type.Union([Type.Literal('options'), Type.Literal('tcp'), Type.Literal('none')], { description: 'one of options (SIP OPTIONS), tcp (connect), none' })),
 });
 
 const ConnectorPorts = Obj({
@@ -45,6 +52,7 @@ const ConnectorPorts = Obj({
   h323Proxied: Type.Optional(OptPort),
   h323: Type.Optional(OptPort),
   rasProxied: Type.Optional(OptPort),
+  ras: Type.Optional(OptPort),
   health: Type.Optional(OptPort),
 }, 'base ports; worker i listens on each base port + i');
 
@@ -86,11 +94,90 @@ const Sip = Obj({
   backendTimeoutMs: Type.Optional(Ms(4000, 50)),
   transactionTimeoutMs: Type.Optional(Ms(32000, 100)),
   redirectTokenParam: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]*$' })),
+  maxCallMs: Type.Optional(Ms(21_600_000, 1000)),
+});
+
+const H323 = Obj({
+  maxMessageBytes: Type.Optional(Type.Integer({ minimum: 512, maximum: 65531, default: 16384, description: 'octets of one TPKT payload, 512..65531' })),
+  headerTimeoutMs: Type.Optional(Ms(5000, 100)),
+  idleTimeoutMs: Type.Optional(Ms(60000, 1000)),
+  connectTimeoutMs: Type.Optional(Ms(2000, 50)),
+  setupTimeoutMs: Type.Optional(Ms(4000, 50)),
+  answerTimeoutMs: Type.Optional(Ms(180000, 1000)),
+  forwardReleaseMs: Type.Optional(Ms(2000, 10)),
+  ras: Type.Optional(Obj({
+    gatekeeperId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'a gatekeeper identifier of 1..128 characters' })),
+    timeToLiveS: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, default: 300, description: 'seconds a registration lasts, 10..86400' })),
+    maxRegistrations: Type.Optional(Type.Integer({ minimum: 1, default: 100000, description: 'registrations one worker keeps at most' })),
+    maxAlternates: Type.Optional(Type.Integer({ minimum: 0, maximum: 32, default: 4, description: 'alternate gatekeepers listed at most, 0..32' })),
+  })),
 });
 
 const Techniques = Obj({
   default: Type.Optional(Technique),
   classes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Technique, { description: 'class key (sip, sip/vendor, sip/vendor/product, ...) → technique' })),
+});
+
+// ---- topology, policy and learning -------------------------------------------------------------
+
+const Network = Obj({
+  name: Name,
+  prefixes: Type.Array(Cidr, { minItems: 1 }),
+  customer: Type.Optional(Name),
+  accessible: Type.Optional(Type.Array(Name, { description: 'names of the POPs or servers this network can reach' })),
+});
+
+const Customer = Obj({
+  name: Name,
+  regions: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'POP regions the customer allows' })),
+  microPop: Type.Optional(Obj({ pop: Name, meetings: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'meeting names, or prefix*' }) })),
+});
+
+const CountryCode = Type.String({ pattern: '^[A-Z]{2}$', description: 'an ISO 3166 country code such as NL' });
+const ContinentCode = Type.Union(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'].map((c) => Type.Literal(c)), { description: 'a continent code: AF, AN, AS, EU, NA, OC or SA' });
+
+const Geo = Obj({
+  database: Type.Optional(Type.String({ minLength: 1, description: 'path of a MaxMind-format country database (GeoLite2-Country, DB-IP)' })),
+  rules: Type.Optional(Type.Array(Obj({ country: Type.Optional(CountryCode), continent: Type.Optional(ContinentCode), pop: Name }), { description: 'first match wins; a rule with neither country nor continent matches everything' })),
+  overrides: Type.Optional(Type.Array(Obj({ prefix: Cidr, country: Type.Optional(CountryCode), pop: Type.Optional(Name) }))),
+});
+
+const Profiles = Obj({
+  path: Type.Optional(Type.String({ minLength: 1, description: 'the LMDB directory; relative to the config file' })),
+  logSize: Type.Optional(Type.Integer({ minimum: 10, maximum: 10_000_000, description: 'outcome log entries kept per writer' })),
+  readCacheMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, description: 'milliseconds a decoded profile is trusted on the hot path' })),
+});
+
+const Learning = Obj({
+  breakAfter: Type.Optional(Type.Integer({ minimum: 1, description: 'failures after which a technique breaks a class' })),
+  minSources: Type.Optional(Type.Integer({ minimum: 1, description: 'distinct failing callers needed to flip a class' })),
+  provenAfter: Type.Optional(Type.Integer({ minimum: 1, description: 'successes after which a technique is proven' })),
+  provenRatio: Type.Optional(Type.Number({ minimum: 0.5, maximum: 1, description: 'a share between 0.5 and 1' })),
+  rttToleranceMs: Type.Optional(Type.Integer({ minimum: 0, description: 'milliseconds' })),
+  probationLimit: Type.Optional(Type.Integer({ minimum: 1, description: 'redirects of an unproven class that may await their arrival at once' })),
+  redirectDeadlineMs: Type.Optional(Ms(8000, 100)),
+  arrivalGraceMs: Type.Optional(Ms(2000, 0)),
+  blockRetryMs: Type.Optional(Ms(3_600_000, 1000)),
+  perSourcePerMinute: Type.Optional(Type.Integer({ minimum: 1, description: 'outcomes one source address may teach per minute' })),
+});
+
+const ServerHealth = Obj({
+  intervalMs: Type.Optional(Ms(2000, 50)),
+  timeoutMs: Type.Optional(Ms(1000, 10)),
+  fall: Type.Optional(Type.Integer({ minimum: 1 })),
+  rise: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+
+const Admin = Obj({
+  address: Type.Optional(Address),
+  port: Type.Optional(OptPort),
+  token: Type.Optional(Type.String({ minLength: 16, description: 'a bearer token of at least 16 characters' })),
+  tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'path of a file holding the bearer token; relative to the config file' })),
+});
+
+const WorkTypes = Obj({
+  default: Type.Optional(Type.String({ minLength: 1 })),
+  classes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { description: 'class key → work type' })),
 });
 
 // ---- Failover: the layer-1 pair of each POP (keepalived), its BGP speaker (BIRD), the cross-POP policy ----
@@ -164,7 +251,16 @@ export const ConfigSchema = Obj({
   connectors: Type.Array(Connector, { minItems: 1 }),
   servers: Type.Array(Server, { minItems: 1 }),
   sip: Type.Optional(Sip),
+  h323: Type.Optional(H323),
   techniques: Type.Optional(Techniques),
+  workTypes: Type.Optional(WorkTypes),
+  networks: Type.Optional(Type.Array(Network)),
+  customers: Type.Optional(Type.Array(Customer)),
+  geo: Type.Optional(Geo),
+  profiles: Type.Optional(Profiles),
+  learning: Type.Optional(Learning),
+  admin: Type.Optional(Admin),
+  serverHealth: Type.Optional(ServerHealth),
   runAs: Type.Optional(Obj({ user: Type.String(), group: Type.Optional(Type.String()) })),
   metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
   failover: Type.Optional(Failover),

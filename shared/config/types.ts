@@ -12,6 +12,7 @@ export interface WorkerEndpoint {
   h323Proxied: number;
   h323: number;
   rasProxied: number;
+  ras: number;
   health: number;
 }
 
@@ -31,14 +32,52 @@ export interface ServerConfig {
   sipTransport: 'udp' | 'tcp';
   h323Port: number;
   capacity: number;
-  workTypes: string[];
+  /** work type → cost in capacity units per call */
+  workTypes: Record<string, number>;
   builtin: boolean;
+  /** How the connector supervisor checks the server: SIP OPTIONS, a TCP connect, or not at all. */
+  probe: 'options' | 'tcp' | 'none';
 }
 
 export interface PopConfig {
   name: string;
   kind: 'core' | 'network' | 'micro';
   region: string;
+  /** Micro POPs: names of configured networks that may reach it. */
+  reachableFrom: string[];
+}
+
+export interface NetworkConfig {
+  name: string;
+  prefixes: string[];
+  customer: string;
+  accessible: string[];
+}
+
+export interface CustomerConfig {
+  name: string;
+  regions: string[];
+  microPop: { pop: string; meetings: string[] } | undefined;
+}
+
+export interface GeoConfig {
+  /** Absolute path of a MaxMind-format country database; '' = the embedded DB-IP country database. */
+  database: string;
+  rules: Array<{ country: string; continent: string; pop: string }>;
+  overrides: Array<{ prefix: string; country: string; pop: string }>;
+}
+
+export interface LearningConfig {
+  breakAfter: number;
+  minSources: number;
+  provenAfter: number;
+  provenRatio: number;
+  rttToleranceMs: number;
+  probationLimit: number;
+  redirectDeadlineMs: number;
+  arrivalGraceMs: number;
+  blockRetryMs: number;
+  perSourcePerMinute: number;
 }
 
 export interface Layer1Config {
@@ -60,6 +99,26 @@ export interface SipConfig {
   backendTimeoutMs: number;
   transactionTimeoutMs: number;
   redirectTokenParam: string;
+  /** A call not seen to end within this time releases its capacity units (its BYE went another way). */
+  maxCallMs: number;
+}
+
+export interface H323Config {
+  /** Largest TPKT payload accepted; a longer one is refused from its header. */
+  maxMessageBytes: number;
+  /** PROXY v2 header, and a message begun but not finished, must arrive within this. */
+  headerTimeoutMs: number;
+  /** A connection that holds no call and sends nothing is closed after this. */
+  idleTimeoutMs: number;
+  /** TCP connect to a server. */
+  connectTimeoutMs: number;
+  /** Setup sent to a server → its Alerting or Connect; past it the next server is tried. */
+  setupTimeoutMs: number;
+  /** Alerting → Connect; past it the call is released both ways. */
+  answerTimeoutMs: number;
+  /** After a Facility callForwarded: how long the caller has to release before we do. */
+  forwardReleaseMs: number;
+  ras: { gatekeeperId: string; timeToLiveS: number; maxRegistrations: number; maxAlternates: number };
 }
 
 // ---- Failover: the layer-1 pair of each POP, its BGP speaker, the cross-POP policy ----
@@ -127,7 +186,18 @@ export interface Config {
   connectors: ConnectorConfig[];
   servers: ServerConfig[];
   sip: SipConfig;
+  h323: H323Config;
   techniques: { default: TechniqueName; classes: Record<string, TechniqueName> };
+  workTypes: { default: string; classes: Record<string, string> };
+  networks: NetworkConfig[];
+  customers: CustomerConfig[];
+  geo: GeoConfig;
+  /** LMDB directory (absolute) and the outcome-log size per writer. */
+  profiles: { path: string; logSize: number; readCacheMs: number };
+  learning: LearningConfig;
+  /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off; address '' = the connector's. */
+  admin: { address: string; port: number; token: string | undefined; tokenFile: string };
+  serverHealth: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
   runAs: { user: string; group: string } | undefined;
   /** Absent when the file has no failover section (a single-POP deployment). */
   failover?: FailoverConfig;

@@ -46,10 +46,11 @@ export async function startStack(yaml: string, opts: { layer1?: boolean } = {}):
     if (layer1) {
       const m = config.layer1.metrics;
       await waitFor('layer 1 metrics', async () => (await httpGet(`http://${m.address}:${m.port}/metrics`)).status === 200);
-      // Layer 1 routes only to members it has seen healthy.
+      // Layer 1 routes only to members it has seen healthy; its members are the workers of its POP.
       await waitFor('layer 1 members up', async () => {
         const text = (await httpGet(`http://${m.address}:${m.port}/metrics`)).body;
-        return config.connectors.flatMap((c) => c.endpoints).every((ep) => new RegExp(`vcp_l1_member_up\\{[^}]*member="${ep.id}"[^}]*\\} 1`).test(text));
+        const members = config.connectors.filter((c) => c.pop === config.layer1.pop).flatMap((c) => c.endpoints);
+        return members.every((ep) => new RegExp(`vcp_l1_member_up\\{[^}]*member="${ep.id}"[^}]*\\} 1`).test(text));
       });
     }
   } catch (err) {

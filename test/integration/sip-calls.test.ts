@@ -41,7 +41,7 @@ t.before(() => {
 
 t.test('UDP: sipp UAC → layer 1 → layer 2 → sipp UAS, 2,000 calls at 200 calls/s', async (t) => {
   const uas = startSippUas('127.0.1.10', 5060, 'u1');
-  const stack = await startStack(config({ servers: '  - { name: uas, pop: t, address: 127.0.1.10, sipPort: 5060, sipTransport: udp }' }));
+  const stack = await startStack(config({ servers: '  - { name: uas, pop: t, address: 127.0.1.10, sipPort: 5060, sipTransport: udp, probe: none, capacity: 100000 }' }));
   t.teardown(async () => {
     await stack.stop();
     await uas.stop();
@@ -51,12 +51,12 @@ t.test('UDP: sipp UAC → layer 1 → layer 2 → sipp UAS, 2,000 calls at 200 c
   t.equal(r.successful, 2000, 'every call completed');
   t.equal(r.code, 0, r.output.slice(-2000));
   const m = await stack.workerMetrics('c1/0');
-  t.equal(metric(m, 'vcp_sip_calls_total', { technique: 'proxy', outcome: 'answered' }), 2000, 'the connector proxied every call');
+  t.equal(metric(m, 'vcp_sip_calls_total', { technique: 'local', outcome: 'answered' }), 2000, 'the connector proxied every call to its own POP (technique local)');
 });
 
 t.test('TCP: sipp UAC → layer 1 → layer 2 → sipp UAS over TCP, 2,000 calls at 200 calls/s', async (t) => {
   const uas = startSippUas('127.0.1.11', 5060, 't1');
-  const stack = await startStack(config({ servers: '  - { name: uas-tcp, pop: t, address: 127.0.1.11, sipPort: 5060, sipTransport: tcp }' }));
+  const stack = await startStack(config({ servers: '  - { name: uas-tcp, pop: t, address: 127.0.1.11, sipPort: 5060, sipTransport: tcp, probe: none, capacity: 100000 }' }));
   t.teardown(async () => {
     await stack.stop();
     await uas.stop();
@@ -93,7 +93,7 @@ t.test('a client class configured for redirect gets 302, follows it, and arrives
 
 t.test('kill -9 of one of two connectors: new calls succeed, the other connector keeps its calls', async (t) => {
   const uas = startSippUas('127.0.1.13', 5060, 'u1');
-  const stack = await startStack(config({ connectors: 2, servers: '  - { name: uas, pop: t, address: 127.0.1.13, sipPort: 5060, sipTransport: udp }' }));
+  const stack = await startStack(config({ connectors: 2, servers: '  - { name: uas, pop: t, address: 127.0.1.13, sipPort: 5060, sipTransport: udp, probe: none, capacity: 100000 }' }));
   t.teardown(async () => {
     await stack.stop();
     await uas.stop();

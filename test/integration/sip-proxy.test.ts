@@ -15,6 +15,7 @@ const log = createLogger('test');
 log.level = 'silent';
 
 async function worker(t: Test, servers: string, extra = ''): Promise<WorkerHandle> {
+  const dir = t.testdir();
   const config = parseConfig(`
 pop: t
 wellKnown: { address: 127.0.3.1, sip: 5060 }
@@ -24,8 +25,9 @@ connectors:
 servers:
 ${servers}
 sip: { backendTimeoutMs: 300, t1Ms: 100, headerTimeoutMs: 300 }
+profiles: { path: profiles }
 ${extra}
-`, 'proxy-test.yaml');
+`, `${dir}/proxy-test.yaml`);
   const w = await startWorker(config, config.connectors[0]!.endpoints[0]!, log);
   t.teardown(() => w.close());
   return w;

@@ -1,0 +1,262 @@
+import type { Config, WorkerEndpoint } from '../../shared/config/types.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Decision } from '../decide/types.js';
+import type { LearningEngine } from '../learn/engine.js';
+import type { ClientIdentity } from '../identify.js';
+import { H323Error } from './errors.js';
+import { transportAddress, type AliasAddress, type EndpointType, type TransportAddress, type VendorIdentifier } from './h225.js';
+import type { H323Metrics } from './metrics.js';
+import {
+  buildAcf,
+  buildArj,
+  buildDcf,
+  buildGcf,
+  buildLcf,
+  buildLrj,
+  buildRcf,
+  buildRrj,
+  buildUcf,
+  decodeRas,
+  encodeRas,
+  RAS_ABBREVIATIONS,
+  rasBody,
+  type AlternateGatekeeper,
+  type RasMessage,
+} from './ras.js';
+import { RegistrationTable, type Registration } from './registrations.js';
+import { aliasDomain, meetingOf } from './rewrite.js';
+import type { RasPeer } from './transport.js';
+import { identifyH323 } from './vendor.js';
+import type { PerObject } from './per/types.js';
+
+export interface GatekeeperOptions {
+  config: Config;
+  endpoint: WorkerEndpoint;
+  engine: LearningEngine;
+  metrics: H323Metrics;
+  log: Logger;
+}
+
+const UNKNOWN: ClientIdentity = { protocol: 'h323', vendor: '', product: '', version: '' };
+
+/**
+ * RAS on UDP: the connector as the gatekeeper of endpoints that register. GRQ → GCF, RRQ → RCF
+ * (registration table with time to live), URQ → UCF, LRQ → LCF/LRJ, ARQ → ACF steering the call
+ * (through this connector, or straight to the chosen server for classes taken by redirect), DRQ →
+ * DCF. GCF and RCF list the other POPs' connectors as alternate gatekeepers; a class taken by
+ * redirect whose POP is another gets RRJ/ARJ with `altGKInfo` naming that POP. A datagram that
+ * does not decode is dropped and counted.
+ */
+export class Gatekeeper {
+  readonly table: RegistrationTable;
+  readonly #c: Config;
+  readonly #ep: WorkerEndpoint;
+  readonly #engine: LearningEngine;
+  readonly #m: H323Metrics;
+  readonly #log: Logger;
+  /** RAS address (plain port) of each connector worker, by POP. */
+  readonly #gatekeepers = new Map<string, Array<{ ip: string; port: number }>>();
+  #seq = 0;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(o: GatekeeperOptions) {
+    this.#c = o.config;
+    this.#ep = o.endpoint;
+    this.#engine = o.engine;
+    this.#m = o.metrics;
+    this.#log = o.log;
+    this.table = new RegistrationTable(o.config.h323.ras.maxRegistrations);
+    for (const c of o.config.connectors) {
+      const list = this.#gatekeepers.get(c.pop) ?? [];
+      for (const e of c.endpoints) if (e.ras > 0) list.push({ ip: e.address, port: e.ras });
+      this.#gatekeepers.set(c.pop, list);
+    }
+    o.metrics.live.registrations = (): number => this.table.size;
+  }
+
+  start(): void {
+    this.#sweeper = setInterval(() => this.table.sweep(Date.now()), 5000);
+    this.#sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+  }
+
+  onDatagram(bytes: Buffer, peer: RasPeer): void {
+    let m: RasMessage;
+    try {
+      m = decodeRas(bytes);
+    } catch (err) {
+      if (!(err instanceof H323Error)) throw err;
+      this.#m.rasDropped.labels('malformed').inc();
+      this.#log.debug({ code: err.code, reason: err.message, from: `${peer.remoteAddress}:${peer.remotePort}` }, 'RAS datagram that does not decode dropped');
+      return;
+    }
+    this.#m.ras.labels(RAS_ABBREVIATIONS[m.choice] ?? 'other').inc();
+    const out = this.#answer(m, peer, Date.now());
+    if (out) peer.reply(encodeRas(out));
+    else if (m.choice.endsWith('Request')) this.#m.rasDropped.labels('unsupported').inc();
+  }
+
+  #answer(m: RasMessage, peer: RasPeer, now: number): RasMessage | undefined {
+    const v = rasBody(m) ?? {};
+    switch (m.choice) {
+      case 'gatekeeperRequest': {
+        const et = v.endpointType as EndpointType | undefined;
+        const d = this.#decide(peer, 'GRQ', identifyH323(et?.vendor), v.endpointAlias as AliasAddress[] | undefined, '');
+        return buildGcf(m, { rasAddress: this.#ownRas(peer), gatekeeperIdentifier: this.#c.h323.ras.gatekeeperId, alternates: this.#alternates(d) });
+      }
+      case 'registrationRequest':
+        return this.#register(m, v, peer, now);
+      case 'unregistrationRequest': {
+        const id = typeof v.endpointIdentifier === 'string' ? v.endpointIdentifier : '';
+        if (id) this.table.remove(id);
+        else for (const a of (v.endpointAlias as AliasAddress[] | undefined) ?? []) {
+          const r = this.table.byAlias(a, now);
+          if (r) this.table.remove(r.endpointId);
+        }
+        return buildUcf(m);
+      }
+      case 'locationRequest': {
+        const dest = (v.destinationInfo as AliasAddress[] | undefined) ?? [];
+        const reg = this.#registered(dest, now);
+        if (reg?.callSignal[0]) return buildLcf(m, { callSignalAddress: reg.callSignal[0], rasAddress: transportAddress(reg.rasAddress, reg.rasPort) });
+        if (this.#c.servers.some((s) => s.h323Port > 0)) return buildLcf(m, { callSignalAddress: this.#ownSignal(peer), rasAddress: this.#ownRas(peer) });
+        return buildLrj(m, 'requestDenied');
+      }
+      case 'admissionRequest':
+        return this.#admit(m, v, peer, now);
+      case 'disengageRequest':
+        return buildDcf(m);
+      default:
+        return undefined;
+    }
+  }
+
+  #register(m: RasMessage, v: PerObject, peer: RasPeer, now: number): RasMessage {
+    const ttl = this.#ttl(v.timeToLive);
+    const gk = this.#c.h323.ras.gatekeeperId;
+    const id = typeof v.endpointIdentifier === 'string' ? v.endpointIdentifier : '';
+    if (v.keepAlive === true) {
+      // A lightweight RRQ refreshes a registration; one this worker does not hold needs a full one.
+      const r = id ? this.table.byId(id, now) : undefined;
+      if (!r) return buildRrj(m, 'fullRegistrationRequired');
+      r.expires = now + ttl * 1000;
+      return buildRcf(m, { endpointIdentifier: r.endpointId, callSignalAddress: [this.#ownSignal(peer)], gatekeeperIdentifier: gk, timeToLive: ttl });
+    }
+    const vendor = (v.endpointVendor as VendorIdentifier | undefined) ?? (v.terminalType as EndpointType | undefined)?.vendor;
+    const identity = identifyH323(vendor);
+    const aliases = (v.terminalAlias as AliasAddress[] | undefined) ?? [];
+    const d = this.#decide(peer, 'RRQ', identity, aliases, '');
+    const away = this.#elsewhere(d);
+    if (away) return buildRrj(m, 'resourceUnavailable', { alternates: away });
+    const existing = id ? this.table.byId(id, now) : undefined;
+    if (!existing && this.table.full) return buildRrj(m, 'resourceUnavailable');
+    const reg: Registration = {
+      endpointId: existing?.endpointId ?? `${this.#ep.id}-${(++this.#seq).toString(36)}`,
+      aliases,
+      callSignal: (v.callSignalAddress as TransportAddress[] | undefined) ?? [],
+      rasAddress: peer.remoteAddress,
+      rasPort: peer.remotePort,
+      identity,
+      expires: now + ttl * 1000,
+    };
+    this.table.add(reg);
+    this.#log.info({ endpointId: reg.endpointId, aliases: aliases.length, from: `${peer.remoteAddress}:${peer.remotePort}`, ttl }, 'endpoint registered');
+    return buildRcf(m, {
+      endpointIdentifier: reg.endpointId,
+      callSignalAddress: [this.#ownSignal(peer)],
+      gatekeeperIdentifier: gk,
+      terminalAlias: aliases,
+      alternates: this.#alternates(d),
+      timeToLive: ttl,
+    });
+  }
+
+  #admit(m: RasMessage, v: PerObject, peer: RasPeer, now: number): RasMessage {
+    const id = typeof v.endpointIdentifier === 'string' ? v.endpointIdentifier : '';
+    const reg = this.table.byId(id, now);
+    const dest = (v.destinationInfo as AliasAddress[] | undefined) ?? [];
+    if (!reg) {
+      const d = this.#decide(peer, 'ARQ', UNKNOWN, (v.srcInfo as AliasAddress[] | undefined) ?? [], meetingOf(dest[0]));
+      const away = this.#elsewhere(d);
+      return buildArj(m, 'callerNotRegistered', away ? { alternates: away } : {});
+    }
+    if (v.answerCall === true) return buildAcf(m, { destCallSignalAddress: this.#ownSignal(peer) });
+    const callee = this.#registered(dest, now);
+    if (callee?.callSignal[0]) return buildAcf(m, { destCallSignalAddress: callee.callSignal[0] });
+    const d = this.#decide(peer, 'ARQ', reg.identity, reg.aliases, meetingOf(dest[0]));
+    if (d.technique === 'redirect') {
+      // A class taken by redirect goes straight to the chosen server; others come through the connector.
+      const server = d.candidates.map((c) => this.#engine.server(c.server)).find((s) => s !== undefined && s.h323Port > 0);
+      if (server) return buildAcf(m, { destCallSignalAddress: transportAddress(server.address, server.h323Port) });
+    }
+    return buildAcf(m, { destCallSignalAddress: this.#ownSignal(peer) });
+  }
+
+  #registered(aliases: readonly AliasAddress[], now: number): Registration | undefined {
+    for (const a of aliases) {
+      const r = this.table.byAlias(a, now);
+      if (r) return r;
+    }
+    return undefined;
+  }
+
+  #decide(peer: RasPeer, what: string, identity: ClientIdentity, aliases: readonly AliasAddress[] | undefined, meeting: string): Decision {
+    return this.#engine.decide({
+      protocol: 'h323',
+      callId: `${what}-${(++this.#seq).toString(36)}@${peer.remoteAddress}:${peer.remotePort}`,
+      identity,
+      source: peer.remoteAddress,
+      domain: aliasDomain(aliases),
+      meeting,
+    }).decision;
+  }
+
+  /** For a class taken by redirect whose chosen POP is another: that POP's gatekeepers. */
+  #elsewhere(d: Decision): AlternateGatekeeper[] | undefined {
+    if (d.technique !== 'redirect' || !d.pop || d.pop === this.#ep.pop) return undefined;
+    const list = (this.#gatekeepers.get(d.pop) ?? []).slice(0, Math.max(1, this.#c.h323.ras.maxAlternates));
+    return list.length ? list.map((g, i) => ({ ...g, priority: i, needToRegister: true })) : undefined;
+  }
+
+  /**
+   * The other POPs' connectors, in the order the decision ranked their POPs (then configuration
+   * order), one worker of each POP before the second of any, at most `maxAlternates`.
+   */
+  #alternates(d: Decision): AlternateGatekeeper[] {
+    const order: string[] = [];
+    for (const c of d.candidates) if (c.pop !== this.#ep.pop && !order.includes(c.pop)) order.push(c.pop);
+    for (const p of this.#gatekeepers.keys()) if (p !== this.#ep.pop && !order.includes(p)) order.push(p);
+    const out: AlternateGatekeeper[] = [];
+    const max = this.#c.h323.ras.maxAlternates;
+    for (let round = 0; out.length < max; round++) {
+      let any = false;
+      for (const p of order) {
+        const g = this.#gatekeepers.get(p)?.[round];
+        if (!g || out.length >= max) continue;
+        any = true;
+        out.push({ ip: g.ip, port: g.port, priority: out.length, needToRegister: true });
+      }
+      if (!any) break;
+    }
+    return out;
+  }
+
+  #ttl(asked: unknown): number {
+    const max = this.#c.h323.ras.timeToLiveS;
+    return typeof asked === 'number' && asked > 0 ? Math.min(asked, max) : max;
+  }
+
+  /** Our RAS address as the endpoint reached it. */
+  #ownRas(peer: RasPeer): TransportAddress {
+    return transportAddress(peer.localAddress, peer.localPort);
+  }
+
+  /** Our call signalling address as the endpoint should reach it: the well-known one behind layer 1, else this worker's plain port. */
+  #ownSignal(peer: RasPeer): TransportAddress {
+    if (peer.proxied || this.#ep.h323 === 0) return transportAddress(peer.proxied ? peer.localAddress : this.#c.wellKnown.address, this.#c.wellKnown.h323);
+    return transportAddress(this.#ep.address, this.#ep.h323);
+  }
+}

@@ -1,0 +1,398 @@
+import { randomBytes } from 'node:crypto';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Config, ServerConfig, WorkerEndpoint } from '../../shared/config/types.js';
+import type { Logger } from '../../shared/logger.js';
+import { decide } from '../decide/decide.js';
+import type { Decision, NetworkId, Technique, Topology } from '../decide/types.js';
+import type { GeoResult, Geo } from '../geo/geo.js';
+import { classChain, type ClassKey, type ClientIdentity } from '../identify.js';
+import type { Op, OutcomeEntry, RedirectRecord } from '../profiles/events.js';
+import type { ProfileStore } from '../profiles/store.js';
+import { attributeMiss } from './attribution.js';
+import type { LiveView } from './live.js';
+import { NetworkIdentifier } from './network.js';
+import { SourceRateLimit } from './rate-limit.js';
+import { buildTopology } from './topology.js';
+
+/** What a connector knows about a new request before deciding. */
+export interface RequestInfo {
+  protocol: 'sip' | 'h323';
+  /** Call-ID or H.225 call identifier, for the logs. */
+  callId: string;
+  identity: ClientIdentity;
+  /** The client's address (from PROXY v2 when behind layer 1). */
+  source: string;
+  /** SIP From domain, H.323 alias domain; '' when none. */
+  domain: string;
+  /** The meeting dialled (Request-URI user, dialled alias). */
+  meeting: string;
+}
+
+/** A request with everything the decision used, kept by the connector until its outcome is known. */
+export interface CallContext extends RequestInfo {
+  chain: ClassKey[];
+  networks: NetworkId[];
+  customer: string;
+  geo: GeoResult;
+  workType: string;
+  srcHash: string;
+  decision: Decision;
+  at: number;
+}
+
+/** Where a redirected client is sent: a connector of the chosen server's POP, which sees the arrival. */
+export interface ArrivalPoint {
+  address: string;
+  sipPort: number;
+  h323Port: number;
+}
+
+export interface EngineOptions {
+  config: Config;
+  store: ProfileStore;
+  geo: Geo;
+  live: LiveView;
+  log: Logger;
+  registry: Registry;
+  /** The POP of the connector this engine decides for (default: the config's `pop`). */
+  localPop?: string;
+}
+
+/** FNV-1a of the source address: distinct failing callers are counted without keeping addresses. */
+export function sourceHash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * The learning engine of one connector process: identifies the network and location of a request,
+ * reads the profiles, calls the pure `decide()`, logs the decision with its reasons, and turns every
+ * outcome (a carried call, a redirect followed or missed) into profile events.
+ */
+export class LearningEngine {
+  readonly topology: Topology;
+  readonly localPop: string;
+  readonly #c: Config;
+  readonly #store: ProfileStore;
+  readonly #geo: Geo;
+  readonly #live: LiveView;
+  readonly #log: Logger;
+  readonly #nets: NetworkIdentifier;
+  readonly #limit: SourceRateLimit;
+  readonly #servers: Map<string, ServerConfig>;
+  readonly #arrivals: Map<string, WorkerEndpoint[]>;
+  /** Redirects this process issued: token → when a missing arrival becomes a failure, and the class. */
+  readonly #pending = new Map<string, { due: number; cls: string }>();
+  /** Redirects awaiting their arrival per class key: a redirect not yet proven is tried one at a time. */
+  readonly #probation = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #lastAdopt = 0;
+  readonly #m: {
+    decisions: Counter<'technique'>;
+    outcomes: Counter<'technique' | 'outcome'>;
+    misses: Counter<'cause'>;
+    limited: Counter;
+    pending: Gauge;
+    decideSeconds: Histogram;
+    writeErrors: Counter;
+  };
+
+  constructor(o: EngineOptions) {
+    this.#c = o.config;
+    this.#store = o.store;
+    this.#geo = o.geo;
+    this.#live = o.live;
+    this.#log = o.log;
+    this.topology = buildTopology(o.config, o.localPop ?? o.config.pop);
+    this.localPop = this.topology.localPop;
+    this.#nets = new NetworkIdentifier(o.config.networks);
+    this.#limit = new SourceRateLimit(o.config.learning.perSourcePerMinute);
+    this.#servers = new Map(o.config.servers.map((s) => [s.name, s]));
+    this.#arrivals = new Map();
+    for (const c of o.config.connectors) {
+      const list = this.#arrivals.get(c.pop) ?? [];
+      list.push(...c.endpoints);
+      this.#arrivals.set(c.pop, list);
+    }
+    const r = [o.registry];
+    const pending = this.#pending;
+    this.#m = {
+      decisions: new Counter({ name: 'vcp_decisions_total', help: 'load-balancing decisions by technique', labelNames: ['technique'], registers: r }),
+      outcomes: new Counter({ name: 'vcp_decision_outcomes_total', help: 'outcomes learned, by technique and outcome (success, failure, arrived, missed)', labelNames: ['technique', 'outcome'], registers: r }),
+      misses: new Counter({ name: 'vcp_redirect_misses_total', help: 'redirects never followed, by attributed cause (client, network, unknown)', labelNames: ['cause'], registers: r }),
+      limited: new Counter({ name: 'vcp_learning_rate_limited_total', help: 'outcomes not learned because their source address taught too much', registers: r }),
+      pending: new Gauge({ name: 'vcp_redirects_pending', help: 'redirects issued here awaiting their arrival', registers: r, collect(this: Gauge) { this.set(pending.size); } }),
+      decideSeconds: new Histogram({ name: 'vcp_decide_seconds', help: 'time of one decision with its profile reads', buckets: [0.000005, 0.00001, 0.00002, 0.00005, 0.0001, 0.001], registers: r }),
+      writeErrors: new Counter({ name: 'vcp_profile_write_errors_total', help: 'profile events that could not be written', registers: r }),
+    };
+  }
+
+  start(): void {
+    for (const rec of this.#store.openRedirects()) if (rec.origin === this.#store.origin) this.#track(rec.token, rec.deadline + this.#c.learning.arrivalGraceMs, rec.chain[0] ?? '');
+    this.#timer = setInterval(() => this.sweep(Date.now()), 250);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  server(name: string): ServerConfig | undefined {
+    return this.#servers.get(name);
+  }
+
+  /** Identify, read profiles, decide, log. `explain`: the same without logging or counting (admin). */
+  decide(info: RequestInfo, exclude: readonly string[] = [], explain = false): CallContext {
+    const t0 = process.hrtime.bigint();
+    const chain = classChain(info.identity);
+    const net = this.#nets.identify(info.source, info.domain);
+    const geo = net.bytes ? this.#geo.locate(info.source, net.bytes) : { country: '', continent: '', pop: '', source: 'unknown' as const };
+    const workType = this.#workType(chain);
+    const customer = net.customer;
+    const snap = this.#store.snapshot(chain, net.ids);
+    const now = Date.now();
+    const decision = decide(
+      { protocol: info.protocol, client: info.identity, chain, source: info.source, networks: net.ids, geo, customer, meeting: info.meeting, workType, exclude },
+      snap,
+      this.topology,
+      this.#live.state(now, this.#probation),
+    );
+    const ctx: CallContext = { ...info, chain, networks: net.ids, customer, geo, workType, srcHash: sourceHash(info.source), decision, at: now };
+    if (explain) return ctx;
+    this.#m.decideSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    this.#m.decisions.labels(decision.technique).inc();
+    this.#log.info(
+      {
+        callId: info.callId, protocol: info.protocol, source: info.source, client: info.identity, class: chain[0]!.key,
+        networks: net.ids.map((n) => n.key), geo: geo.country || geo.source, pop: decision.pop, server: decision.server,
+        technique: decision.technique, decidedBy: decision.decidedBy, exclude: exclude.length ? exclude : undefined, reasons: decision.reasons,
+      },
+      'decision',
+    );
+    return ctx;
+  }
+
+  /** Decide again for the same request without the servers already tried (failover). */
+  redecide(ctx: CallContext, exclude: readonly string[]): Decision {
+    ctx.decision = this.decide(ctx, exclude).decision;
+    return ctx.decision;
+  }
+
+  #workType(chain: readonly ClassKey[]): string {
+    for (const c of chain) {
+      const w = this.#c.workTypes.classes[c.key];
+      if (w) return w;
+    }
+    return this.#c.workTypes.default;
+  }
+
+  /** Capacity units a call of this context costs on `server`. */
+  cost(ctx: CallContext, server: string): number {
+    return this.#servers.get(server)?.workTypes[ctx.workType] ?? 1;
+  }
+
+  /** A proxied (or local) call ended its setup: the server answered (ok) or failed to. */
+  carried(ctx: CallContext, server: string, technique: Technique, ok: boolean, ms: number, detail: string): void {
+    this.#m.outcomes.labels(technique, ok ? 'success' : 'failure').inc();
+    if (!this.#limit.allow(ctx.source, Date.now())) {
+      this.#m.limited.inc();
+      return;
+    }
+    const at = Date.now();
+    const ops: Op[] = [];
+    // A server failure says nothing about the client class: only successes teach the class.
+    if (ok) for (const c of ctx.chain) ops.push({ o: 'cls', key: c.key, t: technique, ok, ms, src: ctx.srcHash, at });
+    for (const n of ctx.networks) if (n.physical) ops.push({ o: 'srv', key: n.key, server, ok, ms, at });
+    ops.push(this.#logOp(ctx, technique === 'local' ? 'local' : 'proxied', technique, server, ok, ms, detail));
+    this.#write(ops);
+  }
+
+  /** A round trip measured from the client's network to this POP (e.g. 2xx sent → ACK). */
+  rtt(ctx: CallContext, ms: number): void {
+    if (!(ms >= 0) || ms > 10_000 || !this.#limit.allow(ctx.source, Date.now())) return;
+    const at = Date.now();
+    const ops: Op[] = [];
+    for (const n of ctx.networks) if (n.physical) ops.push({ o: 'rtt', key: n.key, pop: this.localPop, ms, at });
+    if (ops.length) this.#write(ops);
+  }
+
+  /** Where to send a client redirected to `server`: a connector of its POP (chosen by the token). */
+  arrivalPoint(server: string, token: string): ArrivalPoint | undefined {
+    const s = this.#servers.get(server);
+    const eps = s ? this.#arrivals.get(s.pop) : undefined;
+    if (!eps || eps.length === 0) return undefined;
+    const ep = eps[parseInt(token.slice(0, 8), 16) % eps.length]!;
+    return { address: ep.address, sipPort: ep.sip, h323Port: ep.h323 };
+  }
+
+  /** Issue a redirect: a new token (or the given one, e.g. an H.323 call identifier) with a deadline. */
+  redirected(ctx: CallContext, server: string, givenToken?: string): string {
+    const token = givenToken ?? randomBytes(8).toString('hex');
+    const now = Date.now();
+    const s = this.#servers.get(server);
+    const rec: RedirectRecord = {
+      token, protocol: ctx.protocol, server, pop: s?.pop ?? '', chain: ctx.chain.map((c) => c.key), levels: ctx.chain.map((c) => c.level),
+      nets: ctx.networks.filter((n) => n.physical).map((n) => n.key), src: ctx.srcHash, issuedAt: now,
+      deadline: now + this.#c.learning.redirectDeadlineMs, origin: this.#store.origin, state: 'open', closedAt: 0, closedPop: '',
+    };
+    this.#track(token, rec.deadline + this.#c.learning.arrivalGraceMs, rec.chain[0] ?? '');
+    this.#write([{ o: 'redirect', rec }, this.#logOp(ctx, 'redirected', 'redirect', server, true, -1, `token ${token}`)]);
+    return token;
+  }
+
+  /** Whether a redirect was issued with this token (in any state): a request carrying it is an arrival. */
+  isRedirect(token: string): boolean {
+    return this.#store.redirect(token) !== undefined;
+  }
+
+  /**
+   * Resolves when the profile writes issued so far are committed, so that every process of the host
+   * sees them: a redirect record, before the client it names can arrive at another process.
+   */
+  written(): Promise<unknown> {
+    return this.#store.flushed;
+  }
+
+  /**
+   * A client arrived with a redirect token: the redirect is closed as a success, and the call goes to
+   * the server the redirect named (from its record, or `hint` when the record has not reached this
+   * host yet), then to the other servers of that POP. Undefined when neither names a known server.
+   */
+  arrival(token: string, arriving: RequestInfo, hint: string): CallContext | undefined {
+    const rec = this.#store.redirect(token);
+    const name = rec?.server || hint;
+    const s = this.#servers.get(name);
+    if (!s) return undefined;
+    const now = Date.now();
+    this.#untrack(token);
+    const limited = !this.#limit.allow(arriving.source, now);
+    if (limited) this.#m.limited.inc();
+    const chain = classChain(arriving.identity);
+    const net = this.#nets.identify(arriving.source, arriving.domain);
+    let outcome = 'arrived';
+    void this.#store
+      .transact((view) => {
+        const cur = view.redirect(token);
+        if (cur && cur.state !== 'open') {
+          outcome = cur.state === 'arrived' ? 'duplicate' : 'late';
+          return cur.state === 'missed' ? [this.#arrivalLog(arriving, name, token, now, cur, 'arrived after its deadline')] : undefined;
+        }
+        const ops: Op[] = [{ o: 'close', token, state: 'arrived', at: now, pop: this.localPop }];
+        if (!limited) {
+          const keys = cur ? cur.chain : chain.map((c) => c.key);
+          const nets = cur ? cur.nets : net.ids.filter((n) => n.physical).map((n) => n.key);
+          const ms = cur ? now - cur.issuedAt : -1;
+          const src = sourceHash(arriving.source);
+          for (const key of keys) ops.push({ o: 'cls', key, t: 'redirect', ok: true, ms, src, at: now });
+          for (const key of nets) ops.push({ o: 'srv', key, server: name, ok: true, ms, at: now, direct: true });
+        }
+        ops.push(this.#arrivalLog(arriving, name, token, now, cur, cur ? 'redirect followed' : 'redirect followed (record not here yet)'));
+        return ops;
+      })
+      .then(
+        () => {
+          if (outcome === 'arrived') this.#m.outcomes.labels('redirect', 'arrived').inc();
+        },
+        (err: unknown) => this.#writeFailed(err),
+      );
+    const others = this.#c.servers.filter((x) => x.pop === s.pop && x.name !== s.name && !this.#live.state(now).servers.get(x.name)?.drained);
+    const technique: Technique = s.pop === this.localPop ? 'local' : 'proxy';
+    const decision: Decision = {
+      pop: s.pop, server: s.name, candidates: [s, ...others].map((x) => ({ server: x.name, pop: x.pop })), technique, decidedBy: 'arrival',
+      reasons: [`arrival of redirect ${token}${rec ? ` issued by ${rec.origin}` : ''}: carried to ${s.name}, the server it named`],
+    };
+    this.#log.info({ callId: arriving.callId, protocol: arriving.protocol, source: arriving.source, class: chain[0]!.key, pop: s.pop, server: s.name, technique, decidedBy: 'arrival', reasons: decision.reasons }, 'decision');
+    return {
+      ...arriving, chain, networks: net.ids, customer: net.customer, geo: { country: '', continent: '', pop: '', source: 'unknown' }, workType: this.#workType(chain),
+      srcHash: sourceHash(arriving.source), decision, at: now,
+    };
+  }
+
+  /** Close the redirects whose deadline (plus grace) passed without an arrival. */
+  sweep(now: number): void {
+    if (now - this.#lastAdopt > 30_000) {
+      this.#lastAdopt = now;
+      // Records left open by a process that is gone: any process may close them, once.
+      const late = now - 5 * this.#c.learning.arrivalGraceMs;
+      for (const rec of this.#store.openRedirects()) if (rec.deadline < late && !this.#pending.has(rec.token)) this.#pending.set(rec.token, { due: 0, cls: '' });
+    }
+    for (const [token, p] of this.#pending) {
+      if (p.due > now) {
+        // An arrival at another process of this host (or replicated from another POP) closed it.
+        if (this.#store.redirect(token)?.state === 'arrived') this.#untrack(token);
+        continue;
+      }
+      this.#untrack(token);
+      this.#missed(token, now);
+    }
+  }
+
+  #track(token: string, due: number, cls: string): void {
+    this.#pending.set(token, { due, cls });
+    if (cls) this.#probation.set(cls, (this.#probation.get(cls) ?? 0) + 1);
+  }
+
+  #untrack(token: string): void {
+    const p = this.#pending.get(token);
+    if (!p) return;
+    this.#pending.delete(token);
+    const n = (this.#probation.get(p.cls) ?? 1) - 1;
+    if (n > 0) this.#probation.set(p.cls, n);
+    else this.#probation.delete(p.cls);
+  }
+
+  #missed(token: string, now: number): void {
+    let cause = '';
+    void this.#store
+      .transact((view) => {
+        const rec = view.redirect(token);
+        if (!rec || rec.state !== 'open') return undefined;
+        const popServers = this.#c.servers.filter((s) => s.pop === rec.pop).map((s) => s.name);
+        const a = attributeMiss(rec, popServers, view, this.topology.learning, now, this.#c.learning.blockRetryMs);
+        cause = a.cause;
+        const entry: OutcomeEntry = {
+          at: now, origin: this.#store.origin, protocol: rec.protocol, event: 'missed', technique: 'redirect', cls: rec.chain[0] ?? '', net: rec.nets[0] ?? '',
+          server: rec.server, ok: false, ms: -1, detail: `token ${token}: ${a.cause}: ${a.detail}`,
+        };
+        this.#log.warn({ token, server: rec.server, pop: rec.pop, class: rec.chain[0], networks: rec.nets, cause: a.cause, detail: a.detail }, 'redirect not followed');
+        return [{ o: 'close', token, state: 'missed', at: now, pop: this.localPop }, ...a.ops, { o: 'log', entry }];
+      })
+      .then(
+        () => {
+          if (cause) {
+            this.#m.outcomes.labels('redirect', 'missed').inc();
+            this.#m.misses.labels(cause).inc();
+          }
+        },
+        (err: unknown) => this.#writeFailed(err),
+      );
+  }
+
+  #arrivalLog(a: RequestInfo, server: string, token: string, now: number, rec: RedirectRecord | undefined, what: string): Op {
+    const entry: OutcomeEntry = {
+      at: now, origin: this.#store.origin, protocol: a.protocol, event: 'arrival', technique: 'redirect', cls: rec?.chain[0] ?? classChain(a.identity)[0]!.key,
+      net: rec?.nets[0] ?? '', server, ok: true, ms: rec ? now - rec.issuedAt : -1, detail: `token ${token}: ${what}`,
+    };
+    return { o: 'log', entry };
+  }
+
+  #logOp(ctx: CallContext, event: string, technique: string, server: string, ok: boolean, ms: number, detail: string): Op {
+    return {
+      o: 'log',
+      entry: { at: Date.now(), origin: this.#store.origin, protocol: ctx.protocol, event, technique, cls: ctx.chain[0]!.key, net: ctx.networks[0]?.key ?? '', server, ok, ms, detail },
+    };
+  }
+
+  #write(ops: Op[]): void {
+    this.#store.record(ops).catch((err: unknown) => this.#writeFailed(err));
+  }
+
+  #writeFailed(err: unknown): void {
+    this.#m.writeErrors.inc();
+    this.#log.error({ err }, 'profile write failed');
+  }
+}

@@ -1,0 +1,127 @@
+import type { LiveState } from '../decide/types.js';
+import type { ProfileStore } from '../profiles/store.js';
+
+/** Load of one writer (a worker process), published in the host-local part of the store. */
+interface LoadEntry {
+  at: number;
+  units: Record<string, number>;
+}
+
+export interface HealthEntry {
+  up: boolean;
+  at: number;
+  rttMs: number;
+  detail: string;
+}
+
+export interface DrainEntry {
+  drained: boolean;
+  at: number;
+  by: string;
+}
+
+const NONE: ReadonlyMap<string, number> = new Map();
+
+/** Entries older than this come from a writer that stopped: its load no longer counts. */
+const STALE_MS = 5000;
+/** Health older than this comes from a prober that stopped: the server counts as up again. */
+const HEALTH_STALE_MS = 30_000;
+
+/**
+ * Live state for decisions: capacity units in use per server (this process's exact count plus what
+ * the other processes on the host last published), server health written by the prober, and admin
+ * drains. Refreshed from the store on a short timer, never read from it per decision.
+ */
+export class LiveView {
+  readonly #store: ProfileStore;
+  readonly #id: string;
+  readonly #own = new Map<string, number>();
+  #others = new Map<string, number>();
+  #health = new Map<string, HealthEntry>();
+  #drains = new Map<string, DrainEntry>();
+  #state = new Map<string, { units: number; up: boolean; drained: boolean }>();
+  #dirty = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(store: ProfileStore, writerId: string) {
+    this.#store = store;
+    this.#id = writerId;
+  }
+
+  start(periodMs = 200): void {
+    this.refresh();
+    this.#timer = setInterval(() => {
+      this.#publish();
+      this.refresh();
+    }, periodMs);
+    this.#timer.unref();
+  }
+
+  stop(): Promise<unknown> {
+    if (this.#timer) clearInterval(this.#timer);
+    return this.#store.removeLocal(`load/${this.#id}`);
+  }
+
+  /** A call took (positive) or released (negative) capacity units on a server. */
+  add(server: string, units: number): void {
+    this.#own.set(server, Math.max(0, (this.#own.get(server) ?? 0) + units));
+    this.#dirty = true;
+    this.#rebuild(server);
+  }
+
+  ownUnits(server: string): number {
+    return this.#own.get(server) ?? 0;
+  }
+
+  state(now: number, pending: ReadonlyMap<string, number> = NONE): LiveState {
+    return { now, servers: this.#state, pending };
+  }
+
+  health(): ReadonlyMap<string, HealthEntry> {
+    return this.#health;
+  }
+
+  drains(): ReadonlyMap<string, DrainEntry> {
+    return this.#drains;
+  }
+
+  /** Units each writer on the host last published, for the admin view. */
+  loads(now = Date.now()): Array<{ writer: string; at: number; units: Record<string, number>; stale: boolean }> {
+    return this.#store.rangeLocal<LoadEntry>('load/').map(({ key, value }) => ({ writer: key.slice('load/'.length), at: value.at, units: value.units, stale: now - value.at > STALE_MS }));
+  }
+
+  refresh(now = Date.now()): void {
+    const others = new Map<string, number>();
+    for (const { key, value } of this.#store.rangeLocal<LoadEntry>('load/')) {
+      if (key === `load/${this.#id}` || now - value.at > STALE_MS) continue;
+      for (const [s, u] of Object.entries(value.units)) others.set(s, (others.get(s) ?? 0) + u);
+    }
+    this.#others = others;
+    const health = new Map<string, HealthEntry>();
+    for (const { key, value } of this.#store.rangeLocal<HealthEntry>('health/')) {
+      if (now - value.at <= HEALTH_STALE_MS) health.set(key.slice('health/'.length), value);
+    }
+    this.#health = health;
+    const drains = new Map<string, DrainEntry>();
+    for (const { key, value } of this.#store.rangeLocal<DrainEntry>('drain/')) if (value.drained) drains.set(key.slice('drain/'.length), value);
+    this.#drains = drains;
+    const state = new Map<string, { units: number; up: boolean; drained: boolean }>();
+    const names = new Set([...others.keys(), ...this.#own.keys(), ...health.keys(), ...drains.keys()]);
+    for (const s of names) state.set(s, this.#entry(s));
+    this.#state = state;
+  }
+
+  #entry(s: string): { units: number; up: boolean; drained: boolean } {
+    return { units: (this.#others.get(s) ?? 0) + (this.#own.get(s) ?? 0), up: this.#health.get(s)?.up ?? true, drained: this.#drains.has(s) };
+  }
+
+  #rebuild(server: string): void {
+    this.#state.set(server, this.#entry(server));
+  }
+
+  #publish(): void {
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    void this.#store.putLocal(`load/${this.#id}`, { at: Date.now(), units: Object.fromEntries(this.#own) });
+  }
+}

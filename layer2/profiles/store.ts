@@ -1,0 +1,387 @@
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { VcpError } from '../../shared/errors.js';
+import type { ClassKey } from '../identify.js';
+import type { ClassProfile, NetworkId, NetworkProfile, ProfileSnapshot } from '../decide/types.js';
+import { applyClassOp, applyNetworkOp, applyRedirectOp } from './apply.js';
+import type { Op, OutcomeEntry, ProfileEvent, RedirectRecord } from './events.js';
+
+/** A profile store that cannot be opened or used: names its path. */
+export class StoreError extends VcpError {
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('VCP_ERR_PROFILE_STORE', `profile store ${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+const FORMAT = 'vcproxy-profiles';
+const VERSION = 1;
+/** The named database holding everything; the root holds only its entry. */
+const DB_NAME = 'profiles';
+
+/** Key prefixes: one LMDB database, ordered string keys. */
+const META = 'm:meta';
+const CLS = 'c:';
+const NET = 'n:';
+const RED = 'r:';
+const LOG = 'l:';
+const SEQ = 's:';
+const APPLIED = 'a:';
+/** Host-local state (not replicated): live load per worker, server health, drains. */
+const LOCAL = 'x:';
+
+interface Applied {
+  upTo: number;
+  above: number[];
+}
+
+/** Reads inside a write transaction: what `transact` callbacks decide from. */
+export interface StoreView {
+  classProfile(key: string): ClassProfile | undefined;
+  networkProfile(key: string): NetworkProfile | undefined;
+  redirect(token: string): RedirectRecord | undefined;
+}
+
+/**
+ * LMDB trusts its data file: opening garbage can crash the process. The first meta page is checked
+ * here first (the magic 0xBEEFC0DE after the page header), so a damaged file is an error, not a crash.
+ */
+function checkDataFile(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const head = Buffer.alloc(32);
+  let n = 0;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      n = readSync(fd, head, 0, 32, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    return `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  if (n < 32) return 'is truncated (no meta page)';
+  if (head.readUInt32LE(24) !== 0xbeefc0de && head.readUInt32LE(16) !== 0xbeefc0de) return 'is not an LMDB data file (no meta page magic)';
+  return undefined;
+}
+
+function targetOf(op: Op): 'class' | 'net' | 'redirect' | 'log' {
+  switch (op.o) {
+    case 'cls':
+      return 'class';
+    case 'override':
+    case 'reset':
+      return op.kind === 'class' ? 'class' : 'net';
+    case 'srv':
+    case 'rtt':
+    case 'block':
+      return 'net';
+    case 'redirect':
+    case 'close':
+      return 'redirect';
+    case 'log':
+      return 'log';
+  }
+}
+
+type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | Applied | number | Record<string, unknown>;
+
+/**
+ * The profiles of one host in LMDB, shared by every connector process on it: class profiles, network
+ * profiles, redirect records and a bounded outcome log, written as events (see events.ts) in single
+ * write transactions, so concurrent processes never lose an increment and a killed process never
+ * leaves half an event. Reads go through lmdb's validated cache: a hit costs a version check, and a
+ * commit by another process is seen at once.
+ */
+export class ProfileStore {
+  readonly path: string;
+  readonly origin: string;
+  readonly #root: RootDatabase<Value, string>;
+  /** Uncached: every read inside a write transaction must see the latest commit of any process. */
+  readonly #db: Database<Value, string>;
+  /** lmdb's validated cache for the hot path: a hit costs a version check, not a decode. */
+  readonly #read: Database<Value, string>;
+  readonly #logSize: number;
+  /**
+   * Decoded profiles for the hot path, each trusted for `#ttl` ms: a hit is a Map lookup, not a call
+   * into LMDB. Another process's commit is seen within that time; this process's own writes drop
+   * their keys from here as soon as they are committed.
+   */
+  readonly #cache = new Map<string, { v: ClassProfile | NetworkProfile | undefined; until: number }>();
+  readonly #ttl: number;
+  #closed = false;
+
+  private constructor(path: string, origin: string, root: RootDatabase<Value, string>, logSize: number, readCacheMs: number) {
+    this.path = path;
+    this.origin = origin;
+    this.#root = root;
+    this.#db = root.openDB<Value, string>(DB_NAME, { cache: false });
+    this.#read = root.openDB<Value, string>(DB_NAME, { cache: { validated: true } });
+    this.#logSize = logSize;
+    this.#ttl = readCacheMs;
+  }
+
+  /** Open (creating it when the directory is new or empty). A foreign or corrupt store is an error naming the path. */
+  static open(path: string, o: { origin: string; logSize?: number; readCacheMs?: number }): ProfileStore {
+    const fresh = !existsSync(path) || readdirSync(path).length === 0;
+    try {
+      mkdirSync(path, { recursive: true });
+    } catch (err) {
+      throw new StoreError(path, `cannot create the directory (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    }
+    if (!fresh && !existsSync(`${path}/data.mdb`)) throw new StoreError(path, 'the directory holds other files and no profile store; refusing to create one there');
+    const badFile = checkDataFile(`${path}/data.mdb`);
+    if (badFile) throw new StoreError(path, `data.mdb ${badFile}; move the store away to start afresh`);
+    let root: RootDatabase<Value, string>;
+    try {
+      root = open<Value, string>({ path, noSubdir: false, cache: false, maxReaders: 252 });
+    } catch (err) {
+      throw new StoreError(path, `not a readable LMDB store (${(err as Error).message}); move it away to start afresh`, { cause: err });
+    }
+    let meta: unknown;
+    try {
+      for (const k of root.getKeys({ limit: 10 })) {
+        if (k !== DB_NAME) throw new StoreError(path, 'an LMDB store that is not a vcproxy profile store (unknown records); refusing to use it');
+      }
+      const db = root.openDB<Value, string>(DB_NAME, { cache: false });
+      meta = db.get(META);
+      if (meta === undefined) {
+        let any = false;
+        for (const _ of db.getKeys({ limit: 1 })) any = true;
+        if (any) throw new StoreError(path, 'an LMDB store that is not a vcproxy profile store (no format record); refusing to use it');
+        root.transactionSync(() => {
+          if (db.get(META) === undefined) db.putSync(META, { format: FORMAT, version: VERSION, createdAt: Date.now() });
+        });
+        meta = db.get(META);
+      }
+    } catch (err) {
+      root.close();
+      if (err instanceof StoreError) throw err;
+      throw new StoreError(path, `cannot read the store (${(err as Error).message})`, { cause: err });
+    }
+    const m = meta as { format?: unknown; version?: unknown };
+    if (m?.format !== FORMAT) {
+      root.close();
+      throw new StoreError(path, `holds data of another format (${JSON.stringify(m?.format ?? null)}); refusing to use it`);
+    }
+    if (typeof m.version !== 'number' || m.version > VERSION) {
+      root.close();
+      throw new StoreError(path, `was written by a newer version (format version ${String(m.version)}, this build reads ${VERSION})`);
+    }
+    return new ProfileStore(path, o.origin, root, o.logSize ?? 10_000, o.readCacheMs ?? 250);
+  }
+
+  classProfile(key: string): ClassProfile | undefined {
+    return this.#read.get(CLS + key) as ClassProfile | undefined;
+  }
+
+  networkProfile(key: string): NetworkProfile | undefined {
+    return this.#read.get(NET + key) as NetworkProfile | undefined;
+  }
+
+  redirect(token: string): RedirectRecord | undefined {
+    return this.#read.get(RED + token) as RedirectRecord | undefined;
+  }
+
+  /** The profiles a decision reads, aligned with the class chain and the network identifiers. */
+  snapshot(chain: readonly ClassKey[], networks: readonly NetworkId[]): ProfileSnapshot {
+    const now = Date.now();
+    const classes: Array<ClassProfile | undefined> = new Array(chain.length);
+    for (let i = 0; i < chain.length; i++) classes[i] = this.#cached(CLS + chain[i]!.key, now) as ClassProfile | undefined;
+    const nets: Array<NetworkProfile | undefined> = new Array(networks.length);
+    for (let i = 0; i < networks.length; i++) nets[i] = this.#cached(NET + networks[i]!.key, now) as NetworkProfile | undefined;
+    return { classes, networks: nets };
+  }
+
+  #cached(key: string, now: number): ClassProfile | NetworkProfile | undefined {
+    const e = this.#cache.get(key);
+    if (e && e.until > now) return e.v;
+    const v = this.#read.get(key) as ClassProfile | NetworkProfile | undefined;
+    if (this.#cache.size >= 262_144) this.#cache.clear();
+    this.#cache.set(key, { v, until: now + this.#ttl });
+    return v;
+  }
+
+  /**
+   * Run `decideOps` inside one write transaction (reads see every commit, from any process) and apply
+   * the ops it returns as one local event. Resolves with the event once it is committed, or undefined
+   * when there was nothing to write.
+   */
+  transact(decideOps: (view: StoreView) => Op[] | undefined): Promise<ProfileEvent | undefined> {
+    if (this.#closed) return Promise.resolve(undefined);
+    const db = this.#db;
+    const touched: string[] = [];
+    return this.#root.transaction(() => {
+      const view: StoreView = {
+        classProfile: (k) => db.get(CLS + k) as ClassProfile | undefined,
+        networkProfile: (k) => db.get(NET + k) as NetworkProfile | undefined,
+        redirect: (t) => db.get(RED + t) as RedirectRecord | undefined,
+      };
+      const ops = decideOps(view);
+      if (!ops || ops.length === 0) return undefined;
+      const seq = ((db.get(SEQ + this.origin) as number | undefined) ?? 0) + 1;
+      const at = Date.now();
+      const ev: ProfileEvent = { origin: this.origin, seq, at, ops };
+      this.#applyOps(ev, touched);
+      db.put(SEQ + this.origin, seq);
+      this.#markApplied(this.origin, seq);
+      return ev;
+    }).then((ev) => {
+      for (const k of touched) this.#cache.delete(k);
+      return ev;
+    });
+  }
+
+  record(ops: Op[]): Promise<ProfileEvent | undefined> {
+    return this.transact(() => ops);
+  }
+
+  /** Apply another origin's event once: 'duplicate' when its sequence number was seen already. */
+  applyRemote(ev: ProfileEvent): Promise<'applied' | 'duplicate'> {
+    const db = this.#db;
+    const touched: string[] = [];
+    return this.#root.transaction(() => {
+      const a = (db.get(APPLIED + ev.origin) as Applied | undefined) ?? { upTo: 0, above: [] };
+      if (ev.seq <= a.upTo || a.above.includes(ev.seq)) return 'duplicate' as const;
+      this.#applyOps(ev, touched);
+      this.#markApplied(ev.origin, ev.seq);
+      return 'applied' as const;
+    }).then((r) => {
+      for (const k of touched) this.#cache.delete(k);
+      return r;
+    });
+  }
+
+  /** Highest contiguous sequence number applied per origin. */
+  appliedUpTo(origin: string): number {
+    return ((this.#db.get(APPLIED + origin) as Applied | undefined) ?? { upTo: 0 }).upTo;
+  }
+
+  #markApplied(origin: string, seq: number): void {
+    const db = this.#db;
+    const a = (db.get(APPLIED + origin) as Applied | undefined) ?? { upTo: 0, above: [] };
+    const next: Applied = { upTo: a.upTo, above: [...a.above] };
+    if (seq === next.upTo + 1) {
+      next.upTo = seq;
+      next.above.sort((x, y) => x - y);
+      while (next.above.length > 0 && next.above[0]! <= next.upTo + 1) next.upTo = Math.max(next.upTo, next.above.shift()!);
+    } else if (seq > next.upTo) next.above.push(seq);
+    db.put(APPLIED + origin, next);
+  }
+
+  #applyOps(ev: ProfileEvent, touched: string[]): void {
+    const db = this.#db;
+    for (const op of ev.ops) {
+      switch (targetOf(op)) {
+        case 'class': {
+          const key = CLS + (op as { key: string }).key;
+          const prev = db.get(key) as ClassProfile | undefined;
+          const next = applyClassOp(prev, op);
+          if (next && next !== prev) {
+            db.put(key, next);
+            touched.push(key);
+          }
+          break;
+        }
+        case 'net': {
+          const key = NET + (op as { key: string }).key;
+          const prev = db.get(key) as NetworkProfile | undefined;
+          const next = applyNetworkOp(prev, op);
+          if (next && next !== prev) {
+            db.put(key, next);
+            touched.push(key);
+          }
+          break;
+        }
+        case 'redirect': {
+          const key = RED + (op.o === 'redirect' ? op.rec.token : (op as { token: string }).token);
+          const prev = db.get(key) as RedirectRecord | undefined;
+          const next = applyRedirectOp(prev, op);
+          if (next && next !== prev) db.put(key, next);
+          break;
+        }
+        case 'log':
+          db.put(`${LOG}${ev.origin}:${ev.seq % this.#logSize}`, (op as { entry: OutcomeEntry }).entry);
+          break;
+      }
+    }
+  }
+
+  /** Profiles by key prefix (`sip/polycom` lists that vendor's levels), in key order. */
+  list(kind: 'class' | 'net', prefix = '', limit = 100): Array<ClassProfile | NetworkProfile> {
+    const p = (kind === 'class' ? CLS : NET) + prefix;
+    const out: Array<ClassProfile | NetworkProfile> = [];
+    for (const { value } of this.#db.getRange({ start: p, end: `${p}\uffff`, limit })) out.push(value as ClassProfile | NetworkProfile);
+    return out;
+  }
+
+  count(kind: 'class' | 'net' | 'redirect'): number {
+    const p = kind === 'class' ? CLS : kind === 'net' ? NET : RED;
+    return this.#db.getKeysCount({ start: p, end: `${p}\uffff` });
+  }
+
+  /** Redirect records still open, for the sweep after a restart. */
+  openRedirects(limit = 100_000): RedirectRecord[] {
+    const out: RedirectRecord[] = [];
+    for (const { value } of this.#db.getRange({ start: RED, end: `${RED}\uffff` })) {
+      const r = value as RedirectRecord;
+      if (r.state === 'open') out.push(r);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Remove closed redirect records older than `before` (the records of open ones stay). */
+  async pruneRedirects(before: number): Promise<number> {
+    const old: string[] = [];
+    for (const { key, value } of this.#db.getRange({ start: RED, end: `${RED}\uffff` })) {
+      const r = value as RedirectRecord;
+      if (r.state !== 'open' && r.closedAt < before) old.push(key);
+    }
+    await this.#root.transaction(() => {
+      for (const k of old) this.#db.remove(k);
+    });
+    return old.length;
+  }
+
+  /** The newest outcome-log entries, newest first. */
+  outcomes(limit = 100): OutcomeEntry[] {
+    const all: OutcomeEntry[] = [];
+    for (const { value } of this.#db.getRange({ start: LOG, end: `${LOG}\uffff` })) all.push(value as OutcomeEntry);
+    all.sort((a, b) => b.at - a.at);
+    return all.slice(0, limit);
+  }
+
+  // ---- host-local state (not replicated) --------------------------------------------------------
+
+  putLocal(key: string, value: Record<string, unknown>): Promise<boolean> {
+    return this.#db.put(LOCAL + key, value);
+  }
+
+  removeLocal(key: string): Promise<boolean> {
+    return this.#db.remove(LOCAL + key);
+  }
+
+  getLocal<T>(key: string): T | undefined {
+    return this.#read.get(LOCAL + key) as T | undefined;
+  }
+
+  rangeLocal<T>(prefix: string): Array<{ key: string; value: T }> {
+    const p = LOCAL + prefix;
+    const out: Array<{ key: string; value: T }> = [];
+    for (const { key, value } of this.#db.getRange({ start: p, end: `${p}\uffff` })) out.push({ key: key.slice(LOCAL.length), value: value as T });
+    return out;
+  }
+
+  /** Resolves when every write so far is on disk. */
+  get flushed(): Promise<boolean> {
+    return this.#root.flushed;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#root.close();
+  }
+}

@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { parseConfig } from '../../shared/config/load.js';
+import { decide } from '../../layer2/decide/decide.js';
+import type { NetworkId } from '../../layer2/decide/types.js';
+import { Geo } from '../../layer2/geo/geo.js';
+import { classChain, type ClientIdentity } from '../../layer2/identify.js';
+import { LearningEngine } from '../../layer2/learn/engine.js';
+import { LiveView } from '../../layer2/learn/live.js';
+import { NetworkIdentifier } from '../../layer2/learn/network.js';
+import type { Op } from '../../layer2/profiles/events.js';
+import { ProfileStore } from '../../layer2/profiles/store.js';
+
+/**
+ * decide() with its profile reads, on a store holding `--profiles` class profiles (and a fifth as many
+ * network profiles): latency per decision (p50/p99/p999) of
+ *   (a) the profile snapshot read from LMDB + the pure decide(),
+ *   (b) the connector's whole decision (network and geo lookup, snapshot, decide, metrics; log to /dev/null),
+ * while outcomes keep being written (one event every `--write-every` decisions, as calls end).
+ *   node dist/scripts/bench/decide.js [--profiles 100000] [--decisions 200000] [--write-every 20]
+ */
+const { values } = parseArgs({ options: { profiles: { type: 'string', default: '100000' }, decisions: { type: 'string', default: '200000' }, 'write-every': { type: 'string', default: '20' } } });
+const PROFILES = Number(values.profiles);
+const DECISIONS = Number(values.decisions);
+const WRITE_EVERY = Number(values['write-every']);
+
+const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-decide-'));
+const config = parseConfig(`
+pop: ams
+wellKnown: { address: 127.0.9.1 }
+pops: [ { name: ams, region: eu }, { name: iad, region: us }, { name: sgp, region: apac }, { name: acme, kind: micro, region: eu, reachableFrom: [acme] } ]
+connectors: [ { name: c, pop: ams, address: 127.0.9.2, workers: 1, ports: { sip: 25060, health: 18080 } } ]
+servers:
+  - { name: ams-1, pop: ams, address: 127.0.9.10, capacity: 500, workTypes: { reflector: 1, transcoder: 4 } }
+  - { name: ams-2, pop: ams, address: 127.0.9.11, capacity: 500, workTypes: [reflector] }
+  - { name: iad-1, pop: iad, address: 127.0.9.12, capacity: 500, workTypes: [reflector, transcoder] }
+  - { name: iad-2, pop: iad, address: 127.0.9.13, capacity: 500, workTypes: [reflector] }
+  - { name: sgp-1, pop: sgp, address: 127.0.9.14, capacity: 300, workTypes: [reflector] }
+  - { name: acme-1, pop: acme, address: 127.0.9.15, capacity: 20, workTypes: [reflector] }
+networks: [ { name: acme, prefixes: [198.18.0.0/16], customer: acme } ]
+customers: [ { name: acme, microPop: { pop: acme, meetings: ["acme-*"] } } ]
+geo: { rules: [ { continent: EU, pop: ams }, { continent: AS, pop: sgp }, { pop: iad } ] }
+techniques: { default: proxy, classes: { "sip/vendor7": redirect } }
+profiles: { path: ${join(dir, 'profiles')} }
+`, join(dir, 'bench.yaml'));
+
+const store = ProfileStore.open(config.profiles.path, { origin: 'bench/0' });
+const vendors = 500;
+const identity = (i: number): ClientIdentity => ({ protocol: 'sip', vendor: `Vendor${i % vendors}`, product: `Model ${i % 5000}`, version: `${i}.0` });
+const networkAddr = (i: number): string => `${(i * 7) % 223 + 1}.${(i >> 8) & 255}.${i & 255}.${(i * 13) & 255}`;
+
+process.stdout.write(`filling the store with ${PROFILES} class profiles and ${PROFILES / 5} network profiles...\n`);
+const t0 = Date.now();
+let batch: Op[] = [];
+const flush = async (): Promise<void> => {
+  if (batch.length) await store.record(batch);
+  batch = [];
+};
+for (let i = 0; i < PROFILES; i++) {
+  const chain = classChain(identity(i));
+  batch.push({ o: 'cls', key: chain[0]!.key, t: 'redirect', ok: i % 3 !== 0, ms: 40, src: `s${i % 7}`, at: 1 });
+  if (i % 5 === 0) {
+    const ids = new NetworkIdentifier([]).identify(networkAddr(Math.floor(i / 5))).ids;
+    batch.push({ o: 'srv', key: ids[0]!.key, server: 'ams-1', ok: true, ms: 30, at: 1 }, { o: 'rtt', key: ids[0]!.key, pop: ['ams', 'iad', 'sgp'][i % 3]!, ms: 20 + (i % 90), at: 1 });
+  }
+  if (batch.length >= 5000) await flush();
+}
+await flush();
+process.stdout.write(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${store.count('class')} class keys, ${store.count('net')} network keys\n`);
+
+const live = new LiveView(store, 'bench/0');
+live.refresh();
+const log = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
+const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: new Registry() });
+const nets = new NetworkIdentifier(config.networks);
+const geo = new Geo(config.geo);
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+async function run(name: string, one: (i: number) => void): Promise<void> {
+  for (let i = 0; i < 20_000; i++) one(i * 31);
+  const lat = new Float64Array(DECISIONS);
+  let writes: Array<Promise<unknown>> = [];
+  for (let i = 0; i < DECISIONS; i++) {
+    const k = (i * 2654435761) % PROFILES;
+    const s = process.hrtime.bigint();
+    one(k);
+    lat[i] = Number(process.hrtime.bigint() - s) / 1000;
+    if (i % WRITE_EVERY === 0) {
+      const chain = classChain(identity(k));
+      writes.push(store.record([{ o: 'cls', key: chain[0]!.key, t: 'proxy', ok: true, ms: 25, src: 'b', at: Date.now() }]));
+    }
+    // Let the writes commit now and then, as the event loop of a connector does between messages.
+    if (i % 1000 === 999) {
+      await Promise.all(writes);
+      writes = [];
+    }
+  }
+  await Promise.all(writes);
+  lat.sort();
+  process.stdout.write(`${name.padEnd(48)} p50 ${percentile(lat, 0.5).toFixed(2).padStart(6)} µs   p99 ${percentile(lat, 0.99).toFixed(2).padStart(6)} µs   p99.9 ${percentile(lat, 0.999).toFixed(2).padStart(7)} µs\n`);
+}
+
+process.stdout.write(`${DECISIONS} decisions per case, an outcome written every ${WRITE_EVERY}:\n`);
+const topo = engine.topology;
+let sink = 0;
+await run('(a) profile snapshot + decide()', (k) => {
+  const id = identity(k);
+  const chain = classChain(id);
+  const addr = networkAddr(Math.floor(k / 5));
+  const n = nets.identify(addr);
+  const networks: NetworkId[] = n.ids;
+  const snap = store.snapshot(chain, networks);
+  const d = decide(
+    { protocol: 'sip', client: id, chain, source: addr, networks, geo: geo.locate(addr, n.bytes!), customer: n.customer, meeting: 'room', workType: 'reflector', exclude: [] },
+    snap, topo, live.state(0),
+  );
+  sink += d.candidates.length;
+});
+await run('(b) the connector\'s whole decision (logged)', (k) => {
+  const ctx = engine.decide({ protocol: 'sip', callId: `c${k}`, identity: identity(k), source: networkAddr(Math.floor(k / 5)), domain: '', meeting: 'room' });
+  sink += ctx.decision.candidates.length;
+});
+process.stdout.write(`(checksum ${sink})\n`);
+await store.close();
+rmSync(dir, { recursive: true, force: true });
