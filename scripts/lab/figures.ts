@@ -6,7 +6,7 @@ import type { CallRecord } from './sipp.js';
 export interface Outage {
   /** Fault → the answer to the first probe sent after the fault that succeeded; null: never within the run. */
   recoveryMs: number | null;
-  /** Last success before the fault → first success after it (both answer times). */
+  /** Last success answered before the fault → first success after it (both answer times). */
   gapMs: number | null;
   failedProbes: number;
   /** The probe that ended the outage, for where it went. */
@@ -34,7 +34,8 @@ export function proberStall(probes: readonly ProbeResult[], from: number, to: nu
 /** `via` narrows what counts as recovered (answered by the other POP, say). */
 export function outage(probes: readonly ProbeResult[], faultAt: number, via: (p: ProbeResult) => boolean = () => true): Outage {
   const sorted = [...probes].sort((a, b) => a.sentAt - b.sentAt);
-  const before = sorted.filter((p) => p.ok && p.sentAt < faultAt).pop();
+  // The last success the caller saw before the fault: answered before it.
+  const before = sorted.filter((p) => p.ok && p.doneAt <= faultAt).sort((a, b) => a.doneAt - b.doneAt).pop();
   const firstOk = sorted.find((p) => p.ok && p.sentAt >= faultAt && via(p));
   const failedProbes = sorted.filter((p) => !p.ok && p.sentAt >= (before?.sentAt ?? faultAt) && (!firstOk || p.sentAt < firstOk.sentAt)).length;
   const last = sorted[sorted.length - 1]?.sentAt ?? faultAt;

@@ -23,6 +23,8 @@ t.test('outage: recovery and gap around a fault, from the prober', async (t) => 
   const viaB = [probe(0, true), probe(50, true, 5, '10.99.11.31:5090'), probe(100, true, 5, '10.99.21.31:5090')];
   t.equal(outage(viaB, 40, (p) => p.backend === '10.99.21.31:5090').recoveryMs, 65, 'only answers that went the way asked for count');
   t.equal(failedBetween(probes, 100, 200), 2);
+  const slowBefore = [probe(0, true), probe(90, true, 900), probe(150, true, 5)];
+  t.equal(outage(slowBefore, 100).gapMs, 155 - 5, 'a success answered after the fault is not the last one before it');
   t.equal(o.proberStallMs, 50, 'the prober sent every 50 ms');
   const stalled = [probe(0, true), probe(50, true), probe(600, true), probe(650, true)];
   t.equal(outage(stalled, 100).proberStallMs, 550, 'a prober silent from 50 to 600 ms stalled 550 ms around the fault at 100');
