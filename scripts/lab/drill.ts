@@ -175,7 +175,7 @@ async function main(): Promise<number> {
     await lab.stopProber();
     process.stdout.write(`\n${table(figures)}\n\n`);
     process.stdout.write('back after: fault → first successful new call; gap: last success before → first after (prober, a new call every 50 ms, no retransmission)\n');
-    process.stdout.write('calls: sipp UAC calls in the window; lost on survivors counts calls held by nodes that did not fail and calls never answered\n');
+    process.stdout.write('calls: sipp UAC calls in the window; lost on survivors counts calls held by nodes that did not fail and calls no connector saw\n');
     if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, policy: lab.policy, figures }, null, 2)}\n`);
     const missed = figures.filter((f) => f.missed.length > 0 && !f.disturbed).length;
     say(missed === 0 ? 'every target met' : `${missed} scenario(s) missed a target`);

@@ -32,11 +32,15 @@ export function proberStall(probes: readonly ProbeResult[], from: number, to: nu
 }
 
 /** `via` narrows what counts as recovered (answered by the other POP, say). */
-export function outage(probes: readonly ProbeResult[], faultAt: number, via: (p: ProbeResult) => boolean = () => true): Outage {
+/**
+ * `effectiveAt`: when the fault action had completed (a link set down, a process killed); a probe
+ * sent before that may still have been served by the failing node and does not count as recovery.
+ */
+export function outage(probes: readonly ProbeResult[], faultAt: number, via: (p: ProbeResult) => boolean = () => true, effectiveAt = faultAt): Outage {
   const sorted = [...probes].sort((a, b) => a.sentAt - b.sentAt);
   // The last success the caller saw before the fault: answered before it.
   const before = sorted.filter((p) => p.ok && p.doneAt <= faultAt).sort((a, b) => a.doneAt - b.doneAt).pop();
-  const firstOk = sorted.find((p) => p.ok && p.sentAt >= faultAt && via(p));
+  const firstOk = sorted.find((p) => p.ok && p.sentAt >= effectiveAt && via(p));
   const failedProbes = sorted.filter((p) => !p.ok && p.sentAt >= (before?.sentAt ?? faultAt) && (!firstOk || p.sentAt < firstOk.sentAt)).length;
   const last = sorted[sorted.length - 1]?.sentAt ?? faultAt;
   return {
@@ -57,8 +61,9 @@ export interface Losses {
   lost: number;
   /** Lost calls a failed node held (by the connector in their Record-Route). */
   lostOnFailed: number;
-  /** Lost calls held by nodes that did not fail, plus calls that never got an answer. */
+  /** Lost calls held by nodes that did not fail, plus calls that no connector ever saw. */
   lostOnSurvivors: number;
+  /** Lost calls no connector logged: lost before layer 2. */
   neverAnswered: number;
   byConnector: Record<string, number>;
 }
@@ -70,7 +75,25 @@ export function connectorNames(config: Config): Map<string, string> {
   return m;
 }
 
-export function losses(calls: readonly CallRecord[], names: ReadonlyMap<string, string>, failed: ReadonlySet<string>): Losses {
+/**
+ * Call-ID → connector, from the connectors' own logs (one "decision" line per call, with the
+ * worker): places a call that never got an answer, so never showed its Record-Route.
+ */
+export function connectorsFromLogs(lines: Iterable<string>): Map<string, string> {
+  const seen = new Map<string, string>();
+  for (const line of lines) {
+    if (!line.includes('"msg":"decision"')) continue;
+    try {
+      const e = JSON.parse(line) as { callId?: string; worker?: string };
+      if (e.callId && e.worker) seen.set(e.callId, e.worker.split('/')[0]!);
+    } catch {
+      // a line cut by a kill
+    }
+  }
+  return seen;
+}
+
+export function losses(calls: readonly CallRecord[], names: ReadonlyMap<string, string>, failed: ReadonlySet<string>, seen: ReadonlyMap<string, string> = new Map()): Losses {
   const out: Losses = { calls: calls.length, completed: 0, lost: 0, lostOnFailed: 0, lostOnSurvivors: 0, neverAnswered: 0, byConnector: {} };
   for (const c of calls) {
     if (c.completed) {
@@ -78,7 +101,7 @@ export function losses(calls: readonly CallRecord[], names: ReadonlyMap<string, 
       continue;
     }
     out.lost++;
-    const name = c.connector ? (names.get(c.connector) ?? c.connector) : undefined;
+    const name = c.connector ? (names.get(c.connector) ?? c.connector) : seen.get(c.callId);
     if (!name) {
       out.neverAnswered++;
       out.lostOnSurvivors++;

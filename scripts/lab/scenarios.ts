@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { sleep, waitUntil } from './exec.js';
-import { connectorNames, failedBetween, losses, outage, type Losses, type Outage } from './figures.js';
+import { connectorNames, connectorsFromLogs, failedBetween, losses as countLosses, outage, type Losses, type Outage } from './figures.js';
 import type { Lab } from './lab.js';
 import { holder, killMember, popCut, popRestore, restoreMember, startConnector, startLayer1, layer1Healthy, waitServers } from './pop.js';
 import type { ProbeResult } from './prober.js';
@@ -33,6 +33,15 @@ export interface Traffic {
   tailMs: number;
 }
 
+/** Losses of a sipp run, each lost call placed by its Record-Route or, failing that, by the connectors' logs. */
+function losses(lab: Lab, calls: SippRun['calls'], failed: ReadonlySet<string>): Losses {
+  const lines = lab.config.connectors.flatMap((c) => {
+    const file = lab.run.log(`${c.pop}.${c.name}`);
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
+  });
+  return countLosses(calls, connectorNames(lab.config), failed, connectorsFromLogs(lines));
+}
+
 /** A VRRP transition of a node to MASTER after `after`, from the notify log: its time in ms. */
 function masterAt(lab: Lab, node: string, after: number): number | null {
   const file = lab.run.log(`${node}.vrrp`);
@@ -55,15 +64,16 @@ async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => void
   await sleep(t.leadMs);
   const faultAt = Date.now();
   fault();
+  const effectiveAt = Date.now();
   let ok = true;
   try {
-    await waitUntil(`recovery after ${name}`, () => recovered(faultAt), timeoutMs, 20);
+    await waitUntil(`recovery after ${name}`, () => recovered(effectiveAt), timeoutMs, 20);
   } catch {
     ok = false;
   }
   const done = await sipp;
   await sleep(1100); // the last probes come back
-  return { faultAt, sipp: done, out: outage(lab.probes, faultAt, via), recovered: ok };
+  return { faultAt, sipp: done, out: outage(lab.probes, faultAt, via, effectiveAt), recovered: ok };
 }
 
 const answeredBy = (lab: Lab, pop: string) => (p: ProbeResult): boolean => lab.config.servers.some((s) => s.pop === pop && p.backend === `${s.address}:${s.sipPort}`);
@@ -93,7 +103,7 @@ export async function pairTakeover(lab: Lab, round: number, t: Traffic): Promise
   const peer = h.pl.members.find((m) => m !== victim)!;
   const r = await withTraffic(lab, `r${round}-pair`, t, () => killMember(h, victim), (f) => holder(h) === peer && probeOkAfter(lab, f));
   const master = masterAt(lab, peer.node, r.faultAt);
-  const calls = losses(r.sipp.calls, connectorNames(lab.config), new Set());
+  const calls = losses(lab, r.sipp.calls, new Set());
   const back = Date.now();
   await restoreMember(h, victim);
   await sleep(2000);
@@ -115,7 +125,7 @@ export async function layer1Process(lab: Lab, round: number, t: Traffic): Promis
   const pid = lab.run.pid(`${victim.node}.layer1`);
   const r = await withTraffic(lab, `r${round}-l1proc`, t, () => pid && process.kill(pid, 'SIGKILL'), (f) => holder(h) === peer && probeOkAfter(lab, f));
   const master = masterAt(lab, peer.node, r.faultAt);
-  const calls = losses(r.sipp.calls, connectorNames(lab.config), new Set());
+  const calls = losses(lab, r.sipp.calls, new Set());
   await lab.run.stop(`${victim.node}.layer1`, 'SIGKILL', 1000);
   startLayer1(h, victim);
   await waitUntil(`layer 1 on ${victim.node}`, () => layer1Healthy(h, victim), 20_000, 200);
@@ -139,7 +149,7 @@ export async function connectorKill(lab: Lab, round: number, t: Traffic): Promis
     () => pid && process.kill(pid, 'SIGKILL'),
     (f) => lab.probes.some((p) => p.ok && p.sentAt >= f + 300 && names.get(p.connector ?? '') !== victim),
   );
-  const calls = losses(r.sipp.calls, names, new Set([victim]));
+  const calls = losses(lab, r.sipp.calls, new Set([victim]));
   startConnector(h, victim);
   await waitServers(h);
   await sleep(1000);
@@ -156,7 +166,7 @@ export async function popMove(lab: Lab, round: number, t: Traffic): Promise<Figu
     return routeMovedAt !== null && probeOkAfter(lab, f, to);
   }, answeredBy(lab, to));
   const popConnectors = new Set(lab.config.connectors.filter((c) => c.pop === from).map((c) => c.name));
-  const calls = losses(r.sipp.calls, connectorNames(lab.config), popConnectors);
+  const calls = losses(lab, r.sipp.calls, popConnectors);
   return figure(round, 'POP move', `all of POP ${from} goes (uplink silent, every process killed); POP ${to} answers`, r.out, { routerMovedMs: routeMovedAt === null ? null : routeMovedAt - r.faultAt, anycast: lab.policy.anycast ? 'on' : 'off' }, calls, [
     ['new calls succeed < 1 s via the other POP', r.recovered && r.out.recoveryMs !== null && r.out.recoveryMs < 1000],
     ['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0],
@@ -204,7 +214,7 @@ export async function failback(lab: Lab, round: number, t: Traffic): Promise<Fig
   const from = movedAt ?? readyAt;
   const o: Outage = { ...outage(lab.probes, from), recoveryMs: null };
   // The calls in progress at the POP that gives the address back are cut by the route change.
-  const res = losses(done.calls, connectorNames(lab.config), new Set(lab.config.connectors.filter((c) => c.pop === other).map((c) => c.name)));
+  const res = losses(lab, done.calls, new Set(lab.config.connectors.filter((c) => c.pop === other).map((c) => c.name)));
   detail.probesFailedAroundMove = failedBetween(lab.probes, from - 2000, from + 2000);
   detail.callsCutByRouteChange = res.lost;
   return figure(round, 'failback', `POP ${back} returns; policy: failback ${lab.policy.failback}`, o, detail, res, checks);

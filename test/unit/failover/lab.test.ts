@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../shared/config/load.js';
-import { connectorNames, failedBetween, losses, outage, proberStall } from '../../../scripts/lab/figures.js';
+import { connectorNames, connectorsFromLogs, failedBetween, losses, outage, proberStall } from '../../../scripts/lab/figures.js';
 import { labLayout } from '../../../scripts/lab/layout.js';
 import type { ProbeResult } from '../../../scripts/lab/prober.js';
 import { parseSippMessages } from '../../../scripts/lab/sipp.js';
@@ -23,6 +23,7 @@ t.test('outage: recovery and gap around a fault, from the prober', async (t) => 
   const viaB = [probe(0, true), probe(50, true, 5, '10.99.11.31:5090'), probe(100, true, 5, '10.99.21.31:5090')];
   t.equal(outage(viaB, 40, (p) => p.backend === '10.99.21.31:5090').recoveryMs, 65, 'only answers that went the way asked for count');
   t.equal(failedBetween(probes, 100, 200), 2);
+  t.equal(outage(probes, 40, undefined, 60).recoveryMs, 250 + 10 - 40, 'a probe sent before the fault took effect is no recovery');
   const slowBefore = [probe(0, true), probe(90, true, 900), probe(150, true, 5)];
   t.equal(outage(slowBefore, 100).gapMs, 155 - 5, 'a success answered after the fault is not the last one before it');
   t.equal(o.proberStallMs, 50, 'the prober sent every 50 ms');
@@ -50,6 +51,13 @@ t.test('sipp message logs, call by call, and the losses by connector', async (t)
   const unanswered = [{ callId: 'x', invitedAt: 1, inviteStatus: 0, byeStatus: 0, connector: null, completed: false }];
   t.match(losses(unanswered, names, popA), { lost: 1, neverAnswered: 1, lostOnSurvivors: 1 }, 'a call never answered counts against the survivors');
   t.same(parseSippMessages('garbage\n'), []);
+  const seen = connectorsFromLogs([
+    '{"level":30,"worker":"ca1/0","callId":"x","msg":"decision"}',
+    '{"level":30,"worker":"ca2/0","callId":"y","msg":"call outcome"}',
+    '{"level":30,"worker":"ca2/0","callId":"z","ms',
+  ]);
+  t.same([...seen], [['x', 'ca1']], 'decision lines place a call; other and cut lines do not');
+  t.match(losses(unanswered, names, new Set(['ca1']), seen), { lost: 1, lostOnFailed: 1, lostOnSurvivors: 0, neverAnswered: 0 }, 'an unanswered call the failed connector logged is its own');
 });
 
 t.test('lab layout from the topology', async (t) => {
