@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../shared/config/types.js';
@@ -9,17 +10,25 @@ import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
 import { ServerProber } from './learn/prober.js';
 import { ProfileStore } from './profiles/store.js';
+import { startDns, type DnsListener } from './dns/start.js';
+import { startWeb } from './web/start.js';
 
 /**
  * What a connector host runs beside its workers, in the supervisor process: the profile store (opened
- * first, so a foreign or corrupt store stops the start with its path), the server health prober and the
- * admin API.
+ * first, so a foreign or corrupt store stops the start with its path), the server health prober, the
+ * admin API, and when configured the web listener (join page, HTTP redirect) and the DNS responder.
  */
+const REDIRECT_RETENTION_MS = 3_600_000;
+
 export class HostServices {
   readonly store: ProfileStore;
   readonly #live: LiveView;
   readonly #prober: ServerProber;
+  #prune: NodeJS.Timeout | undefined;
   #admin: FastifyInstance | undefined;
+  #engine: LearningEngine | undefined;
+  #web: Server | undefined;
+  #dns: DnsListener | undefined;
 
   constructor(
     private readonly config: Config,
@@ -34,10 +43,21 @@ export class HostServices {
   async start(): Promise<void> {
     this.#live.start(500);
     await this.#prober.start();
+    // Closed redirect and join-link records are kept an hour for the admin view, then removed.
+    this.#prune = setInterval(() => {
+      this.store.pruneRedirects(Date.now() - REDIRECT_RETENTION_MS).catch((err: unknown) => this.log.error({ err }, 'pruning redirect records failed'));
+    }, 600_000);
+    this.#prune.unref();
+    const registry = new Registry();
+    const engine = new LearningEngine({ config: this.config, store: this.store, geo: new Geo(this.config.geo), live: this.#live, log: this.log, registry, localPop: this.connector.pop });
+    this.#engine = engine;
+    // The engine of this process sweeps the tokens it issues (join links, HTTP redirects).
+    if (this.config.web.enabled || this.config.dns.enabled) engine.start();
+    if (this.config.web.enabled) this.#web = await startWeb({ config: this.config, connector: this.connector, engine, store: this.store, registry, log: this.log });
+    if (this.config.dns.enabled) this.#dns = await startDns({ config: this.config, connector: this.connector, engine, registry, log: this.log });
     if (this.config.admin.port === 0) return;
-    const engine = new LearningEngine({ config: this.config, store: this.store, geo: new Geo(this.config.geo), live: this.#live, log: this.log, registry: new Registry(), localPop: this.connector.pop });
     const token = adminToken(this.config.admin, true);
-    this.#admin = await startAdmin({ config: { ...this.config, admin: { ...this.config.admin, address: this.adminAddress } }, token, store: this.store, engine, live: this.#live, log: this.log });
+    this.#admin = await startAdmin({ config: { ...this.config, admin: { ...this.config.admin, address: this.adminAddress } }, token, store: this.store, engine, live: this.#live, log: this.log, registry });
     this.log.info({ admin: `http://${this.adminAddress}:${this.config.admin.port}`, tokenFile: this.config.admin.token ? undefined : this.config.admin.tokenFile }, 'admin API ready');
   }
 
@@ -47,7 +67,13 @@ export class HostServices {
 
   async stop(): Promise<void> {
     this.#prober.stop();
-    await this.#admin?.close();
+    if (this.#prune) clearInterval(this.#prune);
+    this.#engine?.stop();
+    await Promise.all([this.#admin?.close(), this.#dns?.close(), new Promise<void>((r) => {
+      if (!this.#web) return r();
+      this.#web.close(() => r());
+      this.#web.closeAllConnections();
+    })]);
     await this.#live.stop();
     await this.store.close();
   }

@@ -1,9 +1,10 @@
 /**
  * The identity of a client application and its classification chain, shared by the SIP and H.323
- * connectors: exact version → product → vendor → protocol → default. A profile is kept for each level
+ * connectors and the web listener: exact version → product → vendor → protocol → default. A profile is kept for each level
  * so that a never-seen version inherits what its product family has shown.
  */
-export type Protocol = 'sip' | 'h323';
+/** `web`: a browser, identified by its User-Agent (the join page and the HTTP redirect). */
+export type Protocol = 'sip' | 'h323' | 'web';
 
 export interface ClientIdentity {
   protocol: Protocol;

@@ -18,6 +18,8 @@ export interface AdminOptions {
   engine: LearningEngine;
   live: LiveView;
   log: Logger;
+  /** The host's registry (the web listener and DNS responder count there too); a new one when absent. */
+  registry?: Registry;
 }
 
 const TECHNIQUES: Technique[] = ['proxy', 'redirect', 'local', 'uri', 'http'];
@@ -35,7 +37,7 @@ export async function startAdmin(o: AdminOptions): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
-  const registry = new Registry();
+  const registry = o.registry ?? new Registry();
   registry.setDefaultLabels({ connector: o.log.bindings().connector ?? '' });
   const requests = new Counter({ name: 'vcp_admin_requests_total', help: 'admin API requests by route and status', labelNames: ['route', 'status'], registers: [registry] });
   new Gauge({

@@ -1,4 +1,4 @@
-import type { ClassKey, ClientIdentity } from '../identify.js';
+import type { ClassKey, ClientIdentity, Protocol } from '../identify.js';
 
 /** How a call is carried. `local`: proxied to a server of this POP; `proxy`: proxied to another POP's server. */
 export type Technique = 'proxy' | 'redirect' | 'local' | 'uri' | 'http';
@@ -67,7 +67,7 @@ export interface NetworkId {
 
 /** Everything known about the requester, gathered by the connector before deciding. */
 export interface DecisionRequest {
-  protocol: 'sip' | 'h323';
+  protocol: Protocol;
   client: ClientIdentity;
   chain: readonly ClassKey[];
   source: string;

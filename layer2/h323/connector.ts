@@ -10,6 +10,7 @@ import { guidToString, transportAddress } from './h225.js';
 import { decodeH323, encodeH323, type H323Message } from './message.js';
 import type { H323Metrics } from './metrics.js';
 import { messageTypeName, MsgType } from './q931.js';
+import { parseJoinAlias } from '../web/join-alias.js';
 import { aliasDomain, causeOf, facilityForCaller, isResourceRelease, meetingOf, peekHeader, releaseReasonOf, setupForServer } from './rewrite.js';
 import type { H323Transport, SignalConnection, StreamSink } from './transport.js';
 import { identifyH323 } from './vendor.js';
@@ -170,14 +171,22 @@ export class H323Connector {
     };
     cc.calls.set(call.crv, call);
     this.#active++;
+    const dialled = meetingOf(dialledAlias(m));
+    // A room system dialling the H.323 way in of a join page: its alias names meeting, token and server.
+    const join = parseJoinAlias(dialled);
     const info: RequestInfo = {
       protocol: 'h323',
       callId: id,
       identity: identifyH323(s.sourceInfo.vendor),
       source: cc.conn.remoteAddress,
       domain: aliasDomain(s.sourceAddress),
-      meeting: meetingOf(dialledAlias(m)),
+      meeting: join ? join.meeting : dialled,
     };
+    if (join) {
+      const arrived = this.#engine.arrival(join.token, info, join.server, 'uri');
+      const candidates = arrived ? this.#h323(arrived.decision.candidates) : [];
+      if (arrived && candidates.length > 0) return this.#carry(call, arrived, candidates, arrived.decision.technique);
+    }
     if (call.token && this.#engine.isRedirect(call.token)) {
       // A redirected caller arriving: carried to the server its redirect named.
       const arrived = this.#engine.arrival(call.token, info, '');

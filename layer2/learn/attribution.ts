@@ -19,11 +19,14 @@ export interface Attribution {
  *   - nothing known yet: both are suspected — the class counts a failure (it flips only on several
  *     callers' word) and the network avoids the POP for a while. Either mistake is a safe one: a
  *     class proxied that could have been redirected, or a network sent to another POP.
+ * The technique is the record's (redirect, http). A join link (uri) not used is weak evidence — the
+ * visitor may not have joined at all — so it counts against the class and the server, never blocks.
  */
 export function attributeMiss(rec: RedirectRecord, popServers: readonly string[], view: StoreView, p: LearningPolicy, now: number, blockMs: number): Attribution {
   const chain = rec.chain.map((key, i) => ({ key, level: rec.levels[i]! }));
   const profiles = rec.chain.map((k) => view.classProfile(k));
-  const verdict = findVerdict(chain, profiles, 'redirect', p);
+  const technique = rec.technique ?? 'redirect';
+  const verdict = findVerdict(chain, profiles, technique, p);
   // Only a client that followed a redirect there proves the network reaches a POP: a proxied call
   // shows that the connector reaches the server, not that the client does.
   let reached = false;
@@ -31,7 +34,7 @@ export function attributeMiss(rec: RedirectRecord, popServers: readonly string[]
     const servers = view.networkProfile(n)?.servers;
     for (const s of popServers) if ((servers?.[s]?.tr ?? 0) > 0) reached = true;
   }
-  const classOps = (): Op[] => rec.chain.map((key) => ({ o: 'cls', key, t: 'redirect', ok: false, ms: -1, src: rec.src, at: now }) as Op);
+  const classOps = (): Op[] => rec.chain.map((key) => ({ o: 'cls', key, t: technique, ok: false, ms: -1, src: rec.src, at: now }) as Op);
   const netOps = (block: boolean): Op[] => {
     const ops: Op[] = [];
     for (const key of rec.nets) {
@@ -40,6 +43,9 @@ export function attributeMiss(rec: RedirectRecord, popServers: readonly string[]
     }
     return ops;
   };
+  if (technique === 'uri') {
+    return { cause: 'unknown', ops: [...classOps(), ...netOps(false)], detail: 'join link not used: counted against the class and the server, nothing blocked' };
+  }
   if (verdict.verdict === 'proven' && !reached) {
     return { cause: 'network', ops: netOps(true), detail: `${verdict.key} follows redirects, so ${rec.nets.join(', ') || 'the network'} cannot reach POP ${rec.pop}: blocked for ${Math.round(blockMs / 1000)} s` };
   }

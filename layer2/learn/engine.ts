@@ -5,8 +5,8 @@ import type { Logger } from '../../shared/logger.js';
 import { decide } from '../decide/decide.js';
 import type { Decision, NetworkId, Technique, Topology } from '../decide/types.js';
 import type { GeoResult, Geo } from '../geo/geo.js';
-import { classChain, type ClassKey, type ClientIdentity } from '../identify.js';
-import type { Op, OutcomeEntry, RedirectRecord } from '../profiles/events.js';
+import { classChain, type ClassKey, type ClientIdentity, type Protocol } from '../identify.js';
+import type { IssuedTechnique, Op, OutcomeEntry, RedirectRecord } from '../profiles/events.js';
 import type { ProfileStore } from '../profiles/store.js';
 import { attributeMiss } from './attribution.js';
 import type { LiveView } from './live.js';
@@ -16,7 +16,7 @@ import { buildTopology } from './topology.js';
 
 /** What a connector knows about a new request before deciding. */
 export interface RequestInfo {
-  protocol: 'sip' | 'h323';
+  protocol: Protocol;
   /** Call-ID or H.225 call identifier, for the logs. */
   callId: string;
   identity: ClientIdentity;
@@ -26,6 +26,15 @@ export interface RequestInfo {
   domain: string;
   /** The meeting dialled (Request-URI user, dialled alias). */
   meeting: string;
+  /** The customer the request names (e.g. the meeting's owner), used when its network names none. */
+  customer?: string;
+}
+
+/** How a token is issued: its technique, its deadline when not `learning.redirectDeadlineMs`, the other links of a join page. */
+export interface IssueOptions {
+  technique?: IssuedTechnique;
+  deadlineMs?: number;
+  peers?: string[];
 }
 
 /** A request with everything the decision used, kept by the connector until its outcome is known. */
@@ -132,7 +141,7 @@ export class LearningEngine {
   }
 
   start(): void {
-    for (const rec of this.#store.openRedirects()) if (rec.origin === this.#store.origin) this.#track(rec.token, rec.deadline + this.#c.learning.arrivalGraceMs, rec.chain[0] ?? '');
+    for (const rec of this.#store.openRedirects()) if (rec.origin === this.#store.origin) this.#track(rec.token, rec.deadline + this.#c.learning.arrivalGraceMs, probationKey(rec));
     this.#timer = setInterval(() => this.sweep(Date.now()), 250);
     this.#timer.unref();
   }
@@ -152,7 +161,7 @@ export class LearningEngine {
     const net = this.#nets.identify(info.source, info.domain);
     const geo = net.bytes ? this.#geo.locate(info.source, net.bytes) : { country: '', continent: '', pop: '', source: 'unknown' as const };
     const workType = this.#workType(chain);
-    const customer = net.customer;
+    const customer = net.customer || info.customer || '';
     const snap = this.#store.snapshot(chain, net.ids);
     const now = Date.now();
     const decision = decide(
@@ -229,18 +238,24 @@ export class LearningEngine {
     return { address: ep.address, sipPort: ep.sip, h323Port: ep.h323 };
   }
 
-  /** Issue a redirect: a new token (or the given one, e.g. an H.323 call identifier) with a deadline. */
-  redirected(ctx: CallContext, server: string, givenToken?: string): string {
+  /**
+   * Issue a redirect: a new token (or the given one, e.g. an H.323 call identifier) with a deadline.
+   * The same bookkeeping serves the join page's links (`uri`) and HTTP redirects (`http`).
+   */
+  redirected(ctx: CallContext, server: string, givenToken?: string, opts: IssueOptions = {}): string {
     const token = givenToken ?? randomBytes(8).toString('hex');
+    const technique = opts.technique ?? 'redirect';
     const now = Date.now();
     const s = this.#servers.get(server);
     const rec: RedirectRecord = {
       token, protocol: ctx.protocol, server, pop: s?.pop ?? '', chain: ctx.chain.map((c) => c.key), levels: ctx.chain.map((c) => c.level),
       nets: ctx.networks.filter((n) => n.physical).map((n) => n.key), src: ctx.srcHash, issuedAt: now,
-      deadline: now + this.#c.learning.redirectDeadlineMs, origin: this.#store.origin, state: 'open', closedAt: 0, closedPop: '',
+      deadline: now + (opts.deadlineMs ?? this.#c.learning.redirectDeadlineMs), origin: this.#store.origin, state: 'open', closedAt: 0, closedPop: '',
+      ...(technique !== 'redirect' ? { technique } : {}),
+      ...(opts.peers?.length ? { peers: opts.peers } : {}),
     };
-    this.#track(token, rec.deadline + this.#c.learning.arrivalGraceMs, rec.chain[0] ?? '');
-    this.#write([{ o: 'redirect', rec }, this.#logOp(ctx, 'redirected', 'redirect', server, true, -1, `token ${token}`)]);
+    this.#track(token, rec.deadline + this.#c.learning.arrivalGraceMs, probationKey(rec));
+    this.#write([{ o: 'redirect', rec }, this.#logOp(ctx, technique === 'uri' ? 'issued' : 'redirected', technique, server, true, -1, `token ${token}`)]);
     return token;
   }
 
@@ -261,8 +276,10 @@ export class LearningEngine {
    * A client arrived with a redirect token: the redirect is closed as a success, and the call goes to
    * the server the redirect named (from its record, or `hint` when the record has not reached this
    * host yet), then to the other servers of that POP. Undefined when neither names a known server.
+   * The outcome counts for the record's technique (`fallback` while the record is not here); a join
+   * link's success counts for the class of the client that used it.
    */
-  arrival(token: string, arriving: RequestInfo, hint: string): CallContext | undefined {
+  arrival(token: string, arriving: RequestInfo, hint: string, fallback: IssuedTechnique = 'redirect'): CallContext | undefined {
     const rec = this.#store.redirect(token);
     const name = rec?.server || hint;
     const s = this.#servers.get(name);
@@ -274,28 +291,30 @@ export class LearningEngine {
     const chain = classChain(arriving.identity);
     const net = this.#nets.identify(arriving.source, arriving.domain);
     let outcome = 'arrived';
+    let issued: IssuedTechnique = rec?.technique ?? fallback;
     void this.#store
       .transact((view) => {
         const cur = view.redirect(token);
         if (cur && cur.state !== 'open') {
           outcome = cur.state === 'arrived' ? 'duplicate' : 'late';
-          return cur.state === 'missed' ? [this.#arrivalLog(arriving, name, token, now, cur, 'arrived after its deadline')] : undefined;
+          return cur.state === 'missed' ? [this.#arrivalLog(arriving, name, token, now, cur, 'arrived after its deadline', cur.technique ?? 'redirect')] : undefined;
         }
+        if (cur) issued = cur.technique ?? 'redirect';
         const ops: Op[] = [{ o: 'close', token, state: 'arrived', at: now, pop: this.localPop }];
         if (!limited) {
-          const keys = cur ? cur.chain : chain.map((c) => c.key);
-          const nets = cur ? cur.nets : net.ids.filter((n) => n.physical).map((n) => n.key);
+          const keys = cur && issued !== 'uri' ? cur.chain : chain.map((c) => c.key);
+          const nets = cur && issued !== 'uri' ? cur.nets : net.ids.filter((n) => n.physical).map((n) => n.key);
           const ms = cur ? now - cur.issuedAt : -1;
           const src = sourceHash(arriving.source);
-          for (const key of keys) ops.push({ o: 'cls', key, t: 'redirect', ok: true, ms, src, at: now });
+          for (const key of keys) ops.push({ o: 'cls', key, t: issued, ok: true, ms, src, at: now });
           for (const key of nets) ops.push({ o: 'srv', key, server: name, ok: true, ms, at: now, direct: true });
         }
-        ops.push(this.#arrivalLog(arriving, name, token, now, cur, cur ? 'redirect followed' : 'redirect followed (record not here yet)'));
+        ops.push(this.#arrivalLog(arriving, name, token, now, cur, `${FOLLOWED[issued]}${cur ? '' : ' (record not here yet)'}`, issued));
         return ops;
       })
       .then(
         () => {
-          if (outcome === 'arrived') this.#m.outcomes.labels('redirect', 'arrived').inc();
+          if (outcome === 'arrived') this.#m.outcomes.labels(issued, 'arrived').inc();
         },
         (err: unknown) => this.#writeFailed(err),
       );
@@ -303,7 +322,7 @@ export class LearningEngine {
     const technique: Technique = s.pop === this.localPop ? 'local' : 'proxy';
     const decision: Decision = {
       pop: s.pop, server: s.name, candidates: [s, ...others].map((x) => ({ server: x.name, pop: x.pop })), technique, decidedBy: 'arrival',
-      reasons: [`arrival of redirect ${token}${rec ? ` issued by ${rec.origin}` : ''}: carried to ${s.name}, the server it named`],
+      reasons: [`arrival of ${WHAT[issued]} ${token}${rec ? ` issued by ${rec.origin}` : ''}: carried to ${s.name}, the server it named`],
     };
     this.#log.info({ callId: arriving.callId, protocol: arriving.protocol, source: arriving.source, class: chain[0]!.key, pop: s.pop, server: s.name, technique, decidedBy: 'arrival', reasons: decision.reasons }, 'decision');
     return {
@@ -347,24 +366,31 @@ export class LearningEngine {
 
   #missed(token: string, now: number): void {
     let cause = '';
+    let technique: IssuedTechnique = 'redirect';
     void this.#store
       .transact((view) => {
         const rec = view.redirect(token);
         if (!rec || rec.state !== 'open') return undefined;
+        technique = rec.technique ?? 'redirect';
+        const base = { at: now, origin: this.#store.origin, protocol: rec.protocol, technique, cls: rec.chain[0] ?? '', net: rec.nets[0] ?? '', server: rec.server, ok: false, ms: -1 };
+        const used = technique === 'uri' ? rec.peers?.find((p) => view.redirect(p)?.state === 'arrived') : undefined;
+        if (used) {
+          // Another way in from the same join page was taken: this link was simply not needed.
+          cause = 'unused';
+          return [{ o: 'close', token, state: 'missed', at: now, pop: this.localPop }, { o: 'log', entry: { ...base, event: 'unused', detail: `token ${token}: link ${used} of the same page was used` } }];
+        }
         const popServers = this.#c.servers.filter((s) => s.pop === rec.pop).map((s) => s.name);
         const a = attributeMiss(rec, popServers, view, this.topology.learning, now, this.#c.learning.blockRetryMs);
         cause = a.cause;
-        const entry: OutcomeEntry = {
-          at: now, origin: this.#store.origin, protocol: rec.protocol, event: 'missed', technique: 'redirect', cls: rec.chain[0] ?? '', net: rec.nets[0] ?? '',
-          server: rec.server, ok: false, ms: -1, detail: `token ${token}: ${a.cause}: ${a.detail}`,
-        };
+        const entry: OutcomeEntry = { ...base, event: 'missed', detail: `token ${token}: ${a.cause}: ${a.detail}` };
         this.#log.warn({ token, server: rec.server, pop: rec.pop, class: rec.chain[0], networks: rec.nets, cause: a.cause, detail: a.detail }, 'redirect not followed');
         return [{ o: 'close', token, state: 'missed', at: now, pop: this.localPop }, ...a.ops, { o: 'log', entry }];
       })
       .then(
         () => {
-          if (cause) {
-            this.#m.outcomes.labels('redirect', 'missed').inc();
+          if (cause === 'unused') this.#m.outcomes.labels(technique, 'unused').inc();
+          else if (cause) {
+            this.#m.outcomes.labels(technique, 'missed').inc();
             this.#m.misses.labels(cause).inc();
           }
         },
@@ -372,9 +398,10 @@ export class LearningEngine {
       );
   }
 
-  #arrivalLog(a: RequestInfo, server: string, token: string, now: number, rec: RedirectRecord | undefined, what: string): Op {
+  #arrivalLog(a: RequestInfo, server: string, token: string, now: number, rec: RedirectRecord | undefined, what: string, technique: IssuedTechnique): Op {
     const entry: OutcomeEntry = {
-      at: now, origin: this.#store.origin, protocol: a.protocol, event: 'arrival', technique: 'redirect', cls: rec?.chain[0] ?? classChain(a.identity)[0]!.key,
+      at: now, origin: this.#store.origin, protocol: a.protocol, event: 'arrival', technique,
+      cls: (technique !== 'uri' && rec?.chain[0]) || classChain(a.identity)[0]!.key,
       net: rec?.nets[0] ?? '', server, ok: true, ms: rec ? now - rec.issuedAt : -1, detail: `token ${token}: ${what}`,
     };
     return { o: 'log', entry };
@@ -395,4 +422,12 @@ export class LearningEngine {
     this.#m.writeErrors.inc();
     this.#log.error({ err }, 'profile write failed');
   }
+}
+
+const WHAT: Record<IssuedTechnique, string> = { redirect: 'redirect', uri: 'join link', http: 'HTTP redirect' };
+const FOLLOWED: Record<IssuedTechnique, string> = { redirect: 'redirect followed', uri: 'join link used', http: 'HTTP redirect followed' };
+
+/** Only protocol redirects are on probation (one at a time per unproven class): the class they count for. */
+function probationKey(rec: RedirectRecord): string {
+  return (rec.technique ?? 'redirect') === 'redirect' ? (rec.chain[0] ?? '') : '';
 }

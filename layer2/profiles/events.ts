@@ -1,5 +1,5 @@
 import type { Technique } from '../decide/types.js';
-import type { ClassLevel } from '../identify.js';
+import type { ClassLevel, Protocol } from '../identify.js';
 
 /**
  * What the learning writes, as operations that commute: counters add, block times and RTT means
@@ -30,7 +30,7 @@ export type Op =
 
 export interface RedirectRecord {
   token: string;
-  protocol: 'sip' | 'h323';
+  protocol: Protocol;
   server: string;
   pop: string;
   /** class keys of the client, most specific first, and their levels */
@@ -46,7 +46,14 @@ export interface RedirectRecord {
   state: 'open' | 'arrived' | 'missed';
   closedAt: number;
   closedPop: string;
+  /** The technique that issued the token: a protocol redirect (when absent), a join link (uri) or an HTTP redirect. */
+  technique?: IssuedTechnique;
+  /** uri: the tokens of the other links of the same join page (one of them used: this one is no failure). */
+  peers?: string[];
 }
+
+/** Techniques whose outcome is seen where the client arrives with a token. */
+export type IssuedTechnique = 'redirect' | 'uri' | 'http';
 
 export interface OutcomeEntry {
   at: number;
@@ -71,6 +78,8 @@ export interface ProfileEvent {
 }
 
 const TECHNIQUES = new Set(['proxy', 'redirect', 'local', 'uri', 'http']);
+const ISSUED = new Set(['redirect', 'uri', 'http']);
+const PROTOCOLS = new Set(['sip', 'h323', 'web']);
 const LEVELS = new Set(['version', 'product', 'vendor', 'protocol', 'default']);
 const isStr = (v: unknown, max = 512): v is string => typeof v === 'string' && v.length <= max;
 const isKey = (v: unknown): v is string => isStr(v, 512) && v.length > 0;
@@ -108,7 +117,8 @@ export function invalidOp(op: unknown): string | undefined {
       const r = o.rec as Record<string, unknown> | null;
       if (!r || typeof r !== 'object' || !isKey(r.token) || !isKey(r.server) || !isStr(r.pop) || !isStrArr(r.chain, 8) || !isStrArr(r.levels, 8) || !isStrArr(r.nets, 8)) return 'bad redirect op';
       if ((r.levels as string[]).length !== (r.chain as string[]).length || !(r.levels as string[]).every((l) => LEVELS.has(l))) return 'bad redirect op';
-      if (!isTime(r.issuedAt) || !isTime(r.deadline) || !isStr(r.origin) || !isStr(r.src, 64) || (r.protocol !== 'sip' && r.protocol !== 'h323')) return 'bad redirect op';
+      if (!isTime(r.issuedAt) || !isTime(r.deadline) || !isStr(r.origin) || !isStr(r.src, 64) || !PROTOCOLS.has(r.protocol as string)) return 'bad redirect op';
+      if ((r.technique !== undefined && !ISSUED.has(r.technique as string)) || (r.peers !== undefined && !isStrArr(r.peers, 8))) return 'bad redirect op';
       return undefined;
     }
     case 'close':

@@ -20,7 +20,8 @@ import { ProfileStore } from '../../layer2/profiles/store.js';
  * network profiles): latency per decision (p50/p99/p999) of
  *   (a) the profile snapshot read from LMDB + the pure decide(),
  *   (b) the connector's whole decision (network and geo lookup, snapshot, decide, metrics; log to /dev/null),
- * while outcomes keep being written (one event every `--write-every` decisions, as calls end).
+ * while outcomes keep being written (one event every `--write-every` decisions, as calls end), with the
+ * profiles read in a realistic (Zipf) and in a worst-case (uniform) order.
  *   node dist/scripts/bench/decide.js [--profiles 100000] [--decisions 200000] [--write-every 20]
  */
 const { values } = parseArgs({ options: { profiles: { type: 'string', default: '100000' }, decisions: { type: 'string', default: '200000' }, 'write-every': { type: 'string', default: '20' } } });
@@ -83,12 +84,42 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-async function run(name: string, one: (i: number) => void): Promise<void> {
-  for (let i = 0; i < 20_000; i++) one(i * 31);
+/**
+ * Which profile each decision reads: `uniform` over all of them (every decision a stranger: the worst
+ * case), or `zipf` (s = 1, as device models and networks are in real traffic: a few are most calls).
+ */
+function keys(dist: 'uniform' | 'zipf'): Uint32Array {
+  const out = new Uint32Array(DECISIONS);
+  if (dist === 'uniform') {
+    for (let i = 0; i < DECISIONS; i++) out[i] = (i * 2654435761) % PROFILES;
+    return out;
+  }
+  const cdf = new Float64Array(PROFILES);
+  let sum = 0;
+  for (let r = 0; r < PROFILES; r++) cdf[r] = sum += 1 / (r + 1);
+  let seed = 12345;
+  for (let i = 0; i < DECISIONS; i++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const u = (seed / 2 ** 32) * sum;
+    let lo = 0;
+    let hi = PROFILES - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = (lo * 7919) % PROFILES; // popular ranks spread over the key space
+  }
+  return out;
+}
+
+async function run(name: string, dist: 'uniform' | 'zipf', one: (i: number) => void): Promise<void> {
+  const ks = keys(dist);
+  for (let i = 0; i < 20_000; i++) one(ks[i]!);
   const lat = new Float64Array(DECISIONS);
   let writes: Array<Promise<unknown>> = [];
   for (let i = 0; i < DECISIONS; i++) {
-    const k = (i * 2654435761) % PROFILES;
+    const k = ks[i]!;
     const s = process.hrtime.bigint();
     one(k);
     lat[i] = Number(process.hrtime.bigint() - s) / 1000;
@@ -104,13 +135,13 @@ async function run(name: string, one: (i: number) => void): Promise<void> {
   }
   await Promise.all(writes);
   lat.sort();
-  process.stdout.write(`${name.padEnd(48)} p50 ${percentile(lat, 0.5).toFixed(2).padStart(6)} µs   p99 ${percentile(lat, 0.99).toFixed(2).padStart(6)} µs   p99.9 ${percentile(lat, 0.999).toFixed(2).padStart(7)} µs\n`);
+  process.stdout.write(`${`${name}, ${dist}`.padEnd(56)} p50 ${percentile(lat, 0.5).toFixed(2).padStart(6)} µs   p99 ${percentile(lat, 0.99).toFixed(2).padStart(6)} µs   p99.9 ${percentile(lat, 0.999).toFixed(2).padStart(7)} µs\n`);
 }
 
 process.stdout.write(`${DECISIONS} decisions per case, an outcome written every ${WRITE_EVERY}:\n`);
 const topo = engine.topology;
 let sink = 0;
-await run('(a) profile snapshot + decide()', (k) => {
+const caseA = (k: number): void => {
   const id = identity(k);
   const chain = classChain(id);
   const addr = networkAddr(Math.floor(k / 5));
@@ -122,11 +153,15 @@ await run('(a) profile snapshot + decide()', (k) => {
     snap, topo, live.state(0),
   );
   sink += d.candidates.length;
-});
-await run('(b) the connector\'s whole decision (logged)', (k) => {
+};
+const caseB = (k: number): void => {
   const ctx = engine.decide({ protocol: 'sip', callId: `c${k}`, identity: identity(k), source: networkAddr(Math.floor(k / 5)), domain: '', meeting: 'room' });
   sink += ctx.decision.candidates.length;
-});
+};
+for (const dist of ['zipf', 'uniform'] as const) {
+  await run('(a) profile snapshot + decide()', dist, caseA);
+  await run('(b) the whole decision (logged)', dist, caseB);
+}
 process.stdout.write(`(checksum ${sink})\n`);
 await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { applyIdentity, identityFromEnv, type IdentityFlags } from './identity.j
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parsePrefix } from '../net/prefix.js';
 import { ConfigSchema, type RawConfig } from './schema.js';
-import type { Config, ConnectorConfig, FailoverConfig, PairMemberConfig, WorkerEndpoint } from './types.js';
+import type { Config, ConnectorConfig, DnsConfig, FailoverConfig, MeetingConfig, PairMemberConfig, WebConfig, WorkerEndpoint } from './types.js';
 
 if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (v) => isIP(v) !== 0);
 if (!FormatRegistry.Has('ipv4')) FormatRegistry.Set('ipv4', (v) => isIPv4(v));
@@ -228,7 +228,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     file,
     pop: raw.pop,
     wellKnown,
-    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '', reachableFrom: p.reachableFrom ?? [] })),
+    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '', reachableFrom: p.reachableFrom ?? [], web: (p.web ?? '').replace(/\/+$/, '') })),
     layer1: {
       name: l1.name ?? 'l1',
       pop: l1.pop ?? raw.pop,
@@ -309,6 +309,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       rise: raw.serverHealth?.rise ?? 2,
     },
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
+    ...resolveWebDns(raw, fail, popNames, customerNames),
     ...(raw.failover ? { failover: resolveFailover(raw, popNames, fail) } : {}),
   };
 }
@@ -391,6 +392,82 @@ function resolveFailover(raw: RawConfig, popNames: Set<string>, fail: (pointer: 
     watch: { intervalMs: w.intervalMs ?? 100, timeoutMs: w.timeoutMs ?? 250, fall: w.fall ?? 3, rise: w.rise ?? 3, minConnectorWorkers: w.minConnectorWorkers ?? 1 },
     pops: [...pops.filter((p) => p.pop === f.primary), ...pops.filter((p) => p.pop !== f.primary)],
   };
+}
+
+// ---- web and DNS ---------------------------------------------------------------------------------
+
+const lowerName = (n: string): string => n.toLowerCase().replace(/\.$/, '');
+
+function resolveWebDns(
+  raw: RawConfig,
+  fail: (pointer: string, expected: string) => never,
+  popNames: ReadonlySet<string>,
+  customerNames: ReadonlySet<string>,
+): { web: WebConfig; meetings: MeetingConfig[]; dns: DnsConfig } {
+  const w = raw.web;
+  const classes: Record<string, 'http' | 'uri'> = {};
+  for (const [k, v] of Object.entries(w?.classes ?? {})) {
+    const key = k.toLowerCase();
+    if (key !== 'web' && !key.startsWith('web/')) fail(`/web/classes/${k}`, `a browser class key (web or web/...), got "${k}"`);
+    classes[key] = v;
+  }
+  const web: WebConfig = {
+    enabled: w !== undefined && (w.port ?? 8080) !== 0,
+    address: w?.address ?? '',
+    port: w?.port ?? 8080,
+    trustedProxies: w?.trustedProxies ?? [],
+    classes,
+    linkDeadlineMs: w?.linkDeadlineMs ?? 600_000,
+  };
+  const meetings = (raw.meetings ?? []).map((m, i) => {
+    if (m.customer !== undefined && !customerNames.has(m.customer)) fail(`/meetings/${i}/customer`, `the name of a customer listed under customers, got "${m.customer}"`);
+    return { name: m.name, customer: m.customer ?? '' };
+  });
+
+  const d = raw.dns;
+  const zones = (d?.zones ?? []).map((z, i) => {
+    const name = lowerName(z.name);
+    return {
+      name,
+      nameservers: z.nameservers.map(lowerName),
+      hostmaster: lowerName(z.hostmaster ?? `hostmaster.${name}`),
+      ttl: z.ttl ?? 3600,
+      negativeTtl: z.negativeTtl ?? 60,
+      index: i,
+    };
+  });
+  const zoneSeen = new Set<string>();
+  zones.forEach((z) => {
+    if (zoneSeen.has(z.name)) fail(`/dns/zones/${z.index}/name`, `a zone listed once ("${z.name}" appears twice)`);
+    zoneSeen.add(z.name);
+  });
+  const inZone = (n: string): boolean => zones.some((z) => n === z.name || n.endsWith(`.${z.name}`));
+  const popAddresses: Record<string, string[]> = {};
+  for (const [pop, list] of Object.entries(d?.popAddresses ?? {})) {
+    if (!popNames.has(pop)) fail(`/dns/popAddresses/${pop}`, `the name of a POP listed under pops, got "${pop}"`);
+    popAddresses[pop] = list;
+  }
+  const nameSeen = new Set<string>();
+  const names = (d?.names ?? []).map((n, i) => {
+    const name = lowerName(n.name);
+    if (!inZone(name)) fail(`/dns/names/${i}/name`, `a name inside one of the zones (${zones.map((z) => z.name).join(', ')}), got "${n.name}"`);
+    if (nameSeen.has(name)) fail(`/dns/names/${i}/name`, `a name listed once ("${name}" appears twice)`);
+    nameSeen.add(name);
+    if (n.answers === 'pops' && Object.keys(popAddresses).length === 0) fail(`/dns/names/${i}/answers`, 'dns.popAddresses for answers: pops');
+    return { name, answers: n.answers, ttl: n.ttl ?? 30, client: n.client ?? 'sip' };
+  });
+  const dns: DnsConfig = {
+    enabled: d !== undefined && (d.port ?? 53) !== 0,
+    address: d?.address ?? '',
+    port: d?.port ?? 53,
+    zones: zones.map(({ index: _i, ...z }) => z),
+    names,
+    popAddresses,
+    udpFactor: d?.udpFactor ?? 4,
+    tcpIdleMs: d?.tcpIdleMs ?? 10_000,
+    maxTcpConnections: d?.maxTcpConnections ?? 1000,
+  };
+  return { web, meetings, dns };
 }
 
 function workCosts(w: string[] | Record<string, number> | undefined): Record<string, number> {

@@ -28,6 +28,7 @@ const Pop = Obj({
   kind: Type.Optional(Type.Union([Type.Literal('core'), Type.Literal('network'), Type.Literal('micro')], { description: 'one of core, network, micro' })),
   region: Type.Optional(Type.String()),
   reachableFrom: Type.Optional(Type.Array(Name, { description: 'names of configured networks that may reach this (micro) POP' })),
+  web: Type.Optional(Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', description: 'the public base URL of the POP\'s web listener, such as https://ams.example.net' })),
 });
 
 const Server = Obj({
@@ -180,6 +181,56 @@ const WorkTypes = Obj({
   classes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { description: 'class key → work type' })),
 });
 
+// ---- web and DNS: the techniques that act before the signalling ------------------------------
+
+const WebTechnique = Type.Union([Type.Literal('http'), Type.Literal('uri')], { description: 'http (redirect to the chosen POP) or uri (the join page)' });
+const MeetingName = Type.String({ pattern: '^[^\\s\\x00-\\x1f\\x7f/?#%\\\\]{1,128}$', description: 'a meeting name (up to 128 characters, no spaces, / ? # % or backslash), or prefix*' });
+
+const Web = Obj({
+  address: Type.Optional(Address),
+  port: Type.Optional(OptPort),
+  trustedProxies: Type.Optional(Type.Array(Cidr, { description: 'prefixes of reverse proxies whose X-Forwarded-For is believed' })),
+  classes: Type.Optional(Type.Record(Type.String({ minLength: 1 }), WebTechnique, { description: 'browser class key (web, web/<browser>, web/<browser>/<platform>) → http or uri' })),
+  linkDeadlineMs: Type.Optional(Ms(600_000, 1000)),
+});
+
+const Meeting = Obj({ name: MeetingName, customer: Type.Optional(Name) });
+
+const DomainName = Type.String({
+  pattern: '^(?=.{1,253}\\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\\.?$',
+  description: 'a domain name such as vc.example.net',
+});
+const Ttl = Type.Integer({ minimum: 0, maximum: 604800, description: 'seconds, 0..604800' });
+
+const DnsZone = Obj({
+  name: DomainName,
+  nameservers: Type.Array(DomainName, { minItems: 1, description: 'the NS names of the zone' }),
+  hostmaster: Type.Optional(DomainName),
+  ttl: Type.Optional(Ttl),
+  negativeTtl: Type.Optional(Ttl),
+});
+
+const DnsName = Obj({
+  name: DomainName,
+  answers: Type.Union([
+    Type.Literal('servers'), Type.Literal('connectors'), Type.Literal('pops'),
+    Type.Array(Address, { minItems: 1 }),
+  ], { description: 'servers, connectors, pops, or a list of addresses' }),
+  ttl: Type.Optional(Ttl),
+  client: Type.Optional(Type.Union([Type.Literal('sip'), Type.Literal('h323'), Type.Literal('web')], { description: 'sip, h323 or web' })),
+});
+
+const Dns = Obj({
+  address: Type.Optional(Address),
+  port: Type.Optional(OptPort),
+  zones: Type.Array(DnsZone, { minItems: 1 }),
+  names: Type.Optional(Type.Array(DnsName)),
+  popAddresses: Type.Optional(Type.Record(Name, Type.Array(Address, { minItems: 1 }), { description: 'POP name → its public addresses' })),
+  udpFactor: Type.Optional(Type.Number({ minimum: 1, maximum: 64, description: 'a factor between 1 and 64' })),
+  tcpIdleMs: Type.Optional(Ms(10_000, 100)),
+  maxTcpConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+});
+
 // ---- Failover: the layer-1 pair of each POP (keepalived), its BGP speaker (BIRD), the cross-POP policy ----
 
 const IfName = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,15}$', description: 'a network interface name (at most 15 characters)' });
@@ -262,7 +313,9 @@ export const ConfigSchema = Obj({
   admin: Type.Optional(Admin),
   serverHealth: Type.Optional(ServerHealth),
   runAs: Type.Optional(Obj({ user: Type.String(), group: Type.Optional(Type.String()) })),
-  metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
+  web: Type.Optional(Web),
+  meetings: Type.Optional(Type.Array(Meeting)),
+  dns: Type.Optional(Dns),
   failover: Type.Optional(Failover),
 });
 

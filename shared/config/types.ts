@@ -45,6 +45,8 @@ export interface PopConfig {
   region: string;
   /** Micro POPs: names of configured networks that may reach it. */
   reachableFrom: string[];
+  /** Public base URL of the POP's web listener, without a trailing slash ('' = none). */
+  web: string;
 }
 
 export interface NetworkConfig {
@@ -203,4 +205,63 @@ export interface Config {
   failover?: FailoverConfig;
   /** The layer-1 pair member this process runs as, when --node (or VCP_NODE) named one. */
   node?: string;
+  web: WebConfig;
+  meetings: MeetingConfig[];
+  dns: DnsConfig;
+}
+
+// ---- web and DNS ---------------------------------------------------------------------------------
+
+/** The join page and HTTP redirect listener of a connector host. Served when `enabled` (section present, port not 0). */
+export interface WebConfig {
+  enabled: boolean;
+  /** '' = the connector's address */
+  address: string;
+  port: number;
+  /** Prefixes of reverse proxies whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  /** Browser class key (lower case) → technique configured for it. */
+  classes: Record<string, 'http' | 'uri'>;
+  /** How long a join link waits for its use before it counts as missed. */
+  linkDeadlineMs: number;
+}
+
+/** A meeting the appliance knows: an exact name or `prefix*`, with the customer it belongs to ('' = none). */
+export interface MeetingConfig {
+  name: string;
+  customer: string;
+}
+
+export interface DnsZoneConfig {
+  /** lower case, no trailing dot */
+  name: string;
+  nameservers: string[];
+  hostmaster: string;
+  ttl: number;
+  negativeTtl: number;
+}
+
+export interface DnsNameConfig {
+  /** lower case, no trailing dot */
+  name: string;
+  /** Whose addresses the A/AAAA answers list, or fixed addresses. */
+  answers: 'servers' | 'connectors' | 'pops' | string[];
+  ttl: number;
+  /** The client type the answer order is decided for. */
+  client: 'sip' | 'h323' | 'web';
+}
+
+/** The authoritative DNS responder of a connector host. Served when `enabled` (section present, port not 0). */
+export interface DnsConfig {
+  enabled: boolean;
+  /** '' = the connector's address */
+  address: string;
+  port: number;
+  zones: DnsZoneConfig[];
+  names: DnsNameConfig[];
+  popAddresses: Record<string, string[]>;
+  /** A UDP response is at most the query's size times this (else truncated, TC=1). */
+  udpFactor: number;
+  tcpIdleMs: number;
+  maxTcpConnections: number;
 }

@@ -264,6 +264,22 @@ t.test('forward: Facility callForwarded with the arrival point, the dialled digi
   t.equal(metric(text, 'vcp_h323_calls_total', { technique: 'local', outcome: 'connected' }), 1, 'the arrival was carried to the server');
 });
 
+t.test('a join page link dialled by a room system (meeting+token+server) is the arrival of that link', async (t) => {
+  const m = await mcu(t, '127.0.6.15');
+  const w = await worker(t, '  - { name: join-mcu, pop: t, address: 127.0.6.15, h323Port: 1720, probe: none }\n  - { name: other, pop: t, address: 127.0.6.16, h323Port: 1720, probe: none }');
+  // What the join page does for an H.323 client: decide, then issue a token of the URI technique.
+  const ctx = w.engine.decide({ protocol: 'h323', callId: 'page', identity: { protocol: 'h323', vendor: '', product: '', version: '' }, source: '127.0.6.120', domain: '', meeting: 'board' }, [], true);
+  const token = w.engine.redirected(ctx, 'join-mcu', undefined, { technique: 'uri' });
+  await w.engine.written();
+  const ep = new H323Endpoint({ host: CONN, port: PORT, localAddress: '127.0.6.120', identity: IDENTITIES.polycom, destinationAliases: [h323Id(`board+${token}+join-mcu`)] });
+  t.teardown(() => ep.close());
+  const r = await ep.call();
+  t.ok(r.ok, 'the call connected');
+  t.equal(m.stats.setups, 1, 'at the server the link named');
+  await waitFor('the link closed as arrived', async () => metric(await metrics(), 'vcp_decision_outcomes_total', { technique: 'uri', outcome: 'arrived' }) === 1);
+  t.equal(w.store.redirect(token)?.state, 'arrived');
+});
+
 t.test('learning: ignored and dropped redirects are missed; after breakAfter misses from minSources callers the class is proxied', async (t) => {
   const m = await mcu(t, '127.0.6.20');
   await worker(

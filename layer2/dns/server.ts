@@ -1,0 +1,123 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { isIP } from 'node:net';
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
+import type { Logger } from '../../shared/logger.js';
+import { BindError } from '../../shared/errors.js';
+import { DnsTcpError } from './errors.js';
+import type { DnsMetrics } from './metrics.js';
+import type { Outcome, Responder, Transport } from './responder.js';
+
+export interface DnsListenerOptions {
+  address: string;
+  port: number;
+  responder: Responder;
+  metrics: DnsMetrics;
+  log: Logger;
+  tcpIdleMs: number;
+  maxTcpConnections: number;
+}
+
+export interface DnsListener {
+  udp: Socket;
+  tcp: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * The DNS responder on UDP and TCP (RFC 1035 4.2.2: each message behind a 2-octet length; several
+ * queries may follow on one connection and are answered in order). A query that throws inside the
+ * responder is dropped and counted; nothing reaches the socket handlers' callers.
+ */
+export async function startDnsListener(o: DnsListenerOptions): Promise<DnsListener> {
+  const answer = (query: Buffer, source: string, transport: Transport): Buffer | undefined => {
+    let out: Outcome;
+    try {
+      out = o.responder.respond(query, source, transport);
+    } catch (err) {
+      o.metrics.dropped.labels('internal', transport).inc();
+      o.log.error({ err, source, transport }, 'DNS query failed inside the responder');
+      return undefined;
+    }
+    if ('dropped' in out) {
+      o.metrics.dropped.labels(out.dropped, transport).inc();
+      o.log.debug({ source, transport, code: 'VCP_ERR_DNS_MALFORMED', reason: out.error }, 'DNS message dropped');
+      return undefined;
+    }
+    o.metrics.answered(out.qtype, out.rcode, transport);
+    if (out.truncated) o.metrics.truncated.inc();
+    if (out.error) o.log.debug({ source, transport, code: 'VCP_ERR_DNS_MALFORMED', reason: out.error }, 'DNS query malformed: FORMERR');
+    return out.response;
+  };
+
+  const udp = createSocket({ type: isIP(o.address) === 6 ? 'udp6' : 'udp4' });
+  udp.on('message', (msg, rinfo) => {
+    const res = answer(msg, rinfo.address, 'udp');
+    if (res) udp.send(res, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', (err) => reject(new BindError('DNS responder (UDP)', o.address, o.port, err)));
+    udp.bind(o.port, o.address, () => {
+      udp.removeAllListeners('error');
+      udp.on('error', (err) => o.log.warn({ err }, 'DNS UDP socket error'));
+      resolve();
+    });
+  });
+
+  const conns = new Set<TcpSocket>();
+  const tcp = createServer((sock) => {
+    if (conns.size >= o.maxTcpConnections) {
+      o.metrics.dropped.labels('tcp_limit', 'tcp').inc();
+      o.log.debug({ source: sock.remoteAddress, err: new DnsTcpError(`more than ${o.maxTcpConnections} connections`) }, 'DNS TCP connection refused');
+      sock.destroy();
+      return;
+    }
+    conns.add(sock);
+    sock.setTimeout(o.tcpIdleMs, () => sock.destroy());
+    sock.on('close', () => conns.delete(sock));
+    sock.on('error', () => undefined);
+    let pending: Buffer = Buffer.alloc(0);
+    sock.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let off = 0;
+      while (pending.length - off >= 2) {
+        const len = pending.readUInt16BE(off);
+        if (len === 0) {
+          o.metrics.dropped.labels('tcp_frame', 'tcp').inc();
+          o.log.debug({ source: sock.remoteAddress, err: new DnsTcpError('a message of length 0') }, 'DNS TCP connection closed');
+          sock.destroy();
+          return;
+        }
+        if (pending.length - off - 2 < len) break;
+        const res = answer(pending.subarray(off + 2, off + 2 + len), sock.remoteAddress ?? '', 'tcp');
+        off += 2 + len;
+        if (res) {
+          const framed = Buffer.allocUnsafe(2 + res.length);
+          framed.writeUInt16BE(res.length, 0);
+          res.copy(framed, 2);
+          sock.write(framed);
+        }
+      }
+      pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', (err) => reject(new BindError('DNS responder (TCP)', o.address, o.port, err)));
+    tcp.listen(o.port, o.address, () => {
+      tcp.removeAllListeners('error');
+      tcp.on('error', (err) => o.log.warn({ err }, 'DNS TCP listener error'));
+      resolve();
+    });
+  }).catch((err: unknown) => {
+    udp.close();
+    throw err;
+  });
+
+  return {
+    udp,
+    tcp,
+    close: async () => {
+      for (const c of conns) c.destroy();
+      await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
+    },
+  };
+}
