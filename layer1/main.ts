@@ -7,14 +7,16 @@ import { startLayer1 } from './service.js';
 const SHUTDOWN_GRACE_MS = 1500;
 
 /**
- * `node dist/layer1/main.js --config file`: the L4 tier on the well-known address. Exits 0 after
+ * `node dist/layer1/main.js --config file [--pop POP] [--node NODE]`: the L4 tier on the well-known
+ * address. `--node` names the layer-1 pair member this process is (it implies the POP, and its name
+ * is in the command line that keepalived tracks); without flags VCP_POP / VCP_NODE apply. Exits 0 after
  * SIGTERM/SIGINT, 1 when it cannot start (the message names the file and path of a config error, or
  * the address, port and role of a listener that could not bind).
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' } } });
+  const { values } = parseArgs({ options: { config: { type: 'string' }, pop: { type: 'string' }, node: { type: 'string' } } });
   const file = values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath();
-  const config = loadConfigFile(file);
+  const config = loadConfigFile(file, { pop: values.pop, node: values.node });
   const log = createLogger('layer1', { layer1: config.layer1.name });
   const l1 = await startLayer1(config, log);
   log.info({

@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { isMap, isSeq, parseDocument, LineCounter, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { applyIdentity, identityFromEnv, type IdentityFlags } from './identity.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parsePrefix } from '../net/prefix.js';
 import { ConfigSchema, type RawConfig } from './schema.js';
-import type { Config, ConnectorConfig, DnsConfig, MeetingConfig, ReplicationConfig, WebConfig, WorkerEndpoint } from './types.js';
+import type { Config, ConnectorConfig, DnsConfig, FailoverConfig, MeetingConfig, PairMemberConfig, ReplicationConfig, WebConfig, WorkerEndpoint } from './types.js';
 
 if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (v) => isIP(v) !== 0);
+if (!FormatRegistry.Has('ipv4')) FormatRegistry.Set('ipv4', (v) => isIPv4(v));
 if (!FormatRegistry.Has('cidr')) FormatRegistry.Set('cidr', (v) => parsePrefix(v) !== undefined);
 
 /** Cost per call in capacity units of the work types a server lists without costs. */
@@ -24,14 +26,19 @@ export function defaultConfigPath(): string {
   return `${marker}/config/default.yaml`;
 }
 
-export function loadConfigFile(file: string): Config {
+/**
+ * Read, validate and resolve a config file as seen from this node: `identity` (the --pop/--node
+ * flags) wins over VCP_POP/VCP_NODE in the environment (see identity.ts).
+ */
+export function loadConfigFile(file: string, identity: IdentityFlags = {}): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, '', `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
   }
-  return parseConfig(text, file);
+  const env = identityFromEnv();
+  return applyIdentity(parseConfig(text, file), { pop: identity.pop ?? env.pop, node: identity.node ?? env.node });
 }
 
 /** Parse and validate YAML text; `file` names the source in every error. */
@@ -306,6 +313,87 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     replication,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
     ...resolveWebDns(raw, fail, popNames, customerNames),
+    ...(raw.failover ? { failover: resolveFailover(raw, popNames, fail) } : {}),
+  };
+}
+
+// ---- Failover: pairs, BGP speakers and the cross-POP policy (schema.ts `Failover`) ----
+
+const member = (m: PairMemberConfig): PairMemberConfig => ({ name: m.name, address: m.address, priority: m.priority });
+
+/** a.b.c.d → 32-bit unsigned number. */
+const ipv4Number = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+
+function resolveFailover(raw: RawConfig, popNames: Set<string>, fail: (pointer: string, expected: string) => never): FailoverConfig {
+  const f = raw.failover!;
+  const wk = raw.wellKnown.address;
+  if (!isIPv4(wk)) fail('/wellKnown/address', 'an IPv4 address when a failover section is present (the POP edges announce an IPv4 prefix)');
+  const control = raw.layer1?.control?.address ?? '127.0.0.1';
+  if (control !== '0.0.0.0') {
+    fail(raw.layer1?.control?.address ? '/layer1/control/address' : '/layer1', 'layer1.control.address 0.0.0.0 when a failover section is present: the POP edge probes every layer-1 member at <member address>:<control port>/health');
+  }
+  if (!popNames.has(f.primary)) fail('/failover/primary', `the name of a POP listed under pops (${[...popNames].join(', ')}), got "${f.primary}"`);
+  const seenPops = new Set<string>();
+  const seenNodes = new Map<string, string>();
+  const seenAs = new Map<number, string>();
+  const pops = f.pops.map((p, i) => {
+    const at = `/failover/pops/${i}`;
+    if (!popNames.has(p.pop)) fail(`${at}/pop`, `the name of a POP listed under pops (${[...popNames].join(', ')}), got "${p.pop}"`);
+    if (seenPops.has(p.pop)) fail(`${at}/pop`, `one failover entry per POP ("${p.pop}" appears twice)`);
+    seenPops.add(p.pop);
+    const [m0, m1] = p.pair.members;
+    p.pair.members.forEach((m, j) => {
+      const prev = seenNodes.get(m.name);
+      if (prev) fail(`${at}/pair/members/${j}/name`, `a node name unique in the whole topology ("${m.name}" is already a member in POP ${prev})`);
+      seenNodes.set(m.name, p.pop);
+    });
+    if (m0!.address === m1!.address) fail(`${at}/pair/members/1/address`, `an address different from the other member's (${m0!.address})`);
+    const b = p.bgp;
+    const prevAs = seenAs.get(b.localAs);
+    if (prevAs) fail(`${at}/bgp/localAs`, `an AS number no other POP uses (${b.localAs} is POP ${prevAs}'s): the POPs tell each other apart by the origin AS of the announcement`);
+    seenAs.set(b.localAs, p.pop);
+    b.neighbours.forEach((n, j) => {
+      if (n.as === b.localAs) fail(`${at}/bgp/neighbours/${j}/as`, `an external neighbour: an AS different from localAs ${b.localAs}`);
+    });
+    const prefix = b.prefix ?? `${wk}/32`;
+    const [net, lenText] = prefix.split('/') as [string, string];
+    const len = Number(lenText);
+    if (!isIPv4(net) || len < 8 || len > 32) fail(`${at}/bgp/prefix`, `an IPv4 prefix with a length of 8..32, got "${prefix}"`);
+    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    if ((ipv4Number(net) & mask) >>> 0 !== ipv4Number(net)) fail(`${at}/bgp/prefix`, `a prefix without host bits set, got "${prefix}"`);
+    if ((ipv4Number(wk) & mask) >>> 0 !== ipv4Number(net)) fail(`${at}/bgp/prefix`, `a prefix that contains the well-known address ${wk}, got "${prefix}"`);
+    const check = p.pair.check ?? {};
+    return {
+      pop: p.pop,
+      pair: {
+        interface: p.pair.interface,
+        vrid: p.pair.vrid,
+        advertIntervalMs: p.pair.advertIntervalMs ?? 100,
+        unicast: p.pair.unicast ?? true,
+        members: [member(m0!), member(m1!)] as [PairMemberConfig, PairMemberConfig],
+        check: { intervalS: check.intervalS ?? 1, fall: check.fall ?? 2, rise: check.rise ?? 2 },
+      },
+      bgp: {
+        localAs: b.localAs,
+        routerId: b.routerId,
+        localAddress: b.localAddress ?? b.routerId,
+        edgeInterface: b.edgeInterface,
+        prefix,
+        neighbours: b.neighbours.map((n) => ({ address: n.address, as: n.as, bfd: n.bfd ?? true })),
+        holdTimeS: b.holdTimeS ?? 3,
+        bfd: { intervalMs: b.bfd?.intervalMs ?? 100, multiplier: b.bfd?.multiplier ?? 3 },
+      },
+    };
+  });
+  if (!seenPops.has(f.primary)) fail('/failover/primary', `a POP that has an entry under failover.pops (${[...seenPops].join(', ')}), got "${f.primary}"`);
+  const w = f.watch ?? {};
+  return {
+    primary: f.primary,
+    anycast: f.anycast ?? false,
+    failback: f.failback ?? 'automatic',
+    backupPrepend: f.backupPrepend ?? 3,
+    watch: { intervalMs: w.intervalMs ?? 100, timeoutMs: w.timeoutMs ?? 250, fall: w.fall ?? 3, rise: w.rise ?? 3, minConnectorWorkers: w.minConnectorWorkers ?? 1 },
+    pops: [...pops.filter((p) => p.pop === f.primary), ...pops.filter((p) => p.pop !== f.primary)],
   };
 }
 

@@ -261,6 +261,69 @@ const Dns = Obj({
   maxTcpConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
 });
 
+// ---- Failover: the layer-1 pair of each POP (keepalived), its BGP speaker (BIRD), the cross-POP policy ----
+
+const IfName = Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,15}$', description: 'a network interface name (at most 15 characters)' });
+const Ipv4 = Type.String({ format: 'ipv4', description: 'an IPv4 address' });
+const Asn = Type.Integer({ minimum: 1, maximum: 4294967295, description: 'an AS number 1..4294967295' });
+
+const PairMember = Obj({
+  name: Name,
+  address: Ipv4,
+  priority: Type.Integer({ minimum: 1, maximum: 254, description: 'a VRRP priority 1..254' }),
+});
+
+const Pair = Obj({
+  interface: IfName,
+  vrid: Type.Integer({ minimum: 1, maximum: 255, description: 'a VRRP virtual router id 1..255' }),
+  advertIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 40950, multipleOf: 10, description: 'milliseconds in steps of 10 (VRRPv3 centiseconds), 10..40950' })),
+  unicast: Type.Optional(Type.Boolean({ description: 'true: adverts go to the other member by unicast; false: VRRP multicast' })),
+  members: Type.Array(PairMember, { minItems: 2, maxItems: 2, description: 'exactly two members' }),
+  check: Type.Optional(Obj({
+    intervalS: Type.Optional(Type.Integer({ minimum: 1, maximum: 60, description: 'whole seconds 1..60 (keepalived runs track scripts at most once a second)' })),
+    fall: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+    rise: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+  }, 'the track script on layer 1 /health')),
+}, 'the layer-1 pair: keepalived VRRP instance holding the well-known address');
+
+const BgpNeighbour = Obj({
+  address: Ipv4,
+  as: Asn,
+  bfd: Type.Optional(Type.Boolean({ description: 'true to tie the session to a BFD session' })),
+});
+
+const Bgp = Obj({
+  localAs: Asn,
+  routerId: Ipv4,
+  localAddress: Type.Optional(Ipv4),
+  edgeInterface: IfName,
+  prefix: Type.Optional(Type.String({ pattern: '^[0-9.]+/[0-9]{1,2}$', description: 'an IPv4 prefix a.b.c.d/len' })),
+  neighbours: Type.Array(BgpNeighbour, { minItems: 1 }),
+  holdTimeS: Type.Optional(Type.Integer({ minimum: 3, maximum: 65535, description: 'seconds, at least 3' })),
+  bfd: Type.Optional(Obj({
+    intervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 10000, description: 'milliseconds 10..10000' })),
+    multiplier: Type.Optional(Type.Integer({ minimum: 2, maximum: 255, description: 'missed packets before down, 2..255' })),
+  })),
+}, 'the BGP speaker at the POP edge that announces the well-known prefix');
+
+const PopFailover = Obj({ pop: Name, pair: Pair, bgp: Bgp });
+
+const Failover = Obj({
+  primary: Name,
+  anycast: Type.Optional(Type.Boolean({ description: 'true: every healthy POP announces, the others with a prepended AS path' })),
+  failback: Type.Optional(Type.Union([Type.Literal('automatic'), Type.Literal('manual')], { description: 'automatic or manual' })),
+  backupPrepend: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, description: 'AS path prepends of a backup announcement, 1..10' })),
+  watch: Type.Optional(Obj({
+    intervalMs: Type.Optional(Ms(100, 20)),
+    timeoutMs: Type.Optional(Ms(250, 10)),
+    fall: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    rise: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    minConnectorWorkers: Type.Optional(Type.Integer({ minimum: 1, description: 'healthy connector workers needed, at least 1' })),
+  }, 'the health-driven announcement at each POP edge')),
+  pops: Type.Array(PopFailover, { minItems: 1 }),
+}, 'layer-1 pairs, BGP speakers and the cross-POP policy');
+// ---- end of failover ----
+
 export const ConfigSchema = Obj({
   pop: Name,
   wellKnown: WellKnown,
@@ -284,6 +347,7 @@ export const ConfigSchema = Obj({
   web: Type.Optional(Web),
   meetings: Type.Optional(Type.Array(Meeting)),
   dns: Type.Optional(Dns),
+  failover: Type.Optional(Failover),
 });
 
 export type RawConfig = Static<typeof ConfigSchema>;

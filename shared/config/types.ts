@@ -143,6 +143,61 @@ export interface H323Config {
   ras: { gatekeeperId: string; timeToLiveS: number; maxRegistrations: number; maxAlternates: number };
 }
 
+// ---- Failover: the layer-1 pair of each POP, its BGP speaker, the cross-POP policy ----
+
+export interface PairMemberConfig {
+  name: string;
+  address: string;
+  priority: number;
+}
+
+/** One keepalived VRRP instance per POP: both members start BACKUP with nopreempt. */
+export interface PairConfig {
+  interface: string;
+  vrid: number;
+  advertIntervalMs: number;
+  unicast: boolean;
+  members: [PairMemberConfig, PairMemberConfig];
+  check: { intervalS: number; fall: number; rise: number };
+}
+
+export interface BgpNeighbourConfig {
+  address: string;
+  as: number;
+  bfd: boolean;
+}
+
+/** The BIRD speaker at the POP edge; `prefix` contains the well-known address. */
+export interface BgpConfig {
+  localAs: number;
+  routerId: string;
+  localAddress: string;
+  edgeInterface: string;
+  prefix: string;
+  neighbours: BgpNeighbourConfig[];
+  holdTimeS: number;
+  bfd: { intervalMs: number; multiplier: number };
+}
+
+export interface PopFailoverConfig {
+  pop: string;
+  pair: PairConfig;
+  bgp: BgpConfig;
+}
+
+export interface FailoverConfig {
+  primary: string;
+  /** Every healthy POP announces; those that are not the primary prepend their AS path. */
+  anycast: boolean;
+  failback: 'automatic' | 'manual';
+  backupPrepend: number;
+  watch: { intervalMs: number; timeoutMs: number; fall: number; rise: number; minConnectorWorkers: number };
+  /** The primary first, then the other POPs in the order of the file. */
+  pops: PopFailoverConfig[];
+}
+
+// ---- end of failover ----
+
 /** The validated configuration with every default filled in. */
 export interface Config {
   file: string;
@@ -168,6 +223,10 @@ export interface Config {
   /** Absent: no replication (a single POP), and no outbox. */
   replication: ReplicationConfig | undefined;
   runAs: { user: string; group: string } | undefined;
+  /** Absent when the file has no failover section (a single-POP deployment). */
+  failover?: FailoverConfig;
+  /** The layer-1 pair member this process runs as, when --node (or VCP_NODE) named one. */
+  node?: string;
   web: WebConfig;
   meetings: MeetingConfig[];
   dns: DnsConfig;

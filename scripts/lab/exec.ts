@@ -1,0 +1,155 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, from source or from dist/. */
+export const ROOT = ((): string => {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const i = here.lastIndexOf('/dist/');
+  return i >= 0 ? here.slice(0, i + 1) : fileURLToPath(new URL('../../', import.meta.url));
+})();
+export const dist = (p: string): string => join(ROOT, 'dist', p);
+export const repo = (p: string): string => join(ROOT, p);
+
+/** A command inside a network namespace, or on the host itself when `ns` is undefined. */
+export function inNs(ns: string | undefined, cmd: string, args: readonly string[]): [string, string[]] {
+  return ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, [...args]];
+}
+
+export class LabError extends Error {}
+
+/** Run to completion; throws with the command's output unless `allowFail`. */
+export function sh(cmd: string, args: readonly string[], o: { ns?: string | undefined; allowFail?: boolean; timeoutMs?: number } = {}): { code: number; out: string } {
+  const [c, a] = inNs(o.ns, cmd, args);
+  try {
+    const out = execFileSync(c, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 10_000 });
+    return { code: 0, out };
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string; stderr?: string; message: string };
+    const out = `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message;
+    if (o.allowFail) return { code: e.status ?? 1, out };
+    throw new LabError(`${[c, ...a].join(' ')} failed: ${out.trim()}`);
+  }
+}
+
+/**
+ * Where a lab keeps what it starts: pid files, logs, generated configs. Daemons run detached (they
+ * outlive the command that started them, as provisioning needs) and are stopped by their pid file.
+ */
+export class RunDir {
+  constructor(readonly path: string) {
+    mkdirSync(join(path, 'pids'), { recursive: true });
+    mkdirSync(join(path, 'logs'), { recursive: true });
+  }
+
+  file(...parts: string[]): string {
+    const p = join(this.path, ...parts);
+    mkdirSync(join(p, '..'), { recursive: true });
+    return p;
+  }
+
+  /** A directory inside the run dir, created. */
+  dir(...parts: string[]): string {
+    const p = join(this.path, ...parts);
+    mkdirSync(p, { recursive: true });
+    return p;
+  }
+
+  log(name: string): string {
+    return join(this.path, 'logs', `${name}.log`);
+  }
+
+  pidFile(name: string): string {
+    return join(this.path, 'pids', `${name}.pid`);
+  }
+
+  start(name: string, ns: string | undefined, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): number {
+    const [c, a] = inNs(ns, cmd, args);
+    const fd = openSync(this.log(name), 'a');
+    const child = spawn(c, a, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+    closeSync(fd);
+    if (child.pid === undefined) throw new LabError(`could not start ${name} (${c})`);
+    child.unref();
+    writeFileSync(this.pidFile(name), `${child.pid}\n`);
+    return child.pid;
+  }
+
+  /** Record a pid a daemon wrote itself (keepalived's VRRP child, for one). */
+  adopt(name: string, pidFile: string): number | undefined {
+    const pid = readPid(pidFile);
+    if (pid) writeFileSync(this.pidFile(name), `${pid}\n`);
+    return pid;
+  }
+
+  pid(name: string): number | undefined {
+    return readPid(this.pidFile(name));
+  }
+
+  names(): string[] {
+    return readdirSync(join(this.path, 'pids'))
+      .filter((f) => f.endsWith('.pid'))
+      .map((f) => f.slice(0, -4));
+  }
+
+  /** Signal a daemon; SIGKILL is not followed by waiting. Forgets it once it is gone. */
+  async stop(name: string, signal: NodeJS.Signals = 'SIGTERM', waitMs = 3000): Promise<void> {
+    const pid = this.pid(name);
+    if (pid === undefined) return;
+    signalPid(pid, signal);
+    const until = Date.now() + waitMs;
+    while (alive(pid) && Date.now() < until) await sleep(25);
+    if (alive(pid)) signalPid(pid, 'SIGKILL');
+    while (alive(pid) && Date.now() < until + 2000) await sleep(25);
+    rmSync(this.pidFile(name), { force: true });
+  }
+}
+
+export function readPid(file: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const n = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(n) && n > 1 ? n : undefined;
+}
+
+export function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Alive and not a zombie (a detached child we never reap stays a zombie until we exit). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      if (await check()) return Date.now() - start;
+    } catch {
+      // not yet
+    }
+    if (Date.now() - start > timeoutMs) throw new LabError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** GET a URL from inside a namespace (curl): true on 200. */
+export function httpOk(ns: string | undefined, url: string, timeoutS = 1): boolean {
+  return sh('curl', ['--silent', '--fail', '--output', '/dev/null', '--max-time', String(timeoutS), url], { ns, allowFail: true }).code === 0;
+}

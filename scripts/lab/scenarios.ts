@@ -1,0 +1,221 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { sleep, waitUntil } from './exec.js';
+import { connectorNames, connectorsFromLogs, failedBetween, losses as countLosses, outage, type Losses, type Outage } from './figures.js';
+import type { Lab } from './lab.js';
+import { holder, killMember, popCut, popRestore, restoreMember, startConnector, startLayer1, layer1Healthy, waitServers } from './pop.js';
+import type { ProbeResult } from './prober.js';
+import { runSipp, type SippRun } from './sipp.js';
+
+/** One measured scenario: what happened, the figures, and whether the targets were met. */
+export interface Figure {
+  round: number;
+  scenario: string;
+  what: string;
+  recoveryMs: number | null;
+  gapMs: number | null;
+  failedProbes: number;
+  /** See Outage.proberStallMs: a figure measured while the prober stalled is disturbed. */
+  proberStallMs: number;
+  /** Extra timings of the mechanism (VRRP master, router route...), ms after the fault. */
+  detail: Record<string, number | string | null>;
+  calls: Losses | undefined;
+  targets: string[];
+  missed: string[];
+  /** Measured while the prober stalled; repeated, and not counted against the targets. */
+  disturbed?: boolean;
+}
+
+export interface Traffic {
+  rate: number;
+  holdMs: number;
+  /** Calls start this long before the fault and run this long after it. */
+  leadMs: number;
+  tailMs: number;
+}
+
+/** Losses of a sipp run, each lost call placed by its Record-Route or, failing that, by the connectors' logs. */
+function losses(lab: Lab, calls: SippRun['calls'], failed: ReadonlySet<string>): Losses {
+  const lines = lab.config.connectors.flatMap((c) => {
+    const file = lab.run.log(`${c.pop}.${c.name}`);
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n') : [];
+  });
+  return countLosses(calls, connectorNames(lab.config), failed, connectorsFromLogs(lines));
+}
+
+/** A VRRP transition of a node to MASTER after `after`, from the notify log: its time in ms. */
+function masterAt(lab: Lab, node: string, after: number): number | null {
+  const file = lab.run.log(`${node}.vrrp`);
+  if (!existsSync(file)) return null;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    try {
+      const e = JSON.parse(line) as { ms: number; state: string };
+      if (e.state === 'MASTER' && e.ms >= after) return e.ms;
+    } catch {
+      // partial line
+    }
+  }
+  return null;
+}
+
+/** Start calls, wait the lead time, run the fault, wait for recovery, collect everything. */
+async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => void, recovered: (faultAt: number) => boolean | Promise<boolean>, via?: (p: ProbeResult) => boolean, timeoutMs = 15_000): Promise<{ faultAt: number; sipp: SippRun; out: Outage; recovered: boolean }> {
+  const calls = Math.max(1, Math.round((t.rate * (t.leadMs + t.tailMs)) / 1000));
+  const sipp = runSipp(lab.run, name, { ns: lab.layout.clientNs, target: lab.config.wellKnown.address, bind: '10.99.1.2', calls, rate: t.rate, holdMs: t.holdMs, recvTimeoutMs: 6000 });
+  await sleep(t.leadMs);
+  const faultAt = Date.now();
+  fault();
+  const effectiveAt = Date.now();
+  let ok = true;
+  try {
+    await waitUntil(`recovery after ${name}`, () => recovered(effectiveAt), timeoutMs, 20);
+  } catch {
+    ok = false;
+  }
+  const done = await sipp;
+  await sleep(1100); // the last probes come back
+  return { faultAt, sipp: done, out: outage(lab.probes, faultAt, via, effectiveAt), recovered: ok };
+}
+
+const answeredBy = (lab: Lab, pop: string) => (p: ProbeResult): boolean => lab.config.servers.some((s) => s.pop === pop && p.backend === `${s.address}:${s.sipPort}`);
+const probeOkAfter = (lab: Lab, t: number, pop?: string): boolean => lab.probes.some((p) => p.ok && p.sentAt >= t && (!pop || answeredBy(lab, pop)(p)));
+
+function figure(round: number, scenario: string, what: string, o: Outage, detail: Figure['detail'], calls: Losses | undefined, checks: Array<[string, boolean]>): Figure {
+  return {
+    round,
+    scenario,
+    what,
+    recoveryMs: o.recoveryMs,
+    gapMs: o.gapMs,
+    failedProbes: o.failedProbes,
+    proberStallMs: o.proberStallMs,
+    detail,
+    calls,
+    targets: checks.map(([n]) => n),
+    missed: checks.filter(([, ok]) => !ok).map(([n]) => n),
+  };
+}
+
+/** The VRRP master of the carrying POP dies (link down, processes killed); its peer takes the address. */
+export async function pairTakeover(lab: Lab, round: number, t: Traffic): Promise<Figure> {
+  const h = lab.host(lab.policy.primary);
+  const victim = holder(h);
+  if (!victim) throw new Error(`POP ${h.pl.pop} has no VRRP master`);
+  const peer = h.pl.members.find((m) => m !== victim)!;
+  const r = await withTraffic(lab, `r${round}-pair`, t, () => killMember(h, victim), (f) => holder(h) === peer && probeOkAfter(lab, f));
+  const master = masterAt(lab, peer.node, r.faultAt);
+  const calls = losses(lab, r.sipp.calls, new Set());
+  const back = Date.now();
+  await restoreMember(h, victim);
+  await sleep(2000);
+  const blip = failedBetween(lab.probes, back, Date.now() - 1000);
+  const still = holder(h) === peer;
+  return figure(round, 'pair takeover', `layer-1 node ${victim.node} of POP ${h.pl.pop} killed (link down, processes killed); ${peer.node} takes over`, r.out, { vrrpMasterMs: master === null ? null : master - r.faultAt, returnBlipProbes: blip, stayedOn: still ? peer.node : victim.node }, calls, [
+    ['new calls succeed < 1 s', r.recovered && r.out.recoveryMs !== null && r.out.recoveryMs < 1000],
+    ['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0],
+    ['no second blip when the node returns (nopreempt)', blip === 0 && still],
+  ]);
+}
+
+/** Only the layer-1 process of the master dies: keepalived's process tracking faults the instance. */
+export async function layer1Process(lab: Lab, round: number, t: Traffic): Promise<Figure> {
+  const h = lab.host(lab.policy.primary);
+  const victim = holder(h);
+  if (!victim) throw new Error(`POP ${h.pl.pop} has no VRRP master`);
+  const peer = h.pl.members.find((m) => m !== victim)!;
+  const pid = lab.run.pid(`${victim.node}.layer1`);
+  const r = await withTraffic(lab, `r${round}-l1proc`, t, () => pid && process.kill(pid, 'SIGKILL'), (f) => holder(h) === peer && probeOkAfter(lab, f));
+  const master = masterAt(lab, peer.node, r.faultAt);
+  const calls = losses(lab, r.sipp.calls, new Set());
+  await lab.run.stop(`${victim.node}.layer1`, 'SIGKILL', 1000);
+  startLayer1(h, victim);
+  await waitUntil(`layer 1 on ${victim.node}`, () => layer1Healthy(h, victim), 20_000, 200);
+  await sleep(1500);
+  return figure(round, 'layer-1 process', `layer-1 process of ${victim.node} (POP ${h.pl.pop}) killed, keepalived alive`, r.out, { vrrpMasterMs: master === null ? null : master - r.faultAt }, calls, [
+    ['new calls succeed < 1 s', r.recovered && r.out.recoveryMs !== null && r.out.recoveryMs < 1000],
+    ['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0],
+  ]);
+}
+
+/** One connector of the carrying POP is killed: only the calls it held may be lost. */
+export async function connectorKill(lab: Lab, round: number, t: Traffic): Promise<Figure> {
+  const h = lab.host(lab.policy.primary);
+  const victim = h.pl.connectors[0]!;
+  const pid = lab.run.pid(`${h.pl.pop}.${victim}`);
+  const names = connectorNames(lab.config);
+  const r = await withTraffic(
+    lab,
+    `r${round}-connector`,
+    t,
+    () => pid && process.kill(pid, 'SIGKILL'),
+    (f) => lab.probes.some((p) => p.ok && p.sentAt >= f + 300 && names.get(p.connector ?? '') !== victim),
+  );
+  const calls = losses(lab, r.sipp.calls, new Set([victim]));
+  startConnector(h, victim);
+  await waitServers(h);
+  await sleep(1000);
+  return figure(round, 'connector', `connector ${victim} of POP ${h.pl.pop} killed (supervisor and worker)`, r.out, { killed: victim }, calls, [['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0]]);
+}
+
+/** Disaster: the carrying POP goes at once; the address must answer from the other POP. */
+export async function popMove(lab: Lab, round: number, t: Traffic): Promise<Figure> {
+  const from = lab.policy.primary;
+  const to = lab.layout.pops.find((p) => p.pop !== from)!.pop;
+  let routeMovedAt: number | null = null;
+  const r = await withTraffic(lab, `r${round}-popmove`, t, () => popCut(lab.host(from)), (f) => {
+    if (routeMovedAt === null && lab.carrierPop() === to) routeMovedAt = Date.now();
+    return routeMovedAt !== null && probeOkAfter(lab, f, to);
+  }, answeredBy(lab, to));
+  const popConnectors = new Set(lab.config.connectors.filter((c) => c.pop === from).map((c) => c.name));
+  const calls = losses(lab, r.sipp.calls, popConnectors);
+  return figure(round, 'POP move', `all of POP ${from} goes (uplink silent, every process killed); POP ${to} answers`, r.out, { routerMovedMs: routeMovedAt === null ? null : routeMovedAt - r.faultAt, anycast: lab.policy.anycast ? 'on' : 'off' }, calls, [
+    ['new calls succeed < 1 s via the other POP', r.recovered && r.out.recoveryMs !== null && r.out.recoveryMs < 1000],
+    ['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0],
+  ]);
+}
+
+/** The lost POP returns; the address goes back by the configured policy. */
+export async function failback(lab: Lab, round: number, t: Traffic): Promise<Figure> {
+  const back = lab.policy.primary;
+  const other = lab.layout.pops.find((p) => p.pop !== back)!.pop;
+  const calls = Math.round((t.rate * (t.leadMs + t.tailMs + 8000)) / 1000);
+  const sipp = runSipp(lab.run, `r${round}-failback`, { ns: lab.layout.clientNs, target: lab.config.wellKnown.address, bind: '10.99.1.2', calls, rate: t.rate, holdMs: t.holdMs, recvTimeoutMs: 6000 });
+  await sleep(t.leadMs);
+  const startAt = Date.now();
+  await popRestore(lab.host(back));
+  const readyAt = Date.now();
+  const detail: Figure['detail'] = { policy: `failback ${lab.policy.failback}, anycast ${lab.policy.anycast ? 'on' : 'off'}`, restartMs: readyAt - startAt };
+  const checks: Array<[string, boolean]> = [];
+  let movedAt: number | null = null;
+  const watchMove = async (ms: number): Promise<boolean> => {
+    try {
+      await waitUntil(`the router to send the address to POP ${back}`, () => lab.carrierPop() === back, ms, 20);
+      movedAt = Date.now();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (lab.policy.failback === 'automatic') {
+    const moved = await watchMove(15_000);
+    detail.movedAfterReadyMs = movedAt === null ? null : movedAt - readyAt;
+    checks.push([`POP ${back} takes the address back by itself`, moved]);
+  } else {
+    const early = await watchMove(5000);
+    checks.push([`POP ${back} waits for the operator (5 s observed)`, !early && lab.carrierPop() === other]);
+    const t0 = Date.now();
+    const cmd = lab.ipTakeover(back, ['takeover']);
+    detail.takeoverExit = cmd.code;
+    const moved = cmd.code === 0 && (await watchMove(10_000));
+    detail.movedAfterTakeoverMs = movedAt === null ? null : movedAt - t0;
+    checks.push([`ip-takeover takeover on POP ${back} moves it back`, moved]);
+  }
+  const done = await sipp;
+  await sleep(1100);
+  const from = movedAt ?? readyAt;
+  const o: Outage = { ...outage(lab.probes, from), recoveryMs: null };
+  // The calls in progress at the POP that gives the address back are cut by the route change.
+  const res = losses(lab, done.calls, new Set(lab.config.connectors.filter((c) => c.pop === other).map((c) => c.name)));
+  detail.probesFailedAroundMove = failedBetween(lab.probes, from - 2000, from + 2000);
+  detail.callsCutByRouteChange = res.lost;
+  return figure(round, 'failback', `POP ${back} returns; policy: failback ${lab.policy.failback}`, o, detail, res, checks);
+}
