@@ -24,6 +24,22 @@ const norm = (s: string): string => s.trim().toLowerCase();
 
 /** Most specific first; levels whose part is unknown are left out. Keys look like `sip/polycom/hdx 8000/3.1`. */
 export function classChain(id: ClientIdentity): ClassKey[] {
+  let out = chains.get(id);
+  if (!out) {
+    out = buildChain(id);
+    chains.set(id, out);
+  }
+  return out;
+}
+
+/**
+ * Chains by identity object: an identity the parsers cache (a User-Agent seen before) gives the same
+ * chain, and the same key strings, whose hashes the profile cache then finds without rehashing.
+ * The arrays are shared: callers read them and never change them.
+ */
+const chains = new WeakMap<ClientIdentity, ClassKey[]>();
+
+function buildChain(id: ClientIdentity): ClassKey[] {
   const out: ClassKey[] = [];
   const p = id.protocol;
   const v = norm(id.vendor);

@@ -28,7 +28,21 @@ export class NetworkIdentifier {
     }
   }
 
+  /** Results by address and domain (shared objects: callers read them and never change them). */
+  readonly #memo = new Map<string, IdentifiedNetwork>();
+
   identify(address: string, domain = ''): IdentifiedNetwork {
+    const k = domain ? `${address} ${domain}` : address;
+    let r = this.#memo.get(k);
+    if (!r) {
+      r = this.#identify(address, domain);
+      if (this.#memo.size >= 65_536) this.#memo.clear();
+      this.#memo.set(k, r);
+    }
+    return r;
+  }
+
+  #identify(address: string, domain: string): IdentifiedNetwork {
     const ids: NetworkId[] = [];
     const bytes = addressBytes(address);
     let customer = '';

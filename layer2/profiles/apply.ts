@@ -10,6 +10,26 @@ export const emptyCounter = (): Counter => ({ a: 0, s: 0, f: 0, l: 0, n: 0, ts: 
 export const emptyClass = (key: string): ClassProfile => ({ key, t: {}, fs: {}, ovAt: 0, resetAt: 0 });
 export const emptyNetwork = (key: string): NetworkProfile => ({ key, servers: {}, pops: {}, ovAt: 0, resetAt: 0 });
 
+/**
+ * Copies deep enough that the op can change the copy and leave `prev` as it was (it may sit in a
+ * read cache): the maps and the records inside them are new, their numbers and strings shared.
+ */
+function copyClass(p: ClassProfile): ClassProfile {
+  const t: ClassProfile['t'] = {};
+  for (const k in p.t) t[k as keyof typeof t] = { ...p.t[k as keyof typeof t]! };
+  const fs: ClassProfile['fs'] = {};
+  for (const k in p.fs) fs[k as keyof typeof fs] = [...p.fs[k as keyof typeof fs]!];
+  return { ...p, t, fs };
+}
+
+function copyNetwork(p: NetworkProfile): NetworkProfile {
+  const servers: NetworkProfile['servers'] = {};
+  for (const k in p.servers) servers[k] = { ...p.servers[k]! };
+  const pops: NetworkProfile['pops'] = {};
+  for (const k in p.pops) pops[k] = { ...p.pops[k]! };
+  return { ...p, servers, pops, ...(p.allow ? { allow: { ...p.allow, names: [...p.allow.names] } } : {}) };
+}
+
 function count(c: Counter, ok: boolean, ms: number, at: number): void {
   c.a++;
   if (ok) {
@@ -27,7 +47,7 @@ function count(c: Counter, ok: boolean, ms: number, at: number): void {
 
 /** Apply one class op to a copy of the profile; undefined when the op does not concern it. */
 export function applyClassOp(prev: ClassProfile | undefined, op: Op): ClassProfile | undefined {
-  const p: ClassProfile = prev ? structuredClone(prev) : emptyClass((op as { key: string }).key);
+  const p: ClassProfile = prev ? copyClass(prev) : emptyClass((op as { key: string }).key);
   switch (op.o) {
     case 'cls': {
       if (op.at < p.resetAt) return prev;
@@ -60,7 +80,7 @@ export function applyClassOp(prev: ClassProfile | undefined, op: Op): ClassProfi
 }
 
 export function applyNetworkOp(prev: NetworkProfile | undefined, op: Op): NetworkProfile | undefined {
-  const p: NetworkProfile = prev ? structuredClone(prev) : emptyNetwork((op as { key: string }).key);
+  const p: NetworkProfile = prev ? copyNetwork(prev) : emptyNetwork((op as { key: string }).key);
   const server = (name: string): ServerRecord => (p.servers[name] ??= { ...emptyCounter(), blockedUntil: 0, tr: 0 });
   switch (op.o) {
     case 'srv':

@@ -113,7 +113,8 @@ export class ProfileStore {
    * into LMDB. Another process's commit is seen within that time; this process's own writes drop
    * their keys from here as soon as they are committed.
    */
-  readonly #cache = new Map<string, { v: ClassProfile | NetworkProfile | undefined; until: number }>();
+  readonly #classCache = new Map<string, { v: ClassProfile | undefined; until: number }>();
+  readonly #netCache = new Map<string, { v: NetworkProfile | undefined; until: number }>();
   readonly #ttl: number;
   /** Every local event is also written to the outbox (replication is configured). */
   readonly #outbox: boolean;
@@ -196,19 +197,29 @@ export class ProfileStore {
   snapshot(chain: readonly ClassKey[], networks: readonly NetworkId[]): ProfileSnapshot {
     const now = Date.now();
     const classes: Array<ClassProfile | undefined> = new Array(chain.length);
-    for (let i = 0; i < chain.length; i++) classes[i] = this.#cached(CLS + chain[i]!.key, now) as ClassProfile | undefined;
+    for (let i = 0; i < chain.length; i++) classes[i] = this.#cached(this.#classCache, CLS, chain[i]!.key, now);
     const nets: Array<NetworkProfile | undefined> = new Array(networks.length);
-    for (let i = 0; i < networks.length; i++) nets[i] = this.#cached(NET + networks[i]!.key, now) as NetworkProfile | undefined;
+    for (let i = 0; i < networks.length; i++) nets[i] = this.#cached(this.#netCache, NET, networks[i]!.key, now);
     return { classes, networks: nets };
   }
 
-  #cached(key: string, now: number): ClassProfile | NetworkProfile | undefined {
-    const e = this.#cache.get(key);
+  /** Keyed by the profile key itself (no prefix concatenated): the chain's strings hash once. */
+  #cached<T extends ClassProfile | NetworkProfile>(cache: Map<string, { v: T | undefined; until: number }>, prefix: string, key: string, now: number): T | undefined {
+    const e = cache.get(key);
     if (e && e.until > now) return e.v;
-    const v = this.#read.get(key) as ClassProfile | NetworkProfile | undefined;
-    if (this.#cache.size >= 262_144) this.#cache.clear();
-    this.#cache.set(key, { v, until: now + this.#ttl });
+    const v = this.#read.get(prefix + key) as T | undefined;
+    if (cache.size >= 131_072) cache.clear();
+    cache.set(key, { v, until: now + this.#ttl });
     return v;
+  }
+
+  /** After a commit: this process's hot-path cache holds what it just wrote (no re-read, no decode). */
+  #remember(written: ReadonlyMap<string, ClassProfile | NetworkProfile>): void {
+    const until = Date.now() + this.#ttl;
+    for (const [k, v] of written) {
+      if (k.startsWith(CLS)) this.#classCache.set(k.slice(CLS.length), { v: v as ClassProfile, until });
+      else this.#netCache.set(k.slice(NET.length), { v: v as NetworkProfile, until });
+    }
   }
 
   /**
@@ -219,7 +230,7 @@ export class ProfileStore {
   transact(decideOps: (view: StoreView) => Op[] | undefined): Promise<ProfileEvent | undefined> {
     if (this.#closed) return Promise.resolve(undefined);
     const db = this.#db;
-    const touched: string[] = [];
+    const written = new Map<string, ClassProfile | NetworkProfile>();
     return this.#root.transaction(() => {
       const view: StoreView = {
         classProfile: (k) => db.get(CLS + k) as ClassProfile | undefined,
@@ -231,7 +242,7 @@ export class ProfileStore {
       const seq = ((db.get(SEQ + this.origin) as number | undefined) ?? 0) + 1;
       const at = Date.now();
       const ev: ProfileEvent = { origin: this.origin, seq, at, ops };
-      this.#applyOps(ev, touched);
+      this.#applyOps(ev, written);
       db.put(SEQ + this.origin, seq);
       this.#markApplied(this.origin, seq);
       if (this.#outbox) {
@@ -242,7 +253,7 @@ export class ProfileStore {
       }
       return ev;
     }).then((ev) => {
-      for (const k of touched) this.#cache.delete(k);
+      this.#remember(written);
       return ev;
     });
   }
@@ -254,15 +265,15 @@ export class ProfileStore {
   /** Apply another origin's event once: 'duplicate' when its sequence number was seen already. */
   applyRemote(ev: ProfileEvent): Promise<'applied' | 'duplicate'> {
     const db = this.#db;
-    const touched: string[] = [];
+    const written = new Map<string, ClassProfile | NetworkProfile>();
     return this.#root.transaction(() => {
       const a = (db.get(APPLIED + ev.origin) as Applied | undefined) ?? { upTo: 0, above: [] };
       if (ev.seq <= a.upTo || a.above.includes(ev.seq)) return 'duplicate' as const;
-      this.#applyOps(ev, touched);
+      this.#applyOps(ev, written);
       this.#markApplied(ev.origin, ev.seq);
       return 'applied' as const;
     }).then((r) => {
-      for (const k of touched) this.#cache.delete(k);
+      this.#remember(written);
       return r;
     });
   }
@@ -303,7 +314,7 @@ export class ProfileStore {
     db.put(APPLIED + origin, next);
   }
 
-  #applyOps(ev: ProfileEvent, touched: string[]): void {
+  #applyOps(ev: ProfileEvent, written: Map<string, ClassProfile | NetworkProfile>): void {
     const db = this.#db;
     for (const op of ev.ops) {
       switch (targetOf(op)) {
@@ -313,7 +324,7 @@ export class ProfileStore {
           const next = applyClassOp(prev, op);
           if (next && next !== prev) {
             db.put(key, next);
-            touched.push(key);
+            written.set(key, next);
           }
           break;
         }
@@ -323,7 +334,7 @@ export class ProfileStore {
           const next = applyNetworkOp(prev, op);
           if (next && next !== prev) {
             db.put(key, next);
-            touched.push(key);
+            written.set(key, next);
           }
           break;
         }
