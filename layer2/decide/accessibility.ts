@@ -13,7 +13,8 @@ export interface Accessible {
 export function accessibleServers(req: DecisionRequest, snap: ProfileSnapshot, topo: Topology, live: LiveState): Accessible {
   const pops = topo.popByName;
   const reasons: string[] = [];
-  const removed = { down: 0, drained: 0, work: 0, micro: 0, region: 0, static: 0, learned: 0, tried: 0 };
+  const removed = { down: 0, drained: 0, work: 0, micro: 0, region: 0, static: 0, learned: 0, tried: 0, suspect: 0 };
+  const suspects: ServerTopo[] = [];
   const names = new Set<string>();
   for (const n of req.networks) if (n.name) names.add(n.name);
   const policy = req.customer ? topo.customers[req.customer] : undefined;
@@ -63,18 +64,29 @@ export function accessibleServers(req: DecisionRequest, snap: ProfileSnapshot, t
       removed.learned++;
       continue;
     }
+    if (l?.suspectUntil !== undefined && l.suspectUntil > live.now) {
+      suspects.push(s);
+      continue;
+    }
     out.push(s);
   }
+  // Recently failing servers are avoided while others can take the call, and tried when none can.
+  let lastResort = false;
+  if (out.length === 0 && suspects.length > 0) {
+    out.push(...suspects);
+    lastResort = true;
+  } else removed.suspect = suspects.length;
   const parts: string[] = [];
   if (removed.tried) parts.push(`${removed.tried} already tried`);
   if (removed.down) parts.push(`${removed.down} down`);
   if (removed.drained) parts.push(`${removed.drained} drained`);
+  if (removed.suspect) parts.push(`${removed.suspect} failing lately`);
   if (removed.work) parts.push(`${removed.work} without work type ${req.workType}`);
   if (removed.micro) parts.push(`${removed.micro} in micro POPs of other networks`);
   if (removed.region) parts.push(`${removed.region} outside the regions of customer ${req.customer}`);
   if (removed.static) parts.push(`${removed.static} outside the accessible set of ${staticSets.map((s) => s.from).join(' and ')}`);
   if (removed.learned) parts.push(`${removed.learned} learned blocked from ${req.networks.filter((n) => n.physical).map((n) => n.key).join(', ')}`);
-  reasons.push(`accessible: ${out.length} of ${topo.servers.length} servers${parts.length ? ` (${parts.join('; ')})` : ''}`);
+  reasons.push(`accessible: ${out.length} of ${topo.servers.length} servers${parts.length ? ` (${parts.join('; ')})` : ''}${lastResort ? ', all of them failing lately: tried anyway' : ''}`);
   return { servers: out, reasons };
 }
 

@@ -139,11 +139,19 @@ export interface LearningPolicy {
   probationLimit: number;
 }
 
+export interface ServerLive {
+  units: number;
+  up: boolean;
+  drained: boolean;
+  /** Calls to it failed lately (timeouts, refusals): avoided until then while others can take the call. */
+  suspectUntil?: number;
+}
+
 /** Live state at the moment of the decision (no clock inside decide: `now` comes from here). */
 export interface LiveState {
   now: number;
   /** Per server: capacity units in use across the POP, health, admin drain. Absent = idle, up. */
-  servers: ReadonlyMap<string, { units: number; up: boolean; drained: boolean }>;
+  servers: ReadonlyMap<string, ServerLive>;
   /** Redirects awaiting their arrival, per class key (most specific level of the class issued to). */
   pending: ReadonlyMap<string, number>;
 }

@@ -207,6 +207,9 @@ export class LearningEngine {
   /** A proxied (or local) call ended its setup: the server answered (ok) or failed to. */
   carried(ctx: CallContext, server: string, technique: Technique, ok: boolean, ms: number, detail: string): void {
     this.#m.outcomes.labels(technique, ok ? 'success' : 'failure').inc();
+    // Passive health, whatever the source: a server that just failed is avoided for a while.
+    if (ok) this.#live.cleared(server);
+    else if (this.#c.serverHealth.suspectMs > 0) this.#live.suspect(server, Date.now() + this.#c.serverHealth.suspectMs);
     if (!this.#limit.allow(ctx.source, Date.now())) {
       this.#m.limited.inc();
       return;

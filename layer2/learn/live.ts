@@ -1,4 +1,4 @@
-import type { LiveState } from '../decide/types.js';
+import type { LiveState, ServerLive } from '../decide/types.js';
 import type { ProfileStore } from '../profiles/store.js';
 
 /** Load of one writer (a worker process), published in the host-local part of the store. */
@@ -39,8 +39,9 @@ export class LiveView {
   #others = new Map<string, number>();
   #health = new Map<string, HealthEntry>();
   #drains = new Map<string, DrainEntry>();
-  #state = new Map<string, { units: number; up: boolean; drained: boolean }>();
+  #state = new Map<string, ServerLive>();
   #dirty = false;
+  readonly #suspects = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(store: ProfileStore, writerId: string) {
@@ -105,14 +106,32 @@ export class LiveView {
     const drains = new Map<string, DrainEntry>();
     for (const { key, value } of this.#store.rangeLocal<DrainEntry>('drain/')) if (value.drained) drains.set(key.slice('drain/'.length), value);
     this.#drains = drains;
-    const state = new Map<string, { units: number; up: boolean; drained: boolean }>();
-    const names = new Set([...others.keys(), ...this.#own.keys(), ...health.keys(), ...drains.keys()]);
+    const state = new Map<string, ServerLive>();
+    for (const [k, until] of this.#suspects) if (until <= now) this.#suspects.delete(k);
+    const names = new Set([...others.keys(), ...this.#own.keys(), ...health.keys(), ...drains.keys(), ...this.#suspects.keys()]);
     for (const s of names) state.set(s, this.#entry(s));
     this.#state = state;
   }
 
-  #entry(s: string): { units: number; up: boolean; drained: boolean } {
-    return { units: (this.#others.get(s) ?? 0) + (this.#own.get(s) ?? 0), up: this.#health.get(s)?.up ?? true, drained: this.#drains.has(s) };
+  #entry(s: string): ServerLive {
+    const e: ServerLive = { units: (this.#others.get(s) ?? 0) + (this.#own.get(s) ?? 0), up: this.#health.get(s)?.up ?? true, drained: this.#drains.has(s) };
+    const until = this.#suspects.get(s);
+    if (until !== undefined) e.suspectUntil = until;
+    return e;
+  }
+
+  /**
+   * Passive health: a call to the server just failed (no answer, refused, a server error), so new calls
+   * avoid it until `until` — the prober's fall count would take seconds — unless nothing else is left.
+   * A success clears it.
+   */
+  suspect(server: string, until: number): void {
+    this.#suspects.set(server, until);
+    this.#rebuild(server);
+  }
+
+  cleared(server: string): void {
+    if (this.#suspects.delete(server)) this.#rebuild(server);
   }
 
   #rebuild(server: string): void {

@@ -309,6 +309,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       timeoutMs: raw.serverHealth?.timeoutMs ?? 1000,
       fall: raw.serverHealth?.fall ?? 3,
       rise: raw.serverHealth?.rise ?? 2,
+      suspectMs: raw.serverHealth?.suspectMs ?? 10_000,
     },
     replication,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,

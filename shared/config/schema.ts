@@ -167,6 +167,7 @@ const ServerHealth = Obj({
   timeoutMs: Type.Optional(Ms(1000, 10)),
   fall: Type.Optional(Type.Integer({ minimum: 1 })),
   rise: Type.Optional(Type.Integer({ minimum: 1 })),
+  suspectMs: Type.Optional(Ms(10_000, 0)),
 });
 
 const Admin = Obj({

@@ -145,6 +145,20 @@ t.test('(C) server: capacity for the work type, cost, failures from this network
   t.equal(decide(tried, none(tried), topo, live()).pop, 'iad', 'failover leaves the tried servers out');
 });
 
+t.test('passive health: servers failing lately are avoided while others can take the call, tried when none can', async (t) => {
+  const r = request();
+  const live1: LiveState = { now: 1000, pending: new Map(), servers: new Map([['ams-2', { units: 0, up: true, drained: false, suspectUntil: 5000 }]]) };
+  const d = decide(r, none(r), topology(), live1);
+  t.equal(d.server, 'ams-1', 'the other server of the POP');
+  t.notOk(d.candidates.some((c) => c.server === 'ams-2'));
+  t.match(d.reasons.join('\n'), /1 failing lately/);
+  t.ok(decide(r, none(r), topology(), { ...live1, now: 6000 }).candidates.some((c) => c.server === 'ams-2'), 'the suspicion lapses');
+  const all = new Map(topology().servers.map((s) => [s.name, { units: 0, up: true, drained: false, suspectUntil: 5000 }]));
+  const d2 = decide(r, none(r), topology(), { now: 1000, pending: new Map(), servers: all });
+  t.equal(d2.pop, 'ams', 'with every server suspect, they are tried anyway');
+  t.match(d2.reasons.join('\n'), /all of them failing lately: tried anyway/);
+});
+
 t.test('technique: override > record that breaks > configured > proven > default', async (t) => {
   const chain = classChain(polycom);
   const cfg = (classes: Record<string, Technique>, def: Technique = 'proxy') => ({ default: def, classes });
