@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { VcpError } from './errors.js';
+import { v6Bytes, v6Text } from './net/prefix.js';
 
 /** PROXY protocol v2 (HAProxy's proxy-protocol.txt, section 2.2): a binary header with the client's addresses. */
 export const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -44,8 +45,8 @@ export function encodeProxyV2(info: { transport: 'tcp' | 'udp'; srcAddress: stri
     b.writeUInt16BE(info.srcPort, 24);
     b.writeUInt16BE(info.dstPort, 26);
   } else {
-    writeV6(b, 16, toV6(info.srcAddress));
-    writeV6(b, 32, toV6(info.dstAddress));
+    b.set(v6Bytes(info.srcAddress)!, 16);
+    b.set(v6Bytes(info.dstAddress)!, 32);
     b.writeUInt16BE(info.srcPort, 48);
     b.writeUInt16BE(info.dstPort, 50);
   }
@@ -80,7 +81,7 @@ export function decodeProxyV2(buf: Buffer): ProxyDecodeResult {
     if (len < 36) throw new ProxyV2Error('PROXY header too short for IPv6 addresses');
     return {
       status: 'ok', headerLength,
-      info: { command: 'proxy', transport, srcAddress: readV6(buf, 16), dstAddress: readV6(buf, 32), srcPort: buf.readUInt16BE(48), dstPort: buf.readUInt16BE(50), ...(len > 36 ? { tlvs: buf.subarray(52, headerLength) } : {}) },
+      info: { command: 'proxy', transport, srcAddress: v6Text(buf, 16), dstAddress: v6Text(buf, 32), srcPort: buf.readUInt16BE(48), dstPort: buf.readUInt16BE(50), ...(len > 36 ? { tlvs: buf.subarray(52, headerLength) } : {}) },
     };
   }
   throw new ProxyV2Error(`unsupported PROXY address family ${af}`);
@@ -100,55 +101,3 @@ function writeV4(b: Buffer, off: number, a: string): void {
 }
 
 const readV4 = (b: Buffer, off: number): string => `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-
-/** IPv6 text → 8 groups (IPv4 addresses become ::ffff:a.b.c.d). */
-function toV6(a: string): number[] {
-  if (isIPv4(a)) {
-    const p = a.split('.').map(Number);
-    return [0, 0, 0, 0, 0, 0xffff, (p[0]! << 8) | p[1]!, (p[2]! << 8) | p[3]!];
-  }
-  let s = a;
-  const tail: number[] = [];
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.', lastColon)) {
-    const p = s.slice(lastColon + 1).split('.').map(Number);
-    tail.push((p[0]! << 8) | p[1]!, (p[2]! << 8) | p[3]!);
-    s = `${s.slice(0, lastColon + 1)}0`;
-    s = s.slice(0, -1) || ':';
-    if (s.endsWith(':') && !s.endsWith('::')) s = s.slice(0, -1);
-  }
-  const [head, rest] = s.includes('::') ? s.split('::') as [string, string] : [s, undefined];
-  const h = head ? head.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : [];
-  const r = rest !== undefined && rest !== '' ? rest.split(':').map((x) => parseInt(x, 16)) : [];
-  const fill = 8 - tail.length - h.length - r.length;
-  return [...h, ...new Array<number>(rest === undefined ? 0 : fill).fill(0), ...r, ...tail];
-}
-
-function writeV6(b: Buffer, off: number, groups: number[]): void {
-  for (let i = 0; i < 8; i++) b.writeUInt16BE(groups[i] ?? 0, off + 2 * i);
-}
-
-/** 16 bytes → RFC 5952 text (longest run of zero groups compressed). */
-function readV6(b: Buffer, off: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(b.readUInt16BE(off + 2 * i));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i > 1) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (x: number): string => x.toString(16);
-  if (bestStart === 0 && bestLen === 5 && g[5] === 0xffff) return `::ffff:${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
-  if (bestStart < 0) return g.map(hex).join(':');
-  return `${g.slice(0, bestStart).map(hex).join(':')}::${g.slice(bestStart + bestLen).map(hex).join(':')}`;
-}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import { v6Text } from '../../shared/net/prefix.js';
 import { H323UserInformation as UserInformationType } from './asn/h225-call.js';
 import { H323Err, perError } from './errors.js';
 import { perDecodeAt, perEncode, type DecodeOptions } from './per/codec.js';
@@ -169,31 +170,9 @@ export function transportIp(t: TransportAddress | undefined): { ip: string; port
   if (!Buffer.isBuffer(v.ip) || typeof v.port !== 'number') return undefined;
   if (v.ip.length === 4) return { ip: [...v.ip].join('.'), port: v.port };
   if (v.ip.length !== 16) return undefined;
-  return { ip: ipv6Text(v.ip), port: v.port };
+  return { ip: v6Text(v.ip), port: v.port };
 }
 
-/** RFC 5952 text of 16 octets: lower-case groups, the longest run of two or more zero groups as `::`. */
-function ipv6Text(b: Buffer): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-}
 
 export const dialledDigits = (digits: string): AliasAddress => ({ choice: 'dialledDigits', value: digits });
 export const h323Id = (id: string): AliasAddress => ({ choice: 'h323-ID', value: id });

@@ -8,6 +8,44 @@ export interface Prefix {
   bits: number;
 }
 
+/** Address text → 16 bytes: IPv6 as it is, IPv4 as `::ffff:a.b.c.d`; undefined when not an address. */
+export function v6Bytes(address: string): Uint8Array | undefined {
+  if (isIPv6(address)) return v6(address);
+  if (!isIPv4(address)) return undefined;
+  const out = new Uint8Array(16);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  out.set(v4(address), 12);
+  return out;
+}
+
+/**
+ * 16 bytes at `off` → RFC 5952 text: lower-case groups, the longest run of two or more zero groups as
+ * `::`, IPv4-mapped addresses as `::ffff:a.b.c.d` (as Node's sockets name them).
+ */
+export function v6Text(b: Uint8Array, off = 0): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!);
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best === 0 && bestLen === 5 && g[5] === 0xffff) return `::ffff:${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
+  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+}
+
 /** Address text → bytes (IPv4-mapped IPv6 addresses become IPv4), or undefined. */
 export function addressBytes(address: string): Uint8Array | undefined {
   if (isIPv4(address)) return v4(address);
