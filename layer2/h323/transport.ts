@@ -1,7 +1,7 @@
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { BindError } from '../../shared/errors.js';
+import { type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { connect, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
+import { bindUdp, listenTcp } from '../../shared/net/listen.js';
 import { decodeProxyV2 } from '../../shared/proxy-v2.js';
 import { H323Err, H323Error, h323Error } from './errors.js';
 import type { H323Metrics } from './metrics.js';
@@ -197,10 +197,10 @@ export class H323Transport {
 
   async start(): Promise<void> {
     const o = this.#o;
-    if (o.port) this.#servers.push(await listen(o.address, o.port, 'H.225 TCP', (s) => this.#accepted(s, false)));
-    if (o.proxiedPort) this.#servers.push(await listen(o.address, o.proxiedPort, 'H.225 TCP from layer 1', (s) => this.#accepted(s, true)));
-    if (o.rasPort) this.#udp.push(await bind(o.address, o.rasPort, 'RAS UDP', (m, r, s) => this.#plainRas(m, r, s)));
-    if (o.rasProxiedPort) this.#udp.push(await bind(o.address, o.rasProxiedPort, 'RAS UDP from layer 1', (m, r, s) => this.#proxiedRas(m, r, s)));
+    if (o.port) this.#servers.push(await listenTcp(o.address, o.port, 'H.225 TCP', (s) => this.#accepted(s, false)));
+    if (o.proxiedPort) this.#servers.push(await listenTcp(o.address, o.proxiedPort, 'H.225 TCP from layer 1', (s) => this.#accepted(s, true)));
+    if (o.rasPort) this.#udp.push(await bindUdp(o.address, o.rasPort, 'RAS UDP', 1 << 20, (m, r, s) => this.#plainRas(m, r, s)));
+    if (o.rasProxiedPort) this.#udp.push(await bindUdp(o.address, o.rasProxiedPort, 'RAS UDP from layer 1', 1 << 20, (m, r, s) => this.#proxiedRas(m, r, s)));
   }
 
   async close(): Promise<void> {
@@ -320,29 +320,4 @@ export class H323Transport {
       reply: (b) => sock.send(b, rinfo.port, rinfo.address),
     });
   }
-}
-
-function listen(address: string, port: number, role: string, onConnection: (s: Socket) => void): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer({ allowHalfOpen: false, noDelay: true }, onConnection);
-    srv.once('error', (err) => reject(new BindError(role, address, port, err)));
-    srv.listen({ port, host: address, backlog: 4096 }, () => {
-      srv.removeAllListeners('error');
-      srv.on('error', () => undefined);
-      resolve(srv);
-    });
-  });
-}
-
-function bind(address: string, port: number, role: string, onMessage: (m: Buffer, r: RemoteInfo, s: UdpSocket) => void): Promise<UdpSocket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 1 << 20 });
-    s.once('error', (err) => reject(new BindError(role, address, port, err)));
-    s.bind(port, address, () => {
-      s.removeAllListeners('error');
-      s.on('error', () => undefined);
-      s.on('message', (m, r) => onMessage(m, r, s));
-      resolve(s);
-    });
-  });
 }

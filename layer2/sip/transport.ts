@@ -1,7 +1,7 @@
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, connect, type Server, type Socket } from 'node:net';
-import { BindError } from '../../shared/errors.js';
+import { type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { connect, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
+import { bindUdp, listenTcp } from '../../shared/net/listen.js';
 import { decodeProxyV2 } from '../../shared/proxy-v2.js';
 import { SipParseError } from './errors.js';
 import { SipStreamFramer } from './framer.js';
@@ -141,10 +141,10 @@ export class SipTransport {
 
   async start(): Promise<void> {
     const o = this.#o;
-    this.#udp = await bindUdp(o.address, o.port, 'SIP UDP', (msg, rinfo) => this.#onPlainDatagram(msg, rinfo));
+    this.#udp = await bindUdp(o.address, o.port, 'SIP UDP', 4 << 20, (msg, rinfo) => this.#onPlainDatagram(msg, rinfo));
     this.#tcp = await listenTcp(o.address, o.port, 'SIP TCP', (s) => this.#onConnection(s, false));
     if (o.proxiedPort) {
-      this.#udpProxied = await bindUdp(o.address, o.proxiedPort, 'SIP UDP from layer 1', (msg, rinfo) => this.#onProxiedDatagram(msg, rinfo));
+      this.#udpProxied = await bindUdp(o.address, o.proxiedPort, 'SIP UDP from layer 1', 4 << 20, (msg, rinfo) => this.#onProxiedDatagram(msg, rinfo));
       this.#tcpProxied = await listenTcp(o.address, o.proxiedPort, 'SIP TCP from layer 1', (s) => this.#onConnection(s, true));
     }
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(10000, o.idleTimeoutMs)).unref();
@@ -335,29 +335,4 @@ export class SipTransport {
       }
     }
   }
-}
-
-function bindUdp(address: string, port: number, role: string, onMessage: (m: Buffer, r: RemoteInfo) => void): Promise<UdpSocket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-    s.once('error', (err) => reject(new BindError(role, address, port, err)));
-    s.bind(port, address, () => {
-      s.removeAllListeners('error');
-      s.on('error', () => undefined);
-      s.on('message', onMessage);
-      resolve(s);
-    });
-  });
-}
-
-function listenTcp(address: string, port: number, role: string, onConnection: (s: Socket) => void): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer({ allowHalfOpen: false, noDelay: true }, onConnection);
-    srv.once('error', (err) => reject(new BindError(role, address, port, err)));
-    srv.listen({ port, host: address, backlog: 4096 }, () => {
-      srv.removeAllListeners('error');
-      srv.on('error', () => undefined);
-      resolve(srv);
-    });
-  });
 }

@@ -1,0 +1,33 @@
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import { BindError } from '../errors.js';
+
+/**
+ * A TCP listener for a protocol port: resolves once listening; a bind failure is a BindError naming
+ * address, port and role; later server errors are ignored (each connection handles its own).
+ */
+export function listenTcp(address: string, port: number, role: string, onConnection: (s: Socket) => void): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer({ allowHalfOpen: false, noDelay: true }, onConnection);
+    srv.once('error', (err) => reject(new BindError(role, address, port, err)));
+    srv.listen({ port, host: address, backlog: 4096 }, () => {
+      srv.removeAllListeners('error');
+      srv.on('error', () => undefined);
+      resolve(srv);
+    });
+  });
+}
+
+/** A UDP socket for a protocol port, with the given kernel buffer sizes; errors as `listenTcp`. */
+export function bindUdp(address: string, port: number, role: string, bufferBytes: number, onMessage: (m: Buffer, r: RemoteInfo, s: UdpSocket) => void): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: bufferBytes, sendBufferSize: bufferBytes });
+    s.once('error', (err) => reject(new BindError(role, address, port, err)));
+    s.bind(port, address, () => {
+      s.removeAllListeners('error');
+      s.on('error', () => undefined);
+      s.on('message', (m, r) => onMessage(m, r, s));
+      resolve(s);
+    });
+  });
+}
