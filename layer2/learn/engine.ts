@@ -185,11 +185,6 @@ export class LearningEngine {
     return ctx;
   }
 
-  /** Decide again for the same request without the servers already tried (failover). */
-  redecide(ctx: CallContext, exclude: readonly string[]): Decision {
-    ctx.decision = this.decide(ctx, exclude).decision;
-    return ctx.decision;
-  }
 
   #workType(chain: readonly ClassKey[]): string {
     for (const c of chain) {

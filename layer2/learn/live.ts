@@ -70,9 +70,6 @@ export class LiveView {
     this.#rebuild(server);
   }
 
-  ownUnits(server: string): number {
-    return this.#own.get(server) ?? 0;
-  }
 
   state(now: number, pending: ReadonlyMap<string, number> = NONE): LiveState {
     return { now, servers: this.#state, pending };

@@ -407,9 +407,6 @@ export class ProfileStore {
     return this.#db.remove(LOCAL + key);
   }
 
-  getLocal<T>(key: string): T | undefined {
-    return this.#read.get(LOCAL + key) as T | undefined;
-  }
 
   rangeLocal<T>(prefix: string): Array<{ key: string; value: T }> {
     const p = LOCAL + prefix;

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -279,8 +279,4 @@ export function curve(calls: readonly CallResult[], size: number): Array<{ from:
     out.push({ from: i, calls: w.length, failed: w.filter((c) => !c.ok).length, redirected: w.filter((c) => c.redirectedTo).length });
   }
   return out;
-}
-
-export function sippScenarios(): string[] {
-  return readdirSync(SCENARIOS);
 }
