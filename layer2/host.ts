@@ -9,6 +9,7 @@ import { Geo } from './geo/geo.js';
 import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
 import { ServerProber } from './learn/prober.js';
+import { createRouter } from './route/create.js';
 import { ProfileStore } from './profiles/store.js';
 import { Replicator } from './replication/replicator.js';
 import { startDns, type DnsListener } from './dns/start.js';
@@ -62,7 +63,10 @@ export class HostServices {
     this.#engine = engine;
     // The engine of this process sweeps the tokens it issues (join links, HTTP redirects).
     if (this.config.web.enabled || this.config.dns.enabled) engine.start();
-    if (this.config.web.enabled) this.#web = await startWeb({ config: this.config, connector: this.connector, engine, store: this.store, registry, log: this.log });
+    if (this.config.web.enabled) {
+      const router = createRouter(this.config, { engine, live: this.#live, registry, log: this.log });
+      this.#web = await startWeb({ config: this.config, connector: this.connector, router, store: this.store, registry, log: this.log });
+    }
     if (this.config.dns.enabled) this.#dns = await startDns({ config: this.config, connector: this.connector, engine, registry, log: this.log });
     if (this.config.admin.port === 0) return;
     const token = adminToken(this.config.admin, true);

@@ -11,10 +11,12 @@ export class WorkerMetrics {
   readonly setupSeconds: Histogram;
   readonly transactions: Gauge;
   readonly dialogs: Gauge;
+  readonly notRelayed: Counter<'why'>;
+  readonly limited: Counter<'scope'>;
   readonly requestsIn;
   readonly responsesIn;
   /** Read when /metrics is scraped. */
-  readonly live = { transactions: (): number => 0, dialogs: (): number => 0 };
+  readonly live = { transactions: (): number => 0, dialogs: (): number => 0, transport: (): Readonly<Record<string, number>> => ({}) };
 
   constructor(labels: Record<string, string>) {
     this.registry.setDefaultLabels(labels);
@@ -28,6 +30,18 @@ export class WorkerMetrics {
     const live = this.live;
     this.transactions = new Gauge({ name: 'vcp_sip_transactions', help: 'live transactions', registers: r, collect(this: Gauge) { this.set(live.transactions()); } });
     this.dialogs = new Gauge({ name: 'vcp_sip_dialogs', help: 'established calls through this worker', registers: r, collect(this: Gauge) { this.set(live.dialogs()); } });
+    this.notRelayed = new Counter({ name: 'vcp_sip_not_relayed_total', help: 'requests not forwarded because their destination is outside the deployment, by why', labelNames: ['why'], registers: r });
+    this.limited = new Counter({ name: 'vcp_sip_transaction_limit_total', help: 'requests answered 503 because the transaction table was full, for the source or globally', labelNames: ['scope'], registers: r });
+    // The SIP transport counts in plain fields; these read them when scraped.
+    const transport = (name: string, help: string, key: string): void => {
+      new Counter({ name, help, registers: r, collect(this: Counter) { this.reset(); this.inc(live.transport()[key] ?? 0); } });
+    };
+    transport('vcp_sip_udp_datagrams_in_total', 'SIP datagrams received (plain and from layer 1)', 'udpIn');
+    transport('vcp_sip_udp_datagrams_out_total', 'SIP datagrams sent', 'udpOut');
+    transport('vcp_sip_tcp_connections_total', 'SIP TCP connections accepted', 'tcpConnections');
+    transport('vcp_sip_proxy_header_errors_total', 'datagrams and connections from layer 1 dropped for a malformed PROXY v2 header', 'proxyHeaderErrors');
+    transport('vcp_sip_header_timeouts_total', 'TCP connections closed because a message (or the PROXY v2 header) did not complete in time', 'headerTimeouts');
+    transport('vcp_sip_keepalive_pongs_total', 'RFC 5626 keep-alive pings answered', 'pongs');
     this.requestsIn = this.messagesIn.labels('request');
     this.responsesIn = this.messagesIn.labels('response');
   }

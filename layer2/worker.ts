@@ -11,6 +11,8 @@ import { H323Transport } from './h323/transport.js';
 import { startHealthServer } from './health.js';
 import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
+import { createRouter } from './route/create.js';
+import type { Router } from './route/router.js';
 import { ProfileStore } from './profiles/store.js';
 import { WorkerMetrics } from './metrics.js';
 import { dropPrivileges } from './privileges.js';
@@ -23,6 +25,7 @@ export interface WorkerHandle {
   h323: H323Connector;
   gatekeeper: Gatekeeper;
   engine: LearningEngine;
+  router: Router;
   store: ProfileStore;
   close(): Promise<void>;
 }
@@ -60,7 +63,9 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize, readCacheMs: config.profiles.readCacheMs, outbox: config.replication !== undefined });
   const live = new LiveView(store, endpoint.id);
   const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: metrics.registry, localPop: endpoint.pop });
-  proxy = new SipProxy({ sip: config.sip, wellKnown: config.wellKnown, workerId: endpoint.id, transport, log, metrics, engine, live });
+  const router = createRouter(config, { engine, live, registry: metrics.registry, log, self: endpoint });
+  proxy = new SipProxy({ sip: config.sip, wellKnown: config.wellKnown, transport, router, log, metrics });
+  metrics.live.transport = () => ({ ...transport.counters });
   proxy.start();
   const h = config.h323;
   const h323Metrics = new H323Metrics(metrics.registry);
@@ -85,8 +90,8 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     h323Metrics,
     log,
   );
-  h323 = new H323Connector({ h323: config.h323, transport: h323Transport, log, metrics: h323Metrics, engine, live });
-  gatekeeper = new Gatekeeper({ ras: config.h323.ras, wellKnown: config.wellKnown, connectors: config.connectors, servers: config.servers, endpoint, engine, metrics: h323Metrics, log });
+  h323 = new H323Connector({ h323: config.h323, transport: h323Transport, router, log, metrics: h323Metrics });
+  gatekeeper = new Gatekeeper({ ras: config.h323.ras, wellKnown: config.wellKnown, connectors: config.connectors, servers: config.servers, endpoint, router, metrics: h323Metrics, log });
   try {
     await transport.start();
     await h323Transport.start();
@@ -108,6 +113,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     h323,
     gatekeeper,
     engine,
+    router,
     store,
     async close() {
       proxy!.stop();

@@ -1,7 +1,6 @@
-import type { ServerConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Technique } from '../decide/types.js';
-import type { CallContext } from '../learn/engine.js';
+import type { RoutedCall } from '../route/call.js';
 import type { H323Message } from './message.js';
 import type { SignalConnection } from './transport.js';
 
@@ -40,8 +39,17 @@ export type SetupOutcome = 'connected' | 'rejected' | 'redirected' | 'failed' | 
  */
 export type EndReason = 'caller' | 'server' | 'caller_lost' | 'server_lost' | 'malformed' | 'timeout' | 'no_server' | 'forwarded' | 'shutdown';
 
-/** Why an attempt on a server failed. */
-export type AttemptFailure = 'refused' | 'timeout' | 'resource' | 'closed' | 'malformed';
+/** Q.931 causes the connector itself uses. */
+export const enum Cause {
+  Normal = 16,
+  NoCircuit = 34,
+  TemporaryFailure = 41,
+  ResourceUnavailable = 47,
+  InvalidCallReference = 81,
+  MandatoryIeMissing = 96,
+  InvalidIeContents = 100,
+  TimerExpiry = 102,
+}
 
 /** The caller side of a call: one accepted connection and its calls by call reference. */
 export interface CallerConnection {
@@ -52,30 +60,20 @@ export interface CallerConnection {
 export interface Call {
   /** Canonical call identifier (8-4-4-4-12 hex), or `crv-N@peer` when the Setup has none. */
   id: string;
-  /** The redirect token: the call identifier when the Setup carries one, else ''. */
-  token: string;
   crv: number;
   caller: CallerConnection;
   setup: H323Message;
   state: CallState;
   technique: Technique;
-  ctx: CallContext | undefined;
-  candidates: ServerConfig[];
-  attempt: number;
-  server: ServerConfig | undefined;
+  /** The routed call (proxy or local): candidates, the attempt on the current one, its outcomes. */
+  route: RoutedCall | undefined;
   leg: SignalConnection | undefined;
   /** Messages from the caller before the server answered: sent again after a failover. */
   early: Buffer[];
   /** A Call Proceeding has gone to the caller (a later candidate's is not relayed again). */
   proceedingRelayed: boolean;
-  /** The current attempt's outcome has been taught to the learning engine. */
-  learned: boolean;
-  lastFailure: AttemptFailure | undefined;
-  /** Capacity units held on `server` while established. */
-  units: number;
   timer: NodeJS.Timeout | undefined;
   startedAt: number;
-  attemptAt: number;
   /** Set once the setup's outcome is counted. */
   outcome: SetupOutcome | undefined;
   log: Logger;

@@ -1,7 +1,7 @@
 import type { ConnectorConfig, H323Config, ServerConfig, WellKnownConfig, WorkerEndpoint } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Decision } from '../decide/types.js';
-import type { LearningEngine } from '../learn/engine.js';
+import type { Router } from '../route/router.js';
 import type { ClientIdentity } from '../identify.js';
 import { H323Error } from './errors.js';
 import { transportAddress, type AliasAddress, type EndpointType, type TransportAddress, type VendorIdentifier } from './h225.js';
@@ -35,7 +35,7 @@ export interface GatekeeperOptions {
   connectors: readonly ConnectorConfig[];
   servers: readonly ServerConfig[];
   endpoint: WorkerEndpoint;
-  engine: LearningEngine;
+  router: Router;
   metrics: H323Metrics;
   log: Logger;
 }
@@ -54,7 +54,7 @@ export class Gatekeeper {
   readonly table: RegistrationTable;
   readonly #c: { ras: H323Config['ras']; wellKnown: WellKnownConfig; servers: readonly ServerConfig[] };
   readonly #ep: WorkerEndpoint;
-  readonly #engine: LearningEngine;
+  readonly #router: Router;
   readonly #m: H323Metrics;
   readonly #log: Logger;
   /** RAS address (plain port) of each connector worker, by POP. */
@@ -65,7 +65,7 @@ export class Gatekeeper {
   constructor(o: GatekeeperOptions) {
     this.#c = { ras: o.ras, wellKnown: o.wellKnown, servers: o.servers };
     this.#ep = o.endpoint;
-    this.#engine = o.engine;
+    this.#router = o.router;
     this.#m = o.metrics;
     this.#log = o.log;
     this.table = new RegistrationTable(o.ras.maxRegistrations);
@@ -178,7 +178,7 @@ export class Gatekeeper {
   }
 
   #admit(m: RasMessage, v: PerObject, peer: RasPeer, now: number): RasMessage {
-    const id = typeof v.endpointIdentifier === 'string' ? v.endpointIdentifier : '';
+    const id = endpointIdOf(v.endpointIdentifier);
     const reg = this.table.byId(id, now);
     const dest = (v.destinationInfo as AliasAddress[] | undefined) ?? [];
     if (!reg) {
@@ -192,7 +192,7 @@ export class Gatekeeper {
     const d = this.#decide(peer, 'ARQ', reg.identity, reg.aliases, meetingOf(dest[0]));
     if (d.technique === 'redirect') {
       // A class taken by redirect goes straight to the chosen server; others come through the connector.
-      const server = d.candidates.map((c) => this.#engine.server(c.server)).find((s) => s !== undefined && s.h323Port > 0);
+      const server = this.#router.candidates(d, 'h323')[0];
       if (server) return buildAcf(m, { destCallSignalAddress: transportAddress(server.address, server.h323Port) });
     }
     return buildAcf(m, { destCallSignalAddress: this.#ownSignal(peer) });
@@ -207,7 +207,7 @@ export class Gatekeeper {
   }
 
   #decide(peer: RasPeer, what: string, identity: ClientIdentity, aliases: readonly AliasAddress[] | undefined, meeting: string): Decision {
-    return this.#engine.decide({
+    return this.#router.decide({
       protocol: 'h323',
       callId: `${what}-${(++this.#seq).toString(36)}@${peer.remoteAddress}:${peer.remotePort}`,
       identity,
@@ -262,4 +262,12 @@ export class Gatekeeper {
     if (peer.proxied || this.#ep.h323 === 0) return transportAddress(peer.proxied ? peer.localAddress : this.#c.wellKnown.address, this.#c.wellKnown.h323);
     return transportAddress(this.#ep.address, this.#ep.h323);
   }
+}
+
+/**
+ * The endpoint identifier of a RAS request as the table keys it: an endpoint behind GnuGk sends the
+ * one it was assigned padded with NULs to 128 characters; the padding is not part of it.
+ */
+export function endpointIdOf(v: unknown): string {
+  return typeof v === 'string' ? v.replace(/\0+$/, '') : '';
 }

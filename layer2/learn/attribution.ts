@@ -19,8 +19,8 @@ export interface Attribution {
  *   - nothing known yet: both are suspected — the class counts a failure (it flips only on several
  *     callers' word) and the network avoids the POP for a while. Either mistake is a safe one: a
  *     class proxied that could have been redirected, or a network sent to another POP.
- * The technique is the record's (redirect, http). A join link (uri) not used is weak evidence — the
- * visitor may not have joined at all — so it counts against the class and the server, never blocks.
+ * The technique is the record's (redirect, http); a join link (uri) not used is no miss at all (the
+ * engine closes it as unused).
  */
 export function attributeMiss(rec: RedirectRecord, popServers: readonly string[], view: StoreView, p: LearningPolicy, now: number, blockMs: number): Attribution {
   const chain = rec.chain.map((key, i) => ({ key, level: rec.levels[i]! }));
@@ -43,9 +43,6 @@ export function attributeMiss(rec: RedirectRecord, popServers: readonly string[]
     }
     return ops;
   };
-  if (technique === 'uri') {
-    return { cause: 'unknown', ops: [...classOps(), ...netOps(false)], detail: 'join link not used: counted against the class and the server, nothing blocked' };
-  }
   if (verdict.verdict === 'proven' && !reached) {
     return { cause: 'network', ops: netOps(true), detail: `${verdict.key} follows redirects, so ${rec.nets.join(', ') || 'the network'} cannot reach POP ${rec.pop}: blocked for ${Math.round(blockMs / 1000)} s` };
   }

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { DeploymentConfig, ServerConfig, WorkerEndpoint } from '../../shared/config/types.js';
+import type { DeploymentConfig, ServerConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import { decide } from '../decide/decide.js';
 import type { Decision, NetworkId, Technique, Topology } from '../decide/types.js';
@@ -30,11 +29,12 @@ export interface RequestInfo {
   customer?: string;
 }
 
-/** How a token is issued: its technique, its deadline when not `learning.redirectDeadlineMs`, the other links of a join page. */
+/** How a token is issued: its technique, its deadline when not `learning.redirectDeadlineMs`, the other links of a join page, the arrival identifiers' digests. */
 export interface IssueOptions {
   technique?: IssuedTechnique;
   deadlineMs?: number;
   peers?: string[];
+  ids?: string[];
 }
 
 /** A request with everything the decision used, kept by the connector until its outcome is known. */
@@ -49,13 +49,6 @@ export interface CallContext extends RequestInfo {
   at: number;
 }
 
-/** Where a redirected client is sent: a connector of the chosen server's POP, which sees the arrival. */
-export interface ArrivalPoint {
-  address: string;
-  sipPort: number;
-  h323Port: number;
-}
-
 export interface EngineOptions {
   config: DeploymentConfig;
   store: ProfileStore;
@@ -65,6 +58,8 @@ export interface EngineOptions {
   registry: Registry;
   /** The POP of the connector this engine decides for (default: the config's `pop`). */
   localPop?: string;
+  /** The clock (tests); default Date.now. */
+  now?: () => number;
 }
 
 /** FNV-1a of the source address: distinct failing callers are counted without keeping addresses. */
@@ -93,7 +88,7 @@ export class LearningEngine {
   readonly #nets: NetworkIdentifier;
   readonly #limit: SourceRateLimit;
   readonly #servers: Map<string, ServerConfig>;
-  readonly #arrivals: Map<string, WorkerEndpoint[]>;
+  readonly #now: () => number;
   /** Redirects this process issued: token → when a missing arrival becomes a failure, and the class. */
   readonly #pending = new Map<string, { due: number; cls: string }>();
   /** Redirects awaiting their arrival per class key: a redirect not yet proven is tried one at a time. */
@@ -121,12 +116,7 @@ export class LearningEngine {
     this.#nets = new NetworkIdentifier(o.config.networks);
     this.#limit = new SourceRateLimit(o.config.learning.perSourcePerMinute);
     this.#servers = new Map(o.config.servers.map((s) => [s.name, s]));
-    this.#arrivals = new Map();
-    for (const c of o.config.connectors) {
-      const list = this.#arrivals.get(c.pop) ?? [];
-      list.push(...c.endpoints);
-      this.#arrivals.set(c.pop, list);
-    }
+    this.#now = o.now ?? Date.now;
     const r = [o.registry];
     const pending = this.#pending;
     this.#m = {
@@ -142,7 +132,7 @@ export class LearningEngine {
 
   start(): void {
     for (const rec of this.#store.openRedirects()) if (rec.origin === this.#store.origin) this.#track(rec.token, rec.deadline + this.#c.learning.arrivalGraceMs, probationKey(rec));
-    this.#timer = setInterval(() => this.sweep(Date.now()), 250);
+    this.#timer = setInterval(() => this.sweep(this.#now()), 250);
     this.#timer.unref();
   }
 
@@ -150,8 +140,14 @@ export class LearningEngine {
     if (this.#timer) clearInterval(this.#timer);
   }
 
-  server(name: string): ServerConfig | undefined {
-    return this.#servers.get(name);
+  /** The keys of the networks a source is in whose reach is physical (its address prefix, a configured network). */
+  physicalNetworks(source: string, domain: string): string[] {
+    return this.#nets.identify(source, domain).ids.filter((n) => n.physical).map((n) => n.key);
+  }
+
+  /** The redirect record issued with one of these identifier digests (route/identifiers.ts). */
+  redirectByDigest(digests: readonly string[]): RedirectRecord | undefined {
+    return digests.length ? this.#store.redirectByDigest(digests) : undefined;
   }
 
   /** Identify, read profiles, decide, log. `explain`: the same without logging or counting (admin). */
@@ -163,7 +159,7 @@ export class LearningEngine {
     const workType = this.#workType(chain);
     const customer = net.customer || info.customer || '';
     const snap = this.#store.snapshot(chain, net.ids);
-    const now = Date.now();
+    const now = this.#now();
     const decision = decide(
       { protocol: info.protocol, client: info.identity, chain, source: info.source, networks: net.ids, geo, customer, meeting: info.meeting, workType, exclude },
       snap,
@@ -203,13 +199,13 @@ export class LearningEngine {
   carried(ctx: CallContext, server: string, technique: Technique, ok: boolean, ms: number, detail: string): void {
     this.#m.outcomes.labels(technique, ok ? 'success' : 'failure').inc();
     // Passive health, whatever the source: a server that just failed is avoided for a while.
+    const at = this.#now();
     if (ok) this.#live.cleared(server);
-    else if (this.#c.serverHealth.suspectMs > 0) this.#live.suspect(server, Date.now() + this.#c.serverHealth.suspectMs);
-    if (!this.#limit.allow(ctx.source, Date.now())) {
+    else if (this.#c.serverHealth.suspectMs > 0) this.#live.suspect(server, at + this.#c.serverHealth.suspectMs);
+    if (!this.#limit.allow(ctx.source, at)) {
       this.#m.limited.inc();
       return;
     }
-    const at = Date.now();
     const ops: Op[] = [];
     // A server failure says nothing about the client class: only successes teach the class.
     if (ok) for (const c of ctx.chain) ops.push({ o: 'cls', key: c.key, t: technique, ok, ms, src: ctx.srcHash, at });
@@ -220,30 +216,20 @@ export class LearningEngine {
 
   /** A round trip measured from the client's network to this POP (e.g. 2xx sent → ACK). */
   rtt(ctx: CallContext, ms: number): void {
-    if (!(ms >= 0) || ms > 10_000 || !this.#limit.allow(ctx.source, Date.now())) return;
-    const at = Date.now();
+    const at = this.#now();
+    if (!(ms >= 0) || ms > 10_000 || !this.#limit.allow(ctx.source, at)) return;
     const ops: Op[] = [];
     for (const n of ctx.networks) if (n.physical) ops.push({ o: 'rtt', key: n.key, pop: this.localPop, ms, at });
     if (ops.length) this.#write(ops);
   }
 
-  /** Where to send a client redirected to `server`: a connector of its POP (chosen by the token). */
-  arrivalPoint(server: string, token: string): ArrivalPoint | undefined {
-    const s = this.#servers.get(server);
-    const eps = s ? this.#arrivals.get(s.pop) : undefined;
-    if (!eps || eps.length === 0) return undefined;
-    const ep = eps[parseInt(token.slice(0, 8), 16) % eps.length]!;
-    return { address: ep.address, sipPort: ep.sip, h323Port: ep.h323 };
-  }
-
   /**
-   * Issue a redirect: a new token (or the given one, e.g. an H.323 call identifier) with a deadline.
-   * The same bookkeeping serves the join page's links (`uri`) and HTTP redirects (`http`).
+   * Record a redirect issued under `token` (the record's key: the id of a minted token, route/tokens.ts)
+   * with its deadline. The same bookkeeping serves the join page's links (`uri`) and HTTP redirects (`http`).
    */
-  redirected(ctx: CallContext, server: string, givenToken?: string, opts: IssueOptions = {}): string {
-    const token = givenToken ?? randomBytes(8).toString('hex');
+  redirected(ctx: CallContext, server: string, token: string, opts: IssueOptions = {}): string {
     const technique = opts.technique ?? 'redirect';
-    const now = Date.now();
+    const now = this.#now();
     const s = this.#servers.get(server);
     const rec: RedirectRecord = {
       token, protocol: ctx.protocol, server, pop: s?.pop ?? '', chain: ctx.chain.map((c) => c.key), levels: ctx.chain.map((c) => c.level),
@@ -251,15 +237,11 @@ export class LearningEngine {
       deadline: now + (opts.deadlineMs ?? this.#c.learning.redirectDeadlineMs), origin: this.#store.origin, state: 'open', closedAt: 0, closedPop: '',
       ...(technique !== 'redirect' ? { technique } : {}),
       ...(opts.peers?.length ? { peers: opts.peers } : {}),
+      ...(opts.ids?.length ? { ids: opts.ids } : {}),
     };
     this.#track(token, rec.deadline + this.#c.learning.arrivalGraceMs, probationKey(rec));
     this.#write([{ o: 'redirect', rec }, this.#logOp(ctx, technique === 'uri' ? 'issued' : 'redirected', technique, server, true, -1, `token ${token}`)]);
     return token;
-  }
-
-  /** Whether a redirect was issued with this token (in any state): a request carrying it is an arrival. */
-  isRedirect(token: string): boolean {
-    return this.#store.redirect(token) !== undefined;
   }
 
   /**
@@ -282,7 +264,7 @@ export class LearningEngine {
     const name = rec?.server || hint;
     const s = this.#servers.get(name);
     if (!s) return undefined;
-    const now = Date.now();
+    const now = this.#now();
     this.#untrack(token);
     const limited = !this.#limit.allow(arriving.source, now);
     if (limited) this.#m.limited.inc();
@@ -371,11 +353,13 @@ export class LearningEngine {
         if (!rec || rec.state !== 'open') return undefined;
         technique = rec.technique ?? 'redirect';
         const base = { at: now, origin: this.#store.origin, protocol: rec.protocol, technique, cls: rec.chain[0] ?? '', net: rec.nets[0] ?? '', server: rec.server, ok: false, ms: -1 };
-        const used = technique === 'uri' ? rec.peers?.find((p) => view.redirect(p)?.state === 'arrived') : undefined;
-        if (used) {
-          // Another way in from the same join page was taken: this link was simply not needed.
+        if (technique === 'uri') {
+          // A join link not used is no failure: another way in of the page was taken, or the visitor
+          // did not join at all. It teaches nothing.
           cause = 'unused';
-          return [{ o: 'close', token, state: 'missed', at: now, pop: this.localPop }, { o: 'log', entry: { ...base, event: 'unused', detail: `token ${token}: link ${used} of the same page was used` } }];
+          const used = rec.peers?.find((p) => view.redirect(p)?.state === 'arrived');
+          const detail = used ? `token ${token}: link ${used} of the same page was used` : `token ${token}: no link of the page was used`;
+          return [{ o: 'close', token, state: 'missed', at: now, pop: this.localPop }, { o: 'log', entry: { ...base, event: 'unused', detail } }];
         }
         const popServers = this.#c.servers.filter((s) => s.pop === rec.pop).map((s) => s.name);
         const a = attributeMiss(rec, popServers, view, this.topology.learning, now, this.#c.learning.blockRetryMs);
@@ -408,7 +392,7 @@ export class LearningEngine {
   #logOp(ctx: CallContext, event: string, technique: string, server: string, ok: boolean, ms: number, detail: string): Op {
     return {
       o: 'log',
-      entry: { at: Date.now(), origin: this.#store.origin, protocol: ctx.protocol, event, technique, cls: ctx.chain[0]!.key, net: ctx.networks[0]?.key ?? '', server, ok, ms, detail },
+      entry: { at: this.#now(), origin: this.#store.origin, protocol: ctx.protocol, event, technique, cls: ctx.chain[0]!.key, net: ctx.networks[0]?.key ?? '', server, ok, ms, detail },
     };
   }
 

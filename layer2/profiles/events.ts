@@ -48,8 +48,10 @@ export interface RedirectRecord {
   closedPop: string;
   /** The technique that issued the token: a protocol redirect (when absent), a join link (uri) or an HTTP redirect. */
   technique?: IssuedTechnique;
-  /** uri: the tokens of the other links of the same join page (one of them used: this one is no failure). */
+  /** uri: the tokens of the other links of the same join page. */
   peers?: string[];
+  /** Digests of the identifiers a client following the redirect keeps, each with its network (route/identifiers.ts). */
+  ids?: string[];
 }
 
 /** Techniques whose outcome is seen where the client arrives with a token. */
@@ -119,6 +121,7 @@ export function invalidOp(op: unknown): string | undefined {
       if ((r.levels as string[]).length !== (r.chain as string[]).length || !(r.levels as string[]).every((l) => LEVELS.has(l))) return 'bad redirect op';
       if (!isTime(r.issuedAt) || !isTime(r.deadline) || !isStr(r.origin) || !isStr(r.src, 64) || !PROTOCOLS.has(r.protocol as string)) return 'bad redirect op';
       if ((r.technique !== undefined && !ISSUED.has(r.technique as string)) || (r.peers !== undefined && !isStrArr(r.peers, 8))) return 'bad redirect op';
+      if (r.ids !== undefined && !(isStrArr(r.ids, 8) && (r.ids as string[]).every((d) => /^[0-9a-f]{32}$/.test(d)))) return 'bad redirect op';
       return undefined;
     }
     case 'close':

@@ -27,6 +27,8 @@ const META = 'm:meta';
 const CLS = 'c:';
 const NET = 'n:';
 const RED = 'r:';
+/** Arrival identifier digest → redirect token (route/identifiers.ts). */
+const IDX = 'i:';
 const LOG = 'l:';
 const SEQ = 's:';
 const APPLIED = 'a:';
@@ -90,7 +92,7 @@ function targetOf(op: Op): 'class' | 'net' | 'redirect' | 'log' {
   }
 }
 
-type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | ProfileEvent | Applied | number | Record<string, unknown>;
+type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | ProfileEvent | Applied | number | string | Record<string, unknown>;
 
 /**
  * The profiles of one host in LMDB, shared by every connector process on it: class profiles, network
@@ -191,6 +193,16 @@ export class ProfileStore {
 
   redirect(token: string): RedirectRecord | undefined {
     return this.#read.get(RED + token) as RedirectRecord | undefined;
+  }
+
+  /** The redirect record one of these identifier digests was issued with, if any. */
+  redirectByDigest(digests: readonly string[]): RedirectRecord | undefined {
+    for (const d of digests) {
+      const token = this.#read.get(IDX + d) as string | undefined;
+      const rec = token ? this.redirect(token) : undefined;
+      if (rec?.ids?.includes(d)) return rec;
+    }
+    return undefined;
   }
 
   /** The profiles a decision reads, aligned with the class chain and the network identifiers. */
@@ -343,6 +355,7 @@ export class ProfileStore {
           const prev = db.get(key) as RedirectRecord | undefined;
           const next = applyRedirectOp(prev, op);
           if (next && next !== prev) db.put(key, next);
+          if (op.o === 'redirect') for (const d of op.rec.ids ?? []) db.put(IDX + d, op.rec.token);
           break;
         }
         case 'log':
@@ -381,7 +394,10 @@ export class ProfileStore {
     const old: string[] = [];
     for (const { key, value } of this.#db.getRange({ start: RED, end: `${RED}\uffff` })) {
       const r = value as RedirectRecord;
-      if (r.state !== 'open' && r.closedAt < before) old.push(key);
+      if (r.state !== 'open' && r.closedAt < before) {
+        old.push(key);
+        for (const d of r.ids ?? []) old.push(IDX + d);
+      }
     }
     await this.#root.transaction(() => {
       for (const k of old) this.#db.remove(k);

@@ -29,3 +29,13 @@ export const enum SipErr {
 }
 
 export const sipError = (code: SipErr, reason: string, status = 400): SipParseError => new SipParseError(code, status, reason);
+
+/** Codes of what the proxy refuses or drops on purpose (logged with the code, counted). */
+export const enum SipRelay {
+  /** A request towards a destination outside the deployment (403/481/416/400): not forwarded. */
+  NotRelayed = 'VCP_ERR_SIP_NOT_RELAYED',
+  /** A response from another transport, address or port than its request went to: dropped. */
+  ForgedResponse = 'VCP_ERR_SIP_FORGED_RESPONSE',
+  /** The transaction table is full, for the source or for the worker: 503 with Retry-After. */
+  TransactionLimit = 'VCP_ERR_SIP_TRANSACTION_LIMIT',
+}

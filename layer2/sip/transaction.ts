@@ -1,18 +1,23 @@
-import type { ServerConfig } from '../../shared/config/types.js';
-import type { CallContext } from '../learn/engine.js';
+import type { RoutedCall } from '../route/call.js';
+import { buildResponse, type ResponseOptions } from './builder.js';
+import type { ClientTransaction } from './client-transaction.js';
+import { newTag } from './ids.js';
 import type { SipRequest } from './message.js';
-import type { Flow, Peer } from './transport.js';
+import { ackedLinger, serverLinger, serverRetransmit, type TimerPolicy } from './timers.js';
+import type { Flow } from './transport.js';
 
 /**
  * Transaction states (RFC 3261 section 17 with RFC 6026's Accepted):
  *
- *   server INVITE:  Proceeding ──2xx──► Accepted ──(timer)──► gone
- *                        └──3xx-6xx──► Completed ──ACK/timer──► gone
- *   client INVITE:  Calling ──1xx──► Proceeding ──2xx──► Accepted ──(timer)──► gone
- *                      └──────────────────└──3xx-6xx (ACK sent)──► Completed ──(timer)──► gone
- *   non-INVITE:     Trying ──1xx──► Proceeding ──final──► Completed ──(timer)──► gone
+ *   server INVITE:  Proceeding ──2xx──► Accepted ──(Timer L)──► gone
+ *                        └──3xx-6xx──► Completed ──ACK──► Confirmed ──(Timer I)──► gone
+ *                                          └──(Timer H, no ACK)──► gone
+ *   client INVITE:  Calling ──1xx──► Proceeding ──2xx──► Accepted ──(Timer M)──► gone
+ *                      └──────────────────└──3xx-6xx (ACK sent)──► Completed ──(Timer D)──► gone
+ *   non-INVITE:     Trying ──1xx──► Proceeding ──final──► Completed ──(Timer J / K)──► gone
  *
- * A timeout or a transport failure before any response moves the request to the next backend.
+ * The timers are in timers.ts; finished transactions carry an expiry time and are removed by one
+ * sweep a second instead of one timer each.
  */
 export const enum TxState {
   Trying = 0,
@@ -22,63 +27,62 @@ export const enum TxState {
   Terminated = 4,
 }
 
-/** What the connector needs to build a CANCEL or an ACK for a request it sent. */
-export interface SentRequest {
-  uri: string;
-  via: string;
-  from: string;
-  to: string;
-  callId: string;
-  cseq: number;
-  routes: string[];
-}
-
 export interface ServerTxn {
   key: string;
   method: string;
   req: SipRequest;
   flow: Flow;
+  /** The source address it counts against (the real client behind layer 1). */
+  source: string;
   state: TxState;
-  /** The last response sent, resent when the request is retransmitted. */
+  /** The last response sent, resent when the request is retransmitted (and by Timer G). */
   last: Buffer | undefined;
   expires: number;
   startedAt: number;
   cancelled: boolean;
-  client: ClientTxn | undefined;
-  /** Initial requests: the backends to try, in order, and the one being tried. */
-  candidates: ServerConfig[];
-  attempt: number;
+  /** The request forwarded for it (the current attempt). */
+  client: ClientTransaction | undefined;
+  /** Initial requests carried to servers: the routed call (candidates, attempts, outcomes). */
+  call: RoutedCall | undefined;
   technique: string;
-  /** The decision and what it was made from; undefined for in-dialog requests. */
-  ctx: CallContext | undefined;
-  lastFailure: 'timeout' | 'transport' | 'status' | undefined;
   /** Route values naming us at the top of an initial request, removed when it is forwarded. */
   dropRoutes: number;
+  /** Timer G (UDP, INVITE 3xx-6xx): the final response sent again until the ACK. */
+  retransmit: NodeJS.Timeout | undefined;
 }
 
-export interface ClientTxn {
-  key: string;
-  branch: string;
-  method: string;
-  peer: Peer;
-  bytes: Buffer;
-  sent: SentRequest;
-  server: ServerConfig | undefined;
-  state: TxState;
-  provisional: boolean;
-  cancelSent: boolean;
-  retransmitTimer: NodeJS.Timeout | undefined;
-  interval: number;
-  deadline: NodeJS.Timeout | undefined;
-  expires: number;
-  stx: ServerTxn | undefined;
+export interface TableLimits {
+  /** Server transactions held at once, in every state. */
+  max: number;
+  /** Server transactions of one source awaiting their final response. */
+  perSource: number;
 }
 
-/** Live transactions with expiry swept once a second, so finished ones cost no timer each. */
+/** Why a new server transaction was not admitted. */
+export type Refusal = 'global' | 'source';
+
+/**
+ * Live transactions, and the server side of them: responses sent and resent (Timer G), the linger
+ * after the final one (Timers H, I, J, L). Bounded twice: all server transactions together (`max`:
+ * memory), and per source the ones still awaiting a final response (`perSource`: what ties up
+ * servers, timers and sockets); a request over either bound is answered statelessly (503 with
+ * Retry-After) by the proxy.
+ */
 export class TransactionTable {
   readonly servers = new Map<string, ServerTxn>();
-  readonly clients = new Map<string, ClientTxn>();
+  readonly clients = new Map<string, ClientTransaction>();
+  readonly #pending = new Map<string, number>();
+  readonly #limits: TableLimits;
+  readonly #policy: TimerPolicy;
+  readonly #onFinal: (stx: ServerTxn, status: number) => void;
   #timer: NodeJS.Timeout | undefined;
+
+  /** `onFinal`: a final response went out on a server transaction (for the call's outcome). */
+  constructor(limits: TableLimits, policy: TimerPolicy, onFinal: (stx: ServerTxn, status: number) => void) {
+    this.#limits = limits;
+    this.#policy = policy;
+    this.#onFinal = onFinal;
+  }
 
   start(): void {
     this.#timer = setInterval(() => this.sweep(Date.now()), 1000);
@@ -87,29 +91,99 @@ export class TransactionTable {
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
-    for (const c of this.clients.values()) clearClientTimers(c);
+    for (const c of this.clients.values()) c.stop();
+    for (const s of this.servers.values()) if (s.retransmit) clearTimeout(s.retransmit);
   }
 
   get size(): number {
     return this.servers.size + this.clients.size;
   }
 
+  /** Server transactions of a source that await their final response. */
+  pendingOf(source: string): number {
+    return this.#pending.get(source) ?? 0;
+  }
+
+  /** Whether a new server transaction from `source` fits. */
+  admit(source: string): Refusal | undefined {
+    if (this.servers.size >= this.#limits.max) return 'global';
+    if ((this.#pending.get(source) ?? 0) >= this.#limits.perSource) return 'source';
+    return undefined;
+  }
+
+  /** A new server transaction for `req`, counted against the source of its flow. */
+  open(key: string, req: SipRequest, flow: Flow): ServerTxn {
+    const stx: ServerTxn = {
+      key, method: req.method, req, flow, source: flow.remoteAddress, state: TxState.Proceeding, last: undefined, expires: Number.MAX_SAFE_INTEGER,
+      startedAt: Date.now(), cancelled: false, client: undefined, call: undefined, technique: 'proxy', dropRoutes: 0, retransmit: undefined,
+    };
+    this.servers.set(key, stx);
+    this.#pending.set(stx.source, (this.#pending.get(stx.source) ?? 0) + 1);
+    return stx;
+  }
+
+  /** A response of our own on the server transaction (a new To tag past 100). */
+  respond(stx: ServerTxn, status: number, reason: string, opts: ResponseOptions = {}): void {
+    this.send(stx, buildResponse(stx.req, status, reason, { ...(status > 100 ? { toTag: newTag() } : {}), ...opts }), status);
+  }
+
+  /** Send a response on the server transaction and move it on. */
+  send(stx: ServerTxn, bytes: Buffer, status: number): void {
+    stx.last = bytes;
+    stx.flow.send(bytes);
+    if (status < 200) return;
+    this.finish(stx, status < 300 && stx.method === 'INVITE' ? TxState.Accepted : TxState.Completed);
+    if (stx.method === 'INVITE' && status >= 300 && stx.flow.transport === 'udp') this.#timerG(stx, 0);
+    this.#onFinal(stx, status);
+  }
+
+  /** The final response is out (or none will be sent): no longer pending for its source; gone after its linger. */
+  finish(stx: ServerTxn, state: TxState): void {
+    if (stx.state < TxState.Completed) this.#answered(stx);
+    stx.state = state;
+    stx.expires = Date.now() + serverLinger(this.#policy, stx.method === 'INVITE', stx.flow.transport);
+  }
+
+  /** Timer I: the ACK of our 3xx-6xx; its retransmissions are absorbed a little longer. */
+  acked(stx: ServerTxn): void {
+    if (stx.retransmit) clearTimeout(stx.retransmit);
+    stx.retransmit = undefined;
+    stx.state = TxState.Terminated;
+    stx.expires = Date.now() + ackedLinger(this.#policy, stx.flow.transport);
+  }
+
+  /** Timer G: a 3xx-6xx to an INVITE over UDP is sent again until its ACK (or Timer H). */
+  #timerG(stx: ServerTxn, previous: number): void {
+    const interval = serverRetransmit(this.#policy, previous);
+    stx.retransmit = setTimeout(() => {
+      stx.retransmit = undefined;
+      if (stx.state !== TxState.Completed || Date.now() + interval > stx.expires || !stx.last) return;
+      stx.flow.send(stx.last);
+      this.#timerG(stx, interval);
+    }, interval);
+    stx.retransmit.unref();
+  }
+
+  #answered(stx: ServerTxn): void {
+    const n = (this.#pending.get(stx.source) ?? 1) - 1;
+    if (n > 0) this.#pending.set(stx.source, n);
+    else this.#pending.delete(stx.source);
+  }
+
   sweep(now: number): void {
-    for (const [k, s] of this.servers) if (s.expires <= now) this.servers.delete(k);
+    for (const [k, s] of this.servers) {
+      if (s.expires > now) continue;
+      if (s.retransmit) clearTimeout(s.retransmit);
+      if (s.state < TxState.Completed) this.#answered(s);
+      this.servers.delete(k);
+    }
     for (const [k, c] of this.clients) {
       if (c.expires <= now) {
-        clearClientTimers(c);
+        c.stop();
         this.clients.delete(k);
       }
     }
   }
-}
-
-export function clearClientTimers(c: ClientTxn): void {
-  if (c.retransmitTimer) clearTimeout(c.retransmitTimer);
-  if (c.deadline) clearTimeout(c.deadline);
-  c.retransmitTimer = undefined;
-  c.deadline = undefined;
 }
 
 /**

@@ -77,3 +77,22 @@ export function formatHostPort(host: string, port: number): string {
   const h = host.includes(':') ? `[${host}]` : host;
   return port ? `${h}:${port}` : h;
 }
+
+/** The user part of a SIP URI ('' when it has none), undefined when it is not one. */
+export function uriUser(uri: string): string | undefined {
+  return trySipUri(uri)?.user;
+}
+
+/** The host of a SIP URI ('' when it is not one): a From domain identifies a customer network. */
+export function uriHost(uri: string): string {
+  return trySipUri(uri)?.host ?? '';
+}
+
+/** A SIP URI, or undefined when the text is not one (a tel: URI, garbage). */
+export function trySipUri(uri: string): SipUri | undefined {
+  try {
+    return parseSipUri(uri);
+  } catch {
+    return undefined;
+  }
+}

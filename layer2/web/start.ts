@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
-import type { LearningEngine } from '../learn/engine.js';
+import type { Router } from '../route/router.js';
 import type { ProfileStore } from '../profiles/store.js';
 import { WebMetrics } from './metrics.js';
 import { startWebListener } from './server.js';
@@ -11,7 +11,7 @@ import { WebService, type WebServiceOptions } from './service.js';
 export interface StartWebOptions {
   config: Config;
   connector: ConnectorConfig;
-  engine: LearningEngine;
+  router: Router;
   store: ProfileStore;
   registry: Registry;
   log: Logger;
@@ -26,7 +26,7 @@ export function webSections(c: Config): Pick<WebServiceOptions, 'web' | 'meeting
 export async function startWeb(o: StartWebOptions): Promise<Server> {
   const metrics = new WebMetrics(o.registry);
   const log = o.log.child({ part: 'web' });
-  const service = new WebService({ ...webSections(o.config), engine: o.engine, store: o.store, log, metrics });
+  const service = new WebService({ ...webSections(o.config), router: o.router, store: o.store, log, metrics });
   const address = o.config.web.address || o.connector.address;
   const srv = await startWebListener({ address, port: o.config.web.port, trustedProxies: o.config.web.trustedProxies, service, metrics, log });
   log.info({ web: `http://${address}:${o.config.web.port}`, meetings: o.config.meetings.length }, 'web listener ready');

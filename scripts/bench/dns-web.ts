@@ -17,6 +17,7 @@ import { WebMetrics } from '../../layer2/web/metrics.js';
 import { joinPage } from '../../layer2/web/pages.js';
 import { WebService } from '../../layer2/web/service.js';
 import { webSections } from '../../layer2/web/start.js';
+import { createRouter } from '../../layer2/route/create.js';
 
 /**
  * The DNS responder and the web pages without sockets (what one core does per second):
@@ -84,15 +85,16 @@ rate('malformed (FORMERR)', QUERIES, (i) => responder.respond(bad, resolvers[i %
 const view = {
   meeting: 'board',
   ways: [
-    { kind: 'web' as const, server: 'ams-1', pop: 'ams', href: 'https://ams.example.net/meet/board?vcp-token=0123456789abcdef&vcp-srv=ams-1', text: '' },
-    { kind: 'sip' as const, server: 'ams-1', pop: 'ams', href: 'sip:board@192.0.2.2:25060;vcp-token=0123456789abcdef;vcp-srv=ams-1', text: 'sip:board@192.0.2.2:25060;vcp-token=0123456789abcdef;vcp-srv=ams-1' },
-    { kind: 'h323' as const, server: 'ams-1', pop: 'ams', href: 'h323:board%2B0123456789abcdef%2Bams-1@192.0.2.2', text: 'board+0123456789abcdef+ams-1@192.0.2.2' },
+    { kind: 'web' as const, server: 'ams-1', pop: 'ams', href: 'https://ams.example.net/meet/board?vcp-token=AQx0Qf1Yb2s3c4d5ZgAAAABkAAAAAAVhbXMtMZ6hZ2Vr3cq1uLnQ4wZ9xR', text: '' },
+    { kind: 'sip' as const, server: 'ams-1', pop: 'ams', href: 'sip:board@192.0.2.2:25060;vcp-token=AQx0Qf1Yb2s3c4d5ZgAAAABkAAAAAAVhbXMtMZ6hZ2Vr3cq1uLnQ4wZ9xR', text: 'sip:board@192.0.2.2:25060;vcp-token=AQx0Qf1Yb2s3c4d5ZgAAAABkAAAAAAVhbXMtMZ6hZ2Vr3cq1uLnQ4wZ9xR' },
+    { kind: 'h323' as const, server: 'ams-1', pop: 'ams', href: 'h323:board%2BAQx0Qf1Yb2s3c4d5ZgAAAABkAAAAAAVhbXMtMZ6hZ2Vr3cq1uLnQ4wZ9xR@192.0.2.2', text: 'board+AQx0Qf1Yb2s3c4d5ZgAAAABkAAAAAAVhbXMtMZ6hZ2Vr3cq1uLnQ4wZ9xR@192.0.2.2' },
   ],
   missing: [],
 };
 process.stdout.write('\nweb\n');
 rate('join page rendered from its view', QUERIES / 3, () => joinPage(view));
-const service = new WebService({ ...webSections(config), engine, store, log, metrics: new WebMetrics(new Registry()) });
+const router = createRouter({ ...config, tokens: { keyFile: '', key: 'bench-key-bench-key-bench-key-bench-key' } }, { engine, live, registry: new Registry(), log });
+const service = new WebService({ ...webSections(config), router, store, log, metrics: new WebMetrics(new Registry()) });
 rate('GET /join: 3 decisions, 3 tokens recorded, page', PAGES, (i) => service.join('board', { source: resolvers[i % 1000]!, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36', id: `b${i}` }));
 
 await new Promise((r) => setTimeout(r, 200));

@@ -25,7 +25,7 @@ export const CONFIG_TABLES: Readonly<Record<string, readonly string[]>> = {
   layer1: ['layer1'],
   topology: [
     'pops[].kind', 'pops[].region', 'pops[].reachableFrom', 'servers[].capacity', 'servers[].workTypes', 'servers[].probe',
-    'serverHealth', 'networks', 'customers', 'geo', 'techniques', 'workTypes', 'profiles', 'learning', 'admin',
+    'serverHealth', 'networks', 'customers', 'geo', 'techniques', 'workTypes', 'profiles', 'learning', 'admin', 'tokens',
   ],
   replication: ['replication'],
   'web-dns': ['pops[].web', 'web', 'meetings', 'dns'],

@@ -14,6 +14,7 @@ import type { Config, ConnectorConfig, DnsConfig, FailoverConfig, MeetingConfig,
 
 if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (v) => isIP(v) !== 0);
 if (!FormatRegistry.Has('ipv4')) FormatRegistry.Set('ipv4', (v) => isIPv4(v));
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(v) && !Number.isNaN(Date.parse(v)));
 if (!FormatRegistry.Has('cidr')) FormatRegistry.Set('cidr', (v) => parsePrefix(v) !== undefined);
 
 /** Cost per call in capacity units of the work types a server lists without costs. */
@@ -222,6 +223,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     learning: raw.learning,
     admin: { ...raw.admin, address: raw.admin.address ?? '', token: raw.admin.token, tokenFile: at(raw.admin.tokenFile) },
     serverHealth: raw.serverHealth,
+    tokens: { ...raw.tokens, keyFile: at(raw.tokens.keyFile), ...(raw.tokens.previousKeyFile ? { previousKeyFile: at(raw.tokens.previousKeyFile) } : {}) },
     replication: raw.replication ? resolveReplication(raw.replication, connectors, fail) : undefined,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
     ...resolveWebDns(raw, fail, popNames, customerNames),

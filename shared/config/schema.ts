@@ -169,6 +169,16 @@ export const Sip = Section({
   transactionTimeoutMs: ms(32000, 100, 'lifetime of a request forwarded towards a client'),
   redirectTokenParam: Type.String({ pattern: '^[a-z][a-z0-9-]*$', default: 'vcp-token', expected: 'a URI parameter name of lower-case letters, digits and dashes', description: 'URI parameter carrying a redirect\'s token' }),
   maxCallMs: ms(21_600_000, 1000, 'a call whose end the connector never saw gives its capacity back after this long'),
+  maxTransactions: int({ min: 100, def: 500_000 }, 'server transactions one worker holds at once, finished ones still absorbing retransmissions included; a request over it gets 503 with Retry-After'),
+  maxTransactionsPerSource: int({ min: 1, def: 2000 }, 'server transactions of one source address (the client behind layer 1) awaiting their final response; a request over it gets 503 with Retry-After'),
+});
+
+export const Tokens = Section({
+  key: Type.Optional(Type.String({ minLength: 32, expected: 'a key of at least 32 characters', description: 'the key tokens are signed with (HMAC-SHA256); every POP of the deployment must have the same', defaultText: 'none' })),
+  keyFile: Type.String({ minLength: 1, default: 'var/token.key', expected: 'a file path', description: 'without `key`: the file holding it, created (mode 0600, 32 random octets as hex) at first start; copy it to every host of the deployment. Relative to the config file' }),
+  previousKey: Type.Optional(Type.String({ minLength: 32, expected: 'a key of at least 32 characters', description: 'rotation: the key tokens were signed with before, still accepted until `previousUntil`', defaultText: 'none' })),
+  previousKeyFile: Type.Optional(Type.String({ minLength: 1, expected: 'a file path', description: 'the same from a file; relative to the config file', defaultText: 'none' })),
+  previousUntil: Type.Optional(Type.String({ format: 'date-time', expected: 'a time such as 2026-07-01T12:00:00Z', description: 'when the previous key stops being accepted (at least the longest token life: `web.linkDeadlineMs`)', defaultText: 'for ever' })),
 });
 
 export const H323Ras = Section({
@@ -466,6 +476,7 @@ export const ConfigSchema = Obj({
   learning: Learning,
   admin: Admin,
   serverHealth: ServerHealth,
+  tokens: Tokens,
   replication: Type.Optional(Replication),
   runAs: Type.Optional(RunAs),
   web: Type.Optional(Web),

@@ -62,6 +62,8 @@ export type WorkTypesConfig = Static<typeof S.WorkTypes>;
 /** `path`: absolute. */
 export type ProfilesConfig = Static<typeof S.Profiles>;
 export type ServerHealthConfig = Static<typeof S.ServerHealth>;
+/** `keyFile`, `previousKeyFile`: absolute. */
+export type TokensConfig = Static<typeof S.Tokens>;
 /** `address` '' = the connector's; `tokenFile` absolute. */
 export type AdminConfig = Omit<Static<typeof S.Admin>, 'token'> & { address: string; token: string | undefined };
 
@@ -135,6 +137,7 @@ export interface Config {
   learning: LearningConfig;
   admin: AdminConfig;
   serverHealth: ServerHealthConfig;
+  tokens: TokensConfig;
   /** Absent: no replication (a single POP), and no outbox. */
   replication: ReplicationConfig | undefined;
   runAs: { user: string; group: string } | undefined;

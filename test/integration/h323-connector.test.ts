@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { formatJoinAlias } from '../../layer2/route/formats.js';
 import { parseConfig } from '../../shared/config/load.js';
 import { createLogger } from '../../shared/logger.js';
 import { encodeProxyV2 } from '../../shared/proxy-v2.js';
@@ -45,7 +46,33 @@ ${extra}
   return w;
 }
 
-const metrics = async (): Promise<string> => (await fetch(`http://${CONN}:18080/metrics`)).text();
+const metrics = async (at = CONN): Promise<string> => (await fetch(`http://${at}:18080/metrics`)).text();
+
+/** POP u's connector: where a redirect from POP t sends a caller (its servers are in u). */
+const CU = '127.0.6.3';
+
+/** Two POPs in-process: t (the worker callers reach, 127.0.6.2) and u (127.0.6.3), sharing the profile store. */
+async function twoPops(t: Test, servers: string, extra = ''): Promise<{ pt: WorkerHandle; pu: WorkerHandle }> {
+  const dir = t.testdir();
+  const config = parseConfig(`
+pop: t
+wellKnown: { address: ${WK}, h323: 1720, ras: 1719 }
+pops: [ { name: t }, { name: u } ]
+connectors:
+  - { name: c, pop: t, address: ${CONN}, workers: 1, ports: { sip: 25060, h323: ${PORT}, health: 18080 } }
+  - { name: cu, pop: u, address: ${CU}, workers: 1, ports: { sip: 25060, h323: ${PORT}, health: 18080 } }
+servers:
+${servers}
+h323: { connectTimeoutMs: 5000, setupTimeoutMs: 10000, forwardReleaseMs: 300 }
+profiles: { path: profiles }
+${extra}
+`, `${dir}/h323-two-pops.yaml`);
+  const pt = await startWorker(config, config.connectors[0]!.endpoints[0]!, log);
+  t.teardown(() => pt.close());
+  const pu = await startWorker(config, config.connectors[1]!.endpoints[0]!, log);
+  t.teardown(() => pu.close());
+  return { pt, pu };
+}
 
 async function caller(t: Test, local: string, port = PORT, first?: Buffer): Promise<H323Conn> {
   const c = await H323Conn.open(CONN, port, local, first);
@@ -228,10 +255,10 @@ t.test('two calls on one connection are kept apart; releasing one leaves the oth
   await c.waitClosed();
 });
 
-t.test('forward: Facility callForwarded with the arrival point, the dialled digits and the identifiers; then a clean release', async (t) => {
+t.test('forward: Facility callForwarded naming POP u\'s connector, the dialled digits and the identifiers; the follower is recognised there by its call identifier', async (t) => {
   const m = await mcu(t, '127.0.6.19');
   // Two redirects of the class may await their arrival at once (the first caller never follows).
-  await worker(t, '  - { name: m, pop: t, address: 127.0.6.19, sipPort: 0, h323Port: 1720 }', 'techniques: { classes: { "h323/lifesize": redirect } }\nlearning: { probationLimit: 2 }');
+  await twoPops(t, '  - { name: m, pop: u, address: 127.0.6.19, sipPort: 0, h323Port: 1720 }', 'techniques: { classes: { "h323/lifesize": redirect } }\nlearning: { probationLimit: 2 }');
   const c = await caller(t, '127.0.6.106');
   const setup = setupFor({ callReference: 30, identity: IDENTITIES.lifesize, destinationAliases: [h323Id('meeting-room')], calledNumber: '8030' });
   c.send(setup);
@@ -241,7 +268,7 @@ t.test('forward: Facility callForwarded with the arrival point, the dialled digi
   t.match(s, {
     fromDestination: true,
     facilityReason: 'callForwarded',
-    alternativeAddress: `${CONN}:${PORT}`,
+    alternativeAddress: `${CU}:${PORT}`,
     alternativeAliases: [{ type: 'dialledDigits', value: '8030' }],
     callIdentifier: guidToString(sent.callIdentifier!.guid),
     conferenceID: guidToString(sent.conferenceID),
@@ -252,39 +279,51 @@ t.test('forward: Facility callForwarded with the arrival point, the dialled digi
   await c.waitClosed();
   t.equal(m.stats.setups, 0, 'nothing reached the MCU');
 
-  // A room system that follows it arrives with its call identifier and is carried to the MCU.
+  // A room system that follows it arrives at POP u with its call identifier and is carried to the MCU.
   const ep = new H323Endpoint({ host: CONN, port: PORT, localAddress: '127.0.6.107', identity: IDENTITIES.lifesize, destinationAliases: [h323Id('room')], calledNumber: '8031', onForward: 'follow' });
   t.teardown(() => ep.close());
   const r = await ep.call();
-  t.match(r, { ok: true, outcome: 'connected', forwardedTo: [`${CONN}:${PORT}`] });
+  t.match(r, { ok: true, outcome: 'connected', forwardedTo: [`${CU}:${PORT}`] });
   t.equal(m.arrivals(r.callIdentifier), 1, 'the MCU saw the call identifier');
-  await waitFor('arrival learned', async () => metric(await metrics(), 'vcp_decision_outcomes_total', { technique: 'redirect', outcome: 'arrived' }) === 1);
-  const text = await metrics();
-  t.equal(metric(text, 'vcp_h323_calls_total', { technique: 'redirect', outcome: 'redirected' }), 2);
-  t.equal(metric(text, 'vcp_h323_calls_total', { technique: 'local', outcome: 'connected' }), 1, 'the arrival was carried to the server');
+  await waitFor('arrival learned', async () => metric(await metrics(CU), 'vcp_decision_outcomes_total', { technique: 'redirect', outcome: 'arrived' }) === 1);
+  t.equal(metric(await metrics(CU), 'vcp_route_arrivals_total', { match: 'identifiers' }), 1, 'recognised by its call identifier from the network it was sent from');
+  t.equal(metric(await metrics(), 'vcp_h323_calls_total', { technique: 'redirect', outcome: 'redirected' }), 2);
+  t.equal(metric(await metrics(CU), 'vcp_h323_calls_total', { technique: 'local', outcome: 'connected' }), 1, 'the arrival was carried to the server');
 });
 
-t.test('a join page link dialled by a room system (meeting+token+server) is the arrival of that link', async (t) => {
+t.test('a redirect never names the connector that decided: a class taken by redirect whose server is in this POP is carried here', async (t) => {
+  const m = await mcu(t, '127.0.6.18');
+  await worker(t, '  - { name: m, pop: t, address: 127.0.6.18, sipPort: 0, h323Port: 1720 }', 'techniques: { default: redirect }');
+  const ep = new H323Endpoint({ host: CONN, port: PORT, localAddress: '127.0.6.108', identity: IDENTITIES.lifesize, destinationAliases: [h323Id('room')], calledNumber: '8032', onForward: 'follow' });
+  t.teardown(() => ep.close());
+  t.match(await ep.call(), { ok: true, outcome: 'connected', forwardedTo: [] }, 'no Facility: connected directly');
+  t.equal(m.stats.setups, 1);
+  const text = await metrics();
+  t.equal(metric(text, 'vcp_h323_calls_total', { technique: 'local', outcome: 'connected' }), 1);
+  t.equal(metric(text, 'vcp_route_redirects_kept_local_total'), 1);
+});
+
+t.test('a join page link dialled by a room system (meeting+token) is the arrival of that link', async (t) => {
   const m = await mcu(t, '127.0.6.15');
   const w = await worker(t, '  - { name: join-mcu, pop: t, address: 127.0.6.15, h323Port: 1720, probe: none }\n  - { name: other, pop: t, address: 127.0.6.16, h323Port: 1720, probe: none }');
   // What the join page does for an H.323 client: decide, then issue a token of the URI technique.
-  const ctx = w.engine.decide({ protocol: 'h323', callId: 'page', identity: { protocol: 'h323', vendor: '', product: '', version: '' }, source: '127.0.6.120', domain: '', meeting: 'board' }, [], true);
-  const token = w.engine.redirected(ctx, 'join-mcu', undefined, { technique: 'uri' });
-  await w.engine.written();
-  const ep = new H323Endpoint({ host: CONN, port: PORT, localAddress: '127.0.6.120', identity: IDENTITIES.polycom, destinationAliases: [h323Id(`board+${token}+join-mcu`)] });
+  const ctx = w.router.decide({ protocol: 'h323', callId: 'page', identity: { protocol: 'h323', vendor: '', product: '', version: '' }, source: '127.0.6.120', domain: '', meeting: 'board' }, true);
+  const { token, id } = w.router.issue(ctx, 'join-mcu', { technique: 'uri' });
+  await w.router.written();
+  const ep = new H323Endpoint({ host: CONN, port: PORT, localAddress: '127.0.6.120', identity: IDENTITIES.polycom, destinationAliases: [h323Id(formatJoinAlias('board', token))] });
   t.teardown(() => ep.close());
   const r = await ep.call();
   t.ok(r.ok, 'the call connected');
   t.equal(m.stats.setups, 1, 'at the server the link named');
   await waitFor('the link closed as arrived', async () => metric(await metrics(), 'vcp_decision_outcomes_total', { technique: 'uri', outcome: 'arrived' }) === 1);
-  t.equal(w.store.redirect(token)?.state, 'arrived');
+  t.equal(w.store.redirect(id)?.state, 'arrived');
 });
 
 t.test('learning: ignored and dropped redirects are missed; after breakAfter misses from minSources callers the class is proxied', async (t) => {
   const m = await mcu(t, '127.0.6.20');
-  await worker(
+  await twoPops(
     t,
-    '  - { name: m, pop: t, address: 127.0.6.20, sipPort: 0, h323Port: 1720 }',
+    '  - { name: m, pop: u, address: 127.0.6.20, sipPort: 0, h323Port: 1720 }',
     `techniques: { classes: { "h323/lifesize": redirect, "h323/polycom": redirect } }
 learning: { breakAfter: 2, minSources: 2, redirectDeadlineMs: 2500, arrivalGraceMs: 0 }`,
   );
@@ -293,7 +332,7 @@ learning: { breakAfter: 2, minSources: 2, redirectDeadlineMs: 2500, arrivalGrace
   // the POP: a miss is then the fault of the class that did not follow.
   const prime = new H323Endpoint({ ...base, localAddress: '127.0.6.110' });
   t.teardown(() => prime.close());
-  t.match(await prime.call(), { ok: true, forwardedTo: [`${CONN}:${PORT}`] });
+  t.match(await prime.call(), { ok: true, forwardedTo: [`${CU}:${PORT}`] });
   const ignore = new H323Endpoint({ ...base, localAddress: '127.0.6.111', identity: IDENTITIES.lifesize, onForward: 'ignore' });
   t.teardown(() => ignore.close());
   const ri = await ignore.call();
@@ -311,7 +350,8 @@ learning: { breakAfter: 2, minSources: 2, redirectDeadlineMs: 2500, arrivalGrace
   t.match(r, { ok: true, outcome: 'connected', forwardedTo: [] }, 'the class is proxied now');
   const text = await metrics();
   t.equal(metric(text, 'vcp_h323_calls_total', { technique: 'redirect' }), 3, 'no redirect after the two misses');
-  t.equal(metric(text, 'vcp_h323_calls_total', { technique: 'local', outcome: 'connected' }), 2, 'the arrival and the last call');
+  t.equal(metric(text, 'vcp_h323_calls_total', { technique: 'proxy', outcome: 'connected' }), 1, 'the last call, proxied to POP u\'s server');
+  t.equal(metric(await metrics(CU), 'vcp_h323_calls_total', { technique: 'local', outcome: 'connected' }), 1, 'the arrival, at POP u');
 });
 
 /** Q.931 bytes of `m` with its User-user IE replaced by PER that does not decode. */

@@ -46,6 +46,7 @@ t.test('a redirect issued at POP a is closed at POP a by the arrival at POP b, w
 geo: { overrides: [ { prefix: 127.0.14.64/28, pop: b } ] }
 techniques: { default: proxy, classes: { "sip/roomkit-follow": redirect } }
 learning: { redirectDeadlineMs: 100, arrivalGraceMs: 2000, perSourcePerMinute: 600 }
+tokens: { key: replication-test-token-key-shared-by-both-pops }
 `,
   });
   const backends = [new SipUas({ address: hosts.at(10), port: 5060 }), new SipUas({ address: hosts.at(11), port: 5060 })];

@@ -67,13 +67,17 @@ t.test('TCP: sipp UAC → layer 1 → layer 2 → sipp UAS over TCP, 2,000 calls
   t.equal(r.code, 0, r.output.slice(-2000));
 });
 
-t.test('a client class configured for redirect gets 302, follows it, and arrives with the token', async (t) => {
+t.test('a client class configured for redirect gets a 302 to the chosen POP, follows it, and arrives with the token', async (t) => {
   const uas = new SipUas({ address: '127.0.1.12', port: 5060 });
   await uas.start();
-  const stack = await startStack(config({
-    servers: '  - { name: builtin, pop: t, address: 127.0.1.12, sipPort: 5060, sipTransport: udp }',
-    classes: '"sip/roomkit-follow": redirect',
-  }));
+  // The only server is in POP u: a caller entering at POP t is sent to u's connector (a redirect
+  // never names the POP that decided), which carries the arrival to the server.
+  const yaml = config({ servers: '  - { name: builtin, pop: u, address: 127.0.1.12, sipPort: 5060, sipTransport: udp }', classes: '"sip/roomkit-follow": redirect' })
+    .replace('pops: [ { name: t } ]', 'pops: [ { name: t }, { name: u } ]')
+    .replace('servers:', '  - { name: cu, pop: u, address: 127.0.1.4, workers: 1, ports: { sip: 25060, health: 18080 } }\nservers:')
+    // Every call is to be redirected, also while the class is not yet proven (one at a time otherwise).
+    .concat('learning: { probationLimit: 100 }\n');
+  const stack = await startStack(yaml);
   t.teardown(async () => {
     await stack.stop();
     await uas.close();
@@ -83,8 +87,8 @@ t.test('a client class configured for redirect gets 302, follows it, and arrives
   t.equal(r.successful, 20);
   t.equal(uas.stats.tokens.size, 20, 'each redirected call arrived at the target with its own token');
   t.equal(uas.stats.byes, 20, 'and was hung up there');
-  const m = await stack.workerMetrics('c1/0');
-  t.equal(metric(m, 'vcp_sip_calls_total', { technique: 'redirect', outcome: 'redirected' }), 20);
+  t.equal(metric(await stack.workerMetrics('c1/0'), 'vcp_sip_calls_total', { technique: 'redirect', outcome: 'redirected' }), 20);
+  t.equal(metric(await stack.workerMetrics('cu/0'), 'vcp_route_arrivals_total', { match: 'token' }), 20, 'POP u recognised every arrival by its token');
   // A class without a setting is proxied: the built-in scenario sends no User-Agent.
   const p = await runSipp(['-sn', 'uac', `${WK}:5060`, '-i', UAC, '-p', '5064', '-t', 'u1', '-m', '10', '-r', '10']);
   t.equal(p.successful, 10);

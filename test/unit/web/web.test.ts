@@ -3,13 +3,9 @@ import fc from 'fast-check';
 import { parsePrefix } from '../../../shared/net/prefix.js';
 import type { ClassProfile, Counter, LearningPolicy } from '../../../layer2/decide/types.js';
 import { classChain } from '../../../layer2/identify.js';
-import { unescapeUri } from '../../../layer2/sip/uri.js';
-import { parseSipUri } from '../../../layer2/sip/uri.js';
 import { identifyBrowser } from '../../../layer2/web/browser.js';
 import { clientAddress } from '../../../layer2/web/client-address.js';
 import { esc, html } from '../../../layer2/web/html.js';
-import { formatJoinAlias, parseJoinAlias } from '../../../layer2/web/join-alias.js';
-import { browserJoinUrl, escapeSipUser, h323Join, sipJoinUri } from '../../../layer2/web/links.js';
 import { Meetings, validMeetingName } from '../../../layer2/web/meetings.js';
 import { errorPage, joinPage, meetingPage } from '../../../layer2/web/pages.js';
 import { chooseWebTechnique } from '../../../layer2/web/technique.js';
@@ -94,46 +90,6 @@ t.test('meetings: exact names, then the longest prefix; names no meeting can hav
   for (const bad of ['', 'a b', 'a/b', 'a?b', 'a#b', '50%', 'a\\b', 'x'.repeat(129), 'tab\there']) t.notOk(validMeetingName(bad), JSON.stringify(bad));
   t.equal(m.find('a/b'), undefined);
   t.ok(validMeetingName('Réunion+1'));
-});
-
-t.test('join alias: meeting, token and server round trip; ordinary aliases are not join aliases', async (t) => {
-  t.equal(formatJoinAlias({ meeting: 'board', token: '3f9a0c1d22e4b817', server: 'ams-1' }), 'board+3f9a0c1d22e4b817+ams-1');
-  t.same(parseJoinAlias('a+b+3f9a0c1d22e4b817+ams-1'), { meeting: 'a+b', token: '3f9a0c1d22e4b817', server: 'ams-1' });
-  for (const plain of ['board', '8001', 'a+b', 'board+3F9A0C1D22E4B817+ams-1', 'board+3f9a0c1d22e4b81+ams-1', '+3f9a0c1d22e4b817+ams-1', 'board+3f9a0c1d22e4b817+', 'board+3f9a0c1d22e4b817+a b']) {
-    t.equal(parseJoinAlias(plain), undefined, plain);
-  }
-  fc.assert(
-    fc.property(
-      fc.string({ minLength: 1, maxLength: 64 }),
-      fc.stringMatching(/^[0-9a-f]{16}$/),
-      fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,20}$/),
-      (meeting, token, server) => {
-        const back = parseJoinAlias(formatJoinAlias({ meeting, token, server }));
-        return back !== undefined && back.meeting === meeting && back.token === token && back.server === server;
-      },
-    ),
-    { numRuns: 2000 },
-  );
-  fc.assert(fc.property(fc.string({ maxLength: 300 }), (s) => parseJoinAlias(s) === undefined || parseJoinAlias(s)!.token.length === 16));
-});
-
-t.test('links: the SIP URI parses back to the meeting, token and server; H.323 and browser forms', async (t) => {
-  fc.assert(
-    fc.property(fc.string({ minLength: 1, maxLength: 40 }), (meeting) => {
-      const uri = parseSipUri(sipJoinUri(meeting, { address: '192.0.2.10', port: 25060, token: '3f9a0c1d22e4b817', server: 'ams-1' }, 'vcp-token'));
-      return unescapeUri(uri.user) === meeting && uri.params.get('vcp-token') === '3f9a0c1d22e4b817' && uri.params.get('vcp-srv') === 'ams-1' && uri.port === 25060;
-    }),
-    { numRuns: 1000 },
-  );
-  t.equal(escapeSipUser('a b;c@d'), 'a%20b%3Bc%40d');
-  t.equal(sipJoinUri('m', { address: '2001:db8::1', port: 5060, token: '', server: 's' }, 'vcp-token'), 'sip:m@[2001:db8::1];vcp-srv=s');
-  t.same(h323Join('board', { address: '192.0.2.10', port: 1720, token: '3f9a0c1d22e4b817', server: 'ams-1' }), {
-    dial: 'board+3f9a0c1d22e4b817+ams-1@192.0.2.10',
-    url: 'h323:board%2B3f9a0c1d22e4b817%2Bams-1@192.0.2.10',
-  });
-  t.equal(h323Join('board', { address: '192.0.2.10', port: 21720, token: '', server: 'ams-1' }).dial, 'board@192.0.2.10:21720');
-  t.equal(browserJoinUrl('https://ams.example.net', 'a b/c', 'ab', 'ams-1'), 'https://ams.example.net/meet/a%20b%2Fc?vcp-token=ab&vcp-srv=ams-1');
-  t.equal(browserJoinUrl('', 'm', '', 'ams-1'), '/meet/m?vcp-srv=ams-1');
 });
 
 const P: LearningPolicy = { breakAfter: 2, minSources: 2, provenAfter: 2, provenRatio: 0.8, rttToleranceMs: 10, probationLimit: 1 };
