@@ -8,7 +8,7 @@ import { adminToken } from './admin/token.js';
 import { Geo } from './geo/geo.js';
 import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
-import { ServerProber } from './learn/prober.js';
+import { ServerProber } from './route/health-probe.js';
 import { createRouter } from './route/create.js';
 import { ProfileStore } from './profiles/store.js';
 import { Replicator } from './replication/replicator.js';

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import type { ServerConfig } from '../../shared/config/types.js';
@@ -7,7 +6,8 @@ import type { ProfileStore } from '../profiles/store.js';
 import { SipStreamFramer } from '../sip/framer.js';
 import { parseSipMessage } from '../sip/parser.js';
 import { formatHostPort } from '../sip/uri.js';
-import type { HealthEntry } from './live.js';
+import type { HealthEntry } from '../learn/live.js';
+import { newBranch, newCallIdPart, newTag } from '../sip/ids.js';
 
 interface State {
   up: boolean;
@@ -16,10 +16,11 @@ interface State {
 }
 
 /**
- * Server health for the decisions: every interval each server of this POP gets a SIP OPTIONS (any
- * response counts: the server is alive) or a TCP connect; down after `fall` failures in a row, up again
- * after `rise` successes. Results go to the host-local part of the profile store, where every worker's
- * live view reads them.
+ * Health of the cluster the router sends calls to (the servers of this POP): every interval each
+ * server gets a SIP OPTIONS (any response counts: the server is alive) or a TCP connect; down after
+ * `fall` failures in a row, up again after `rise` successes. Results go to the host-local part of the
+ * profile store, where every worker's live view reads them. The OPTIONS carry CSPRNG identifiers,
+ * and a response counts only from the server it was sent to.
  */
 export class ServerProber {
   readonly #servers: ServerConfig[];
@@ -27,11 +28,10 @@ export class ServerProber {
   readonly #log: Logger;
   readonly #o: { intervalMs: number; timeoutMs: number; fall: number; rise: number; localAddress: string };
   readonly #state = new Map<string, State>();
-  readonly #waiting = new Map<string, (ok: boolean) => void>();
+  readonly #waiting = new Map<string, { from: string; done: (ok: boolean) => void }>();
   #udp: UdpSocket | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #seq = 0;
-  readonly #tag = randomBytes(4).toString('hex');
+  readonly #tag = newTag();
 
   constructor(servers: readonly ServerConfig[], store: ProfileStore, log: Logger, o: { intervalMs: number; timeoutMs: number; fall: number; rise: number; localAddress: string }) {
     this.#servers = servers.filter((s) => s.probe !== 'none');
@@ -51,7 +51,7 @@ export class ServerProber {
         resolve(s);
       });
     });
-    this.#udp.on('message', (m) => this.#onUdp(m));
+    this.#udp.on('message', (m, rinfo) => this.#onUdp(m, `${rinfo.address}:${rinfo.port}`));
     void this.round();
     this.#timer = setInterval(() => void this.round(), this.#o.intervalMs);
     this.#timer.unref();
@@ -60,7 +60,7 @@ export class ServerProber {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#udp?.close();
-    for (const done of this.#waiting.values()) done(false);
+    for (const w of this.#waiting.values()) w.done(false);
   }
 
   /** Probe every server once. */
@@ -107,11 +107,11 @@ export class ServerProber {
   }
 
   #request(s: ServerConfig, transport: 'UDP' | 'TCP', localPort: number): { callId: string; bytes: Buffer } {
-    const callId = `probe-${this.#tag}-${++this.#seq}`;
+    const callId = `probe-${newCallIdPart()}`;
     const local = formatHostPort(this.#o.localAddress, localPort);
     const text =
       `OPTIONS sip:${formatHostPort(s.address, s.sipPort)} SIP/2.0\r\n` +
-      `Via: SIP/2.0/${transport} ${local};branch=z9hG4bK${callId}\r\n` +
+      `Via: SIP/2.0/${transport} ${local};branch=${newBranch()}\r\n` +
       `Max-Forwards: 70\r\nFrom: <sip:probe@${local}>;tag=${this.#tag}\r\nTo: <sip:${formatHostPort(s.address, s.sipPort)}>\r\n` +
       `Call-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\nUser-Agent: vcproxy-health\r\nContent-Length: 0\r\n\r\n`;
     return { callId, bytes: Buffer.from(text) };
@@ -128,15 +128,16 @@ export class ServerProber {
         this.#waiting.delete(callId);
         resolve(ok);
       };
-      this.#waiting.set(callId, finish);
+      this.#waiting.set(callId, { from: `${s.address}:${s.sipPort}`, done: finish });
       udp.send(bytes, s.sipPort, s.address);
     });
   }
 
-  #onUdp(m: Buffer): void {
+  #onUdp(m: Buffer, from: string): void {
     try {
       const msg = parseSipMessage(m, true);
-      if (msg.kind === 'response') this.#waiting.get(msg.callId)?.(true);
+      const w = msg.kind === 'response' ? this.#waiting.get(msg.callId) : undefined;
+      if (w && w.from === from) w.done(true);
     } catch {
       // not a SIP response: ignored
     }
