@@ -397,6 +397,7 @@ export class SipProxy {
       this.#forwardToCandidate(stx);
       return;
     }
+    if (why === 'timeout') this.#m.timeouts.labels(stx.method).inc();
     if (why === 'timeout' && stx.method !== 'INVITE') {
       // RFC 4320 section 4.1: no 408 to a non-INVITE; the client's own Timer F ends its transaction.
       stx.state = TxState.Terminated;
