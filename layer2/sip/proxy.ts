@@ -230,6 +230,7 @@ export class SipProxy {
       this.#m.failovers.inc();
       return this.#carry(stx);
     }
+    if (why === 'timeout') this.#m.timeouts.labels(stx.method).inc();
     if (why === 'timeout' && stx.method !== 'INVITE') return this.#tx.finish(stx, TxState.Terminated);
     this.#tx.respond(stx, why === 'timeout' ? 408 : 503, REASONS[why === 'timeout' ? 408 : 503]!);
   }
