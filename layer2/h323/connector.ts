@@ -20,8 +20,6 @@ import { identifyH323 } from './vendor.js';
 const MAX_CALLS_PER_CONNECTION = 32;
 /** Caller messages kept before the server answers, to send again after a failover. */
 const MAX_EARLY = 16;
-/** How long a redirect waits for its record to be committed before the Facility goes anyway. */
-const RECORD_WAIT_MS = 1000;
 
 export interface H323ConnectorOptions {
   h323: H323Config;
@@ -160,11 +158,7 @@ export class H323Connector {
   /** Facility callForwarded to a connector of the chosen POP, once the redirect's record is visible to every process. */
   #forward(call: Call, r: Extract<Routing, { action: 'redirect' }>): void {
     call.technique = 'redirect';
-    let sent = false;
-    const go = (): void => {
-      if (sent) return;
-      sent = true;
-      clearTimeout(cap);
+    this.#router.afterIssued(() =>
       this.#safe('forward', () => {
         if (call.state !== CallState.Deciding) return;
         call.state = CallState.Forwarding;
@@ -175,10 +169,8 @@ export class H323Connector {
           this.#ends.releaseCaller(call, Cause.Normal, 'facilityCallDeflection');
           this.#ends.end(call, 'forwarded');
         }), this.#c.forwardReleaseMs);
-      });
-    };
-    const cap = setTimeout(go, RECORD_WAIT_MS);
-    this.#router.written().then(go, go);
+      }),
+    );
   }
 
   // ---- proxy: the server leg ----------------------------------------------------------------------

@@ -63,6 +63,9 @@ export interface RouterOptions {
   now?: () => number;
 }
 
+/** How long a redirect waits for its record to be committed before it goes anyway. */
+const RECORD_WAIT_MS = 1000;
+
 const portOf: Record<Wire, (s: ServerConfig) => number> = { sip: (s) => s.sipPort, h323: (s) => s.h323Port, web: () => 1 };
 const endpointPort: Record<Wire, (e: WorkerEndpoint) => number> = { sip: (e) => e.sip, h323: (e) => e.h323, web: () => 0 };
 
@@ -252,6 +255,27 @@ export class Router {
   /** Resolves once the records issued so far are committed (visible to every process of the host). */
   written(): Promise<unknown> {
     return this.#engine.written();
+  }
+
+  /**
+   * Run `fn` once the redirect just issued is committed, so that the process the client arrives at
+   * (another worker of the host, or the connector of another POP on the same host) finds its record
+   * and identifiers; at most `capMs` later whatever happens.
+   */
+  afterIssued(fn: () => void, capMs = RECORD_WAIT_MS): void {
+    let done = false;
+    const go = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(cap);
+      try {
+        fn();
+      } catch (err) {
+        this.#log.error({ err }, 'internal error after a redirect was issued');
+      }
+    };
+    const cap = setTimeout(go, capMs);
+    this.#engine.written().then(go, go);
   }
 
   /** Where a client sent to `server` goes for this protocol: a connector of its POP (picked by the token id), else the server. */

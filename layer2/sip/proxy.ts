@@ -129,12 +129,25 @@ export class SipProxy {
     }
     const refusal = requestRefusal(req);
     const routes = routeValues(req);
-    if (refusal) return this.#stateless(req, flow, refusal.status, refusal.reason, refusal.headers);
+    if (refusal) {
+      this.#log.warn({ callId: req.callId, method: req.method, status: refusal.status, reason: refusal.reason }, 'SIP request refused');
+      return this.#stateless(req, flow, refusal.status, refusal.reason, refusal.headers);
+    }
     if (req.method === 'OPTIONS' && !req.to.tag && routes.length === 0 && uriUser(req.uri) === '') {
       flow.send(buildResponse(req, 200, 'OK', { toTag: newTag(), headers: [ALLOW, 'Accept: application/sdp', 'Supported: path'] }));
       return;
     }
     if (req.maxForwards === 0) return this.#stateless(req, flow, 483, REASONS[483]!);
+    // An initial request may come pre-routed to us (we are its outbound proxy): those Routes go.
+    // Anything else has its next hop settled first: a refusal is stateless (never sent again, so a
+    // forged source gets one answer per request, no more).
+    const ours = leadingOurs(routes, this.#local);
+    const initial = !req.to.tag && ours === routes.length;
+    const hop = initial ? undefined : nextHop({ uri: req.uri, routes }, this.#facts(req, flow));
+    if (hop?.kind === 'refuse') {
+      this.#notRelayed(req, flow, hop);
+      return this.#stateless(req, flow, hop.status, hop.reason);
+    }
     const full = this.#tx.admit(flow.remoteAddress);
     if (full) {
       this.#m.limited.labels(full).inc();
@@ -143,17 +156,13 @@ export class SipProxy {
     }
     const stx = this.#tx.open(key, req, flow);
     if (req.method === 'INVITE') this.#tx.respond(stx, 100, REASONS[100]!);
-    // An initial request may come pre-routed to us (we are its outbound proxy): those Routes go.
-    const ours = leadingOurs(routes, this.#local);
-    if (!req.to.tag && ours === routes.length) {
-      stx.dropRoutes = ours;
-      this.#initial(stx);
-    } else this.#inDialog(stx, routes);
+    if (hop) return this.#inDialog(stx, hop);
+    stx.dropRoutes = ours;
+    this.#initial(stx);
   }
 
   #stateless(req: SipRequest, flow: Flow, status: number, reason: string, headers: readonly string[] = []): void {
     this.#m.rejected.labels(String(status)).inc();
-    if (status !== 503 && status !== 483) this.#log.warn({ callId: req.callId, method: req.method, status, reason }, 'SIP request refused');
     flow.send(buildResponse(req, status, reason, { toTag: newTag(), headers }));
   }
 
@@ -174,7 +183,8 @@ export class SipProxy {
     if (r.action === 'redirect') {
       stx.technique = 'redirect';
       const contact = sipTokenUri({ user: target?.user ?? '', address: r.to.address, port: r.to.port, tcp: stx.flow.transport === 'tcp', param: this.#o.sip.redirectTokenParam, token: r.token });
-      return this.#tx.respond(stx, 302, REASONS[302]!, { headers: [`Contact: <${contact}>`] });
+      // The 302 goes once the redirect's record is committed: where the client arrives, it is found.
+      return this.#router.afterIssued(() => stx.state === TxState.Proceeding && this.#tx.respond(stx, 302, REASONS[302]!, { headers: [`Contact: <${contact}>`] }));
     }
     stx.call = r.call;
     stx.technique = r.call.technique;
@@ -192,12 +202,7 @@ export class SipProxy {
     this.#forward(stx, peer, (b) => this.#t.sendTo(peer, b), this.#local.plain, { uri, top: rr, drop: stx.dropRoutes, timeoutMs: this.#o.sip.backendTimeoutMs });
   }
 
-  #inDialog(stx: ServerTxn, routes: string[]): void {
-    const hop = nextHop({ uri: stx.req.uri, routes }, this.#facts(stx.req, stx.flow));
-    if (hop.kind === 'refuse') {
-      this.#notRelayed(stx.req, stx.flow, hop);
-      return this.#tx.respond(stx, hop.status, hop.reason);
-    }
+  #inDialog(stx: ServerTxn, hop: Exclude<Hop, { kind: 'refuse' }>): void {
     const timeoutMs = this.#o.sip.transactionTimeoutMs;
     if (hop.kind === 'server') return this.#forward(stx, hop.peer, (b) => this.#t.sendTo(hop.peer, b), this.#local.plain, { drop: hop.drop, timeoutMs });
     const f = this.#t.flowByKey(hop.key);
@@ -243,7 +248,8 @@ export class SipProxy {
     this.#dialogs.acked(req.callId, Date.now());
     if (req.maxForwards === 0) return;
     const hop = nextHop({ uri: req.uri, routes: routeValues(req) }, this.#facts(req, flow));
-    if (hop.kind === 'refuse') return this.#notRelayed(req, flow, hop);
+    // An ACK goes nowhere the deployment did not decide either; it is dropped, not answered.
+    if (hop.kind === 'refuse') return this.#m.dropped.labels('ack_no_route').inc();
     const f = hop.kind === 'flow' ? this.#t.flowByKey(hop.key) : undefined;
     if (hop.kind === 'flow' && !f) return this.#m.dropped.labels('ack_no_route').inc();
     const transport = f ? f.transport : (hop as { peer: Peer }).peer.transport;

@@ -169,7 +169,7 @@ export const Sip = Section({
   transactionTimeoutMs: ms(32000, 100, 'lifetime of a request forwarded towards a client'),
   redirectTokenParam: Type.String({ pattern: '^[a-z][a-z0-9-]*$', default: 'vcp-token', expected: 'a URI parameter name of lower-case letters, digits and dashes', description: 'URI parameter carrying a redirect\'s token' }),
   maxCallMs: ms(21_600_000, 1000, 'a call whose end the connector never saw gives its capacity back after this long'),
-  maxTransactions: int({ min: 100, def: 500_000 }, 'server transactions one worker holds at once, finished ones still absorbing retransmissions included; a request over it gets 503 with Retry-After'),
+  maxTransactions: int({ min: 10, def: 500_000 }, 'server transactions one worker holds at once, finished ones still absorbing retransmissions included; a request over it gets 503 with Retry-After'),
   maxTransactionsPerSource: int({ min: 1, def: 2000 }, 'server transactions of one source address (the client behind layer 1) awaiting their final response; a request over it gets 503 with Retry-After'),
 });
 

@@ -10,8 +10,8 @@ import { metric, startStack, type Stack } from '../helpers/stack.js';
 // The two-POP experiment as a new user runs it: `techniques: { default: redirect }` and no class
 // configured, everything on loopback. Layer 1 of POP a holds the well-known address 127.0.121.1;
 // connector ca (POP a) on .2, cb (POP b) on .3; servers a-1 on .10 and b-1 on .11, each a SIP UAS and
-// an H.323 MCU. Callers in 127.0.122.0/25 are located at POP a (where they enter), those in
-// 127.0.122.128/25 at POP b. Three kinds of client call, each from both halves:
+// an H.323 MCU. Callers in 127.0.122.0/24 are located at POP a (where they enter), those in
+// 127.0.123.0/24 at POP b (two networks: a network is learned per /24, its round trips included). Three kinds of client call, each from both halves:
 //   sipp keeping the 302's URI parameters (room-follow.xml), sipp dialling only its Contact's host
 //   and port (room-follow-bare.xml), and the H.323 room-system simulator following a Facility forward.
 // Every call must complete; no 302 may name the connector that sent it; POP b must recognise every
@@ -36,7 +36,7 @@ servers:
   - { name: a-1, pop: a, address: 127.0.121.10, sipPort: 5060, h323Port: 1720, probe: none }
   - { name: b-1, pop: b, address: 127.0.121.11, sipPort: 5060, h323Port: 1720, probe: none }
 geo:
-  overrides: [ { prefix: 127.0.122.0/25, pop: a }, { prefix: 127.0.122.128/25, pop: b } ]
+  overrides: [ { prefix: 127.0.122.0/24, pop: a }, { prefix: 127.0.123.0/24, pop: b } ]
 techniques: { default: redirect }
 # Every call of a class is redirected, also before its class is proven (else one at a time).
 learning: { probationLimit: 1000, redirectDeadlineMs: 3000, arrivalGraceMs: 1000, perSourcePerMinute: 600 }
@@ -90,7 +90,7 @@ t.test('two POPs, techniques { default: redirect }: every call of every client k
     for (const home of ['a', 'b'] as const) {
       for (let i = 0; i < perHalf; i++) {
         n++;
-        const source = `127.0.122.${(home === 'a' ? 10 : 140) + n}`;
+        const source = `127.0.${home === 'a' ? 122 : 123}.${10 + n}`;
         if (kind === 'h323') {
           const ep = new H323Endpoint({ host: WK, port: 1720, localAddress: source, onForward: 'follow', timeoutMs: within(20_000), holdMs: 100, calledNumber: '8001' });
           try {
