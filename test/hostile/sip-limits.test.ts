@@ -3,31 +3,14 @@ import type { SipRequest, SipResponse } from '../../layer2/sip/message.js';
 import { answer, isRequest, isStatus, request, SipPeer } from '../helpers/sip-peer.js';
 import { waitFor } from '../helpers/procs.js';
 import { metric, startStack, type Stack } from '../helpers/stack.js';
+import { sipPop } from './sip-pop.js';
 
 // The SIP transaction table of a running connector under a flood: bounded per source (the requests
 // of one address awaiting their final response) and for the worker (every transaction it holds).
 // Layer 1 on 127.0.128.1, the connector on .2, its server on .10 (a scripted peer that never answers
 // the attackers, 127.0.129.0/24, and answers everyone else). Small bounds: 20 per source, 60 in all.
 
-const WK = { address: '127.0.128.1', port: 5060 };
-const CONN = { address: '127.0.128.2', port: 25060 };
-const SERVER = '127.0.128.10';
-const YAML = `
-pop: h
-wellKnown: { address: ${WK.address}, sip: 5060, h323: 1720, ras: 1719 }
-pops: [ { name: h } ]
-layer1:
-  health: { intervalMs: 100, timeoutMs: 100, fall: 2, rise: 1 }
-  metrics: { address: ${WK.address}, port: 9100 }
-  control: { address: ${WK.address}, port: 9101 }
-connectors:
-  - { name: c, pop: h, address: ${CONN.address}, workers: 1, ports: { sipProxied: 15060, sip: ${CONN.port}, health: 18080 } }
-servers:
-  - { name: s, pop: h, address: ${SERVER}, sipPort: 5060, probe: none }
-sip: { backendTimeoutMs: 60000, maxTransactionsPerSource: 20, maxTransactions: 60 }
-profiles: { path: profiles }
-admin: { port: 0 }
-`;
+const { yaml: YAML, wk: WK, conn: CONN, server: SERVER } = sipPop('127.0.128', '{ backendTimeoutMs: 60000, maxTransactionsPerSource: 20, maxTransactions: 60 }');
 
 let stack: Stack;
 let server: SipPeer;

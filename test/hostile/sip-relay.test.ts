@@ -6,6 +6,7 @@ import type { SipRequest, SipResponse } from '../../layer2/sip/message.js';
 import { answer, request, SipPeer } from '../helpers/sip-peer.js';
 import { waitFor } from '../helpers/procs.js';
 import { metric, startStack, type Stack } from '../helpers/stack.js';
+import { sipPop } from './sip-pop.js';
 
 // Attacks on the SIP side of a running appliance (layer 1 and a connector, real processes from
 // dist/), through layer 1 (the well-known address 127.0.125.1) and directly at the connector's plain
@@ -13,25 +14,7 @@ import { metric, startStack, type Stack } from '../helpers/stack.js';
 // targets an attacker would like the connector to reach are a UDP socket on 127.0.125.99:5070 and a
 // TCP listener on 127.0.125.98:8080 (standing for 169.254.169.254:80). Attackers use 127.0.126.0/24.
 
-const WK = { address: '127.0.125.1', port: 5060 };
-const CONN = { address: '127.0.125.2', port: 25060 };
-const SERVER = '127.0.125.10';
-const YAML = `
-pop: h
-wellKnown: { address: ${WK.address}, sip: 5060, h323: 1720, ras: 1719 }
-pops: [ { name: h } ]
-layer1:
-  health: { intervalMs: 100, timeoutMs: 100, fall: 2, rise: 1 }
-  metrics: { address: ${WK.address}, port: 9100 }
-  control: { address: ${WK.address}, port: 9101 }
-connectors:
-  - { name: c, pop: h, address: ${CONN.address}, workers: 1, ports: { sipProxied: 15060, sip: ${CONN.port}, health: 18080 } }
-servers:
-  - { name: s, pop: h, address: ${SERVER}, sipPort: 5060, probe: none }
-sip: { backendTimeoutMs: 60000, transactionTimeoutMs: 60000 }
-profiles: { path: profiles }
-admin: { port: 0 }
-`;
+const { yaml: YAML, wk: WK, conn: CONN, server: SERVER } = sipPop('127.0.125', '{ backendTimeoutMs: 60000, transactionTimeoutMs: 60000 }');
 
 let stack: Stack;
 let server: SipPeer;
