@@ -63,7 +63,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize, readCacheMs: config.profiles.readCacheMs, outbox: config.replication !== undefined });
   const live = new LiveView(store, endpoint.id);
   const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: metrics.registry, localPop: endpoint.pop });
-  const router = createRouter(config, { engine, live, registry: metrics.registry, log, self: endpoint });
+  const router = createRouter(config, { engine, live, registry: metrics.registry, log });
   proxy = new SipProxy({ sip: config.sip, wellKnown: config.wellKnown, transport, router, log, metrics });
   metrics.live.transport = () => ({ ...transport.counters });
   proxy.start();

@@ -56,8 +56,6 @@ export interface RouterOptions {
   servers: readonly ServerConfig[];
   connectors: readonly ConnectorConfig[];
   learning: Pick<LearningConfig, 'redirectDeadlineMs' | 'arrivalGraceMs'>;
-  /** The worker this router runs in (a worker never redirects to itself); absent in the supervisor. */
-  self?: WorkerEndpoint;
   log: Logger;
   registry: Registry;
   now?: () => number;
@@ -90,7 +88,6 @@ export class Router {
   readonly #servers: ReadonlyMap<string, ServerConfig>;
   readonly #arrivals = new Map<string, WorkerEndpoint[]>();
   readonly #learning: RouterOptions['learning'];
-  readonly #self: WorkerEndpoint | undefined;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #sink: CallSink;
@@ -102,7 +99,6 @@ export class Router {
     this.#servers = new Map(o.servers.map((s) => [s.name, s]));
     for (const c of o.connectors) this.#arrivals.set(c.pop, [...(this.#arrivals.get(c.pop) ?? []), ...c.endpoints]);
     this.#learning = o.learning;
-    this.#self = o.self;
     this.#log = o.log;
     this.#now = o.now ?? Date.now;
     const engine = o.engine;
@@ -165,21 +161,14 @@ export class Router {
     const candidates = this.candidates(d, wire);
     if (candidates.length === 0) return { action: 'refuse', ctx };
     const first = candidates[0]!;
-    let technique: Technique = d.technique;
-    if (technique === 'redirect' && !req.redirectable) technique = 'proxy';
-    if (technique === 'redirect') {
-      const to = this.#target(first, wire, '0');
-      if (first.pop === this.localPop || (to.viaConnector && this.#isSelf(to, wire))) {
-        // A redirect never sends a client back to the POP that decided: it is handled here.
-        this.#m.local.inc();
-        technique = 'local';
-      } else {
-        const { token, id } = this.issue(ctx, first.name, { technique: 'redirect', ...(req.identifiers ? { identifiers: req.identifiers } : {}) });
-        return { action: 'redirect', ctx, server: first, token, id, to: this.#target(first, wire, id) };
-      }
+    const here = first.pop === this.localPop;
+    if (d.technique === 'redirect' && req.redirectable && !here) {
+      const { token, id } = this.issue(ctx, first.name, { technique: 'redirect', ...(req.identifiers ? { identifiers: req.identifiers } : {}) });
+      return { action: 'redirect', ctx, server: first, token, id, to: this.#target(first, wire, id) };
     }
-    if (technique !== 'local' && first.pop === this.localPop) technique = 'local';
-    if (technique === 'local' && first.pop !== this.localPop) technique = 'proxy';
+    // A redirect never sends a client back to the POP that decided: a server of this POP is carried here.
+    if (d.technique === 'redirect' && here) this.#m.local.inc();
+    const technique: Technique = here ? 'local' : 'proxy';
     return { action: 'carry', call: new RoutedCall(this.#sink, this.#now, ctx, technique, candidates) };
   }
 
@@ -288,11 +277,6 @@ export class Router {
     if (eps.length === 0) return { address: server.address, port: portOf[wire](server), viaConnector: false };
     const ep = eps[(parseInt(id.slice(0, 8), 16) || 0) % eps.length]!;
     return { address: ep.address, port: endpointPort[wire](ep), viaConnector: true };
-  }
-
-  #isSelf(to: RedirectTarget, wire: Wire): boolean {
-    const s = this.#self;
-    return s !== undefined && to.address === s.address && to.port === endpointPort[wire](s);
   }
 
 }

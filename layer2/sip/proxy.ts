@@ -15,11 +15,11 @@ import { H } from './headers.js';
 import { newTag } from './ids.js';
 import { findHeader, type SipRequest, type SipResponse } from './message.js';
 import { parseSipMessage, SipMessageError } from './parser.js';
-import { leadingOurs, nextHop, recordRoute, type Hop, type Local } from './routing.js';
+import { isOurs, leadingOurs, nextHop, recordRoute, type Hop, type Local } from './routing.js';
 import { timerPolicy, type TimerPolicy } from './timers.js';
 import { serverKey, TransactionTable, TxState, type ServerTxn } from './transaction.js';
 import type { Flow, Peer, SipTransport } from './transport.js';
-import { trySipUri, unescapeUri, uriHost, uriUser } from './uri.js';
+import { formatHostPort, trySipUri, unescapeUri, uriHost, uriUser } from './uri.js';
 import { identifySip } from './user-agent.js';
 
 const ALLOW = 'Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, MESSAGE, PRACK, SUBSCRIBE, REGISTER';
@@ -293,7 +293,8 @@ export class SipProxy {
   #onResponse(res: SipResponse, flow: Flow): void {
     const c = this.#tx.clients.get(`${res.vias[0]!.branch}|${res.cseqMethod}`);
     if (!c) {
-      if (res.cseqMethod !== 'CANCEL') this.#m.dropped.labels('no_transaction').inc();
+      const via = res.vias[0]!;
+      if (res.cseqMethod !== 'CANCEL') this.#m.dropped.labels(isOurs(`sip:${formatHostPort(via.host, via.port || 5060)}`, this.#local) ? 'no_transaction' : 'not_our_via').inc();
       return;
     }
     if (!c.from(flow)) {

@@ -94,13 +94,15 @@ t.test('SIP: a forged, changed, expired or foreign token is ignored: decided nor
   t.equal(uas[0]!.stats.invites, 0, 'no call was steered to a-1 (the server the tokens named)');
   t.equal(uas[1]!.stats.invites, FORGED.length, 'each was decided: b-1, the server of the POP called');
   t.equal(metric(await workerMetrics(), 'vcp_route_arrivals_total'), 0, 'no arrival');
-  // A flood of them: still nothing written.
-  for (let i = 0; i < 200; i++) p.send(request('OPTIONS', p, CB, { callId: `flood-${i}`, ua: UA, uri: `sip:board@${CB.address}:${CB.port};vcp-token=${FORGED[i % FORGED.length]![1]}` }), CB.port, CB.address);
-  await waitFor('200 answers', () => p.received.filter((m) => m.callId.startsWith('flood-')).length >= 200);
-  await waitFor('the calls\' own outcomes written', () => store.outcomes(100_000).length >= before.outcomes + FORGED.length);
+  // A flood of them: still nothing written for any token.
+  const flood = 50;
+  const refusedBefore = metric(await workerMetrics(), 'vcp_route_tokens_refused_total');
+  for (let i = 0; i < flood; i++) p.send(request('INVITE', p, CB, { callId: `flood-${i}`, ua: UA, uri: `sip:board@${CB.address}:${CB.port};vcp-token=${FORGED[i % FORGED.length]![1]}` }), CB.port, CB.address);
+  await waitFor(`${flood} more refused`, async () => metric(await workerMetrics(), 'vcp_route_tokens_refused_total') === refusedBefore + flood);
+  await waitFor('every call of the flood answered', () => new Set(p.received.filter((m) => m.callId.startsWith('flood-') && (m as SipResponse).status === 200).map((m) => m.callId)).size === flood);
   const after = written();
   t.equal(after.records, before.records, 'no redirect record was created or closed');
-  t.equal(after.outcomes - before.outcomes, FORGED.length, 'the outcome log holds the calls carried, nothing for any token');
+  t.ok(after.outcomes - before.outcomes <= FORGED.length + flood, 'the outcome log holds at most the calls carried (one source teaches only so much a minute)');
   t.notOk(store.classProfile(CLASS)?.t.redirect, 'no redirect success or failure taught to the class');
   t.notOk(store.outcomes(100_000).some((o) => o.event === 'arrival'), 'no arrival logged');
 });

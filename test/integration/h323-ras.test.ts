@@ -91,6 +91,9 @@ t.test('GRQ, RRQ, keep-alive, ARQ, LRQ, DRQ, URQ: confirms with this connector\'
 
   ep.send(arq(5, id, '8001'), RAS, GK);
   t.match(summarizeRas(await ep.reply(5)), { ras: 'ACF', destCallSignalAddress: `${GK}:21720` }, 'a meeting call goes through the connector');
+  // An endpoint behind GnuGk sends the identifier it was given padded with NULs to 128 characters.
+  ep.send(arq(55, id.padEnd(128, '\0'), '8001'), RAS, GK);
+  t.match(summarizeRas(await ep.reply(55)), { ras: 'ACF', destCallSignalAddress: `${GK}:21720` }, 'an ARQ with a NUL-padded endpointIdentifier is admitted');
   // Another endpoint registers; a call to its alias goes to it.
   const other = await endpoint(t, '127.0.6.51');
   other.send(rrq(6, other, '127.0.6.51'), RAS, GK);

@@ -18,7 +18,7 @@ const dir = `${fixture('sip', 'rfc4475')}/`;
 
 type Verdict = { accept: true; allow?: number[] } | { reject: number } | { drop: true; reason: string } | { response: true } | { unanswered: true };
 const VERDICTS: Record<string, Verdict> = {
-  wsinv: { accept: true, allow: [404] }, // in-dialog, routed to a host name: the connector routes by address only
+  wsinv: { accept: true, allow: [403] }, // in-dialog, to a host the deployment did not decide: not relayed
   intmeth: { accept: true },
   esc01: { accept: true },
   escnull: { accept: true },
@@ -28,7 +28,7 @@ const VERDICTS: Record<string, Verdict> = {
   dblreq: { accept: true },
   semiuri: { accept: true },
   transports: { accept: true },
-  mpart01: { unanswered: true }, // pre-routed to a loopback port where nothing answers; no 408 to a non-INVITE (RFC 4320)
+  mpart01: { accept: true, allow: [403] }, // pre-routed to a host the deployment did not decide: not relayed
   unreason: { response: true },
   noreason: { response: true },
   badinv01: { reject: 400 },

@@ -57,8 +57,7 @@ async function pop(t: Test, name: 'a' | 'b', dir: string, keys = [{ secret: KEY,
   const registry = new Registry();
   const log = pino({ level: 'silent' });
   const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry, localPop: name, now });
-  const self = config.connectors.find((c) => c.pop === name)!.endpoints[0]!;
-  const router = new Router({ engine, live, signer: new TokenSigner(keys), servers: config.servers, connectors: config.connectors, learning: config.learning, self, log, registry, now });
+  const router = new Router({ engine, live, signer: new TokenSigner(keys), servers: config.servers, connectors: config.connectors, learning: config.learning, log, registry, now });
   t.teardown(async () => {
     await engine.written();
     await store.close();
