@@ -45,7 +45,11 @@ export class Supervisor {
       });
       child.on('exit', (code, signal) => {
         if (!ready) resolve();
-        if (this.#stopping) return;
+        if (this.#stopping) {
+          if (code === 0) this.log.info({ worker: id, pid: child.pid }, 'worker stopped');
+          else this.log.error({ worker: id, pid: child.pid, code, signal }, 'worker did not stop cleanly');
+          return;
+        }
         const stable = Date.now() - startedAt > 10_000;
         const n = stable ? 0 : restarts + 1;
         const delay = Math.min(5000, n === 0 ? 100 : 100 * 2 ** n);

@@ -102,6 +102,18 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   engine.start();
   const started = Date.now();
   const health = await startHealthServer(endpoint.address, endpoint.health, () => ({ worker: endpoint.id, uptimeMs: Date.now() - started }), metrics.registry);
+  const closeAll = async (): Promise<void> => {
+    proxy.stop();
+    h323.stop();
+    gatekeeper.stop();
+    engine.stop();
+    await transport.close();
+    await h323Transport.close();
+    await new Promise<void>((r) => health.close(() => r()));
+    await live.stop();
+    await store.close();
+  };
+  let closing: Promise<void> | undefined;
   return {
     endpoint,
     proxy,
@@ -109,16 +121,10 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     gatekeeper,
     engine,
     store,
-    async close() {
-      proxy!.stop();
-      h323!.stop();
-      gatekeeper!.stop();
-      engine.stop();
-      await transport.close();
-      await h323Transport.close();
-      await new Promise<void>((r) => health.close(() => r()));
-      await live.stop();
-      await store.close();
+    /** Idempotent: a second call waits for the same close. */
+    close() {
+      closing ??= closeAll();
+      return closing;
     },
   };
 }
@@ -137,8 +143,17 @@ async function main(): Promise<void> {
   process.send?.({ type: 'ready', id: endpoint.id });
   // When the supervisor goes, so do its workers.
   process.on('disconnect', () => process.exit(0));
+  // systemd signals the whole control group and the supervisor signals its workers too: the second
+  // signal finds the worker closing already and waits for the same close.
+  let closing: Promise<void> | undefined;
   const stop = (): void => {
-    void handle.close().then(() => process.exit(0));
+    closing ??= handle.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'worker close failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
