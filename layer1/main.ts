@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
+import { ServiceNotifier } from '../shared/service/notify.js';
 import { startLayer1 } from './service.js';
 
 /** How long flows may go on after SIGTERM/SIGINT before layer 1 closes them. */
@@ -26,11 +27,16 @@ async function main(): Promise<void> {
     control: config.layer1.control,
     metrics: config.layer1.metrics,
   }, 'layer 1 ready');
+  const notifier = new ServiceNotifier(log);
+  void notifier.ready(`serving ${config.wellKnown.address}: ${l1.members.list.length} members`);
+  notifier.startWatchdog();
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'layer 1 stopping');
+    notifier.stopWatchdog();
+    void notifier.stopping('stopping: open flows finish');
     void l1.shutdown(SHUTDOWN_GRACE_MS).then(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -5,9 +5,48 @@ import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import type { ConnectorConfig } from '../shared/config/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { childEnv, ServiceNotifier } from '../shared/service/notify.js';
 import { HostServices } from './host.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+/** How often the supervisor asks each worker's event loop for an answer over IPC. */
+const HEARTBEAT_MS = 1000;
+/** A worker that answered none of the heartbeats for this long has a stalled loop: it is killed and started again. */
+const WORKER_STALL_MS = 10_000;
+
+/** The supervisor's side of a worker's heartbeat: a ping each second, the answer timed. */
+class Heartbeat {
+  #timer: NodeJS.Timeout | undefined;
+  #last = Date.now();
+
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly stalled: () => void,
+  ) {}
+
+  start(): void {
+    this.#last = Date.now();
+    this.#timer = setInterval(() => {
+      if (Date.now() - this.#last > WORKER_STALL_MS) {
+        this.stop();
+        this.stalled();
+        return;
+      }
+      if (this.child.connected) this.child.send({ type: 'ping' }, () => undefined);
+    }, HEARTBEAT_MS);
+    this.#timer.unref();
+  }
+
+  answered(): void {
+    this.#last = Date.now();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
 
 /**
  * The connector supervisor: one worker process per configured worker, each on its own ports (so a
@@ -32,18 +71,27 @@ export class Supervisor {
     const id = `${this.connector.name}/${index}`;
     const child = fork(WORKER, ['--config', this.configFile, '--connector', this.connector.name, '--index', String(index)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: childEnv(),
     });
     this.#children.set(id, child);
     const startedAt = Date.now();
     return new Promise((resolve) => {
       let ready = false;
+      const heartbeat = new Heartbeat(child, () => {
+        this.log.error({ worker: id, pid: child.pid, silentMs: WORKER_STALL_MS }, 'worker event loop stalled: killing it');
+        child.kill('SIGKILL');
+      });
       child.on('message', (m: unknown) => {
-        if ((m as { type?: string }).type === 'ready') {
+        const type = (m as { type?: string }).type;
+        if (type === 'pong') heartbeat.answered();
+        else if (type === 'ready') {
           ready = true;
+          heartbeat.start();
           resolve();
         }
       });
       child.on('exit', (code, signal) => {
+        heartbeat.stop();
         if (!ready) resolve();
         if (this.#stopping) {
           if (code === 0) this.log.info({ worker: id, pid: child.pid }, 'worker stopped');
@@ -94,7 +142,15 @@ async function main(): Promise<void> {
   await sup.start();
   await host.start();
   log.info({ workers: sup.pids }, 'connector ready');
+  const notifier = new ServiceNotifier(log);
+  void notifier.ready(`serving: connector ${connector.name}, ${connector.endpoints.length} workers`);
+  notifier.startWatchdog();
+  let stopping = false;
   const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    notifier.stopWatchdog();
+    void notifier.stopping('stopping');
     void Promise.all([sup.stop(), host.stop()]).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);

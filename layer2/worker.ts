@@ -143,6 +143,10 @@ async function main(): Promise<void> {
   process.send?.({ type: 'ready', id: endpoint.id });
   // When the supervisor goes, so do its workers.
   process.on('disconnect', () => process.exit(0));
+  // The supervisor's heartbeat: answered from this event loop, so a stalled loop goes unanswered.
+  process.on('message', (m: unknown) => {
+    if ((m as { type?: string }).type === 'ping') process.send?.({ type: 'pong' }, () => undefined);
+  });
   // systemd signals the whole control group and the supervisor signals its workers too: the second
   // signal finds the worker closing already and waits for the same close.
   let closing: Promise<void> | undefined;
