@@ -130,3 +130,31 @@ t.test('SIGTERM to the whole process group: the connector and layer 1 exit 0, ev
   t.notMatch(out, /did not stop cleanly|ERR_SOCKET|Error \[/, 'no worker failed while stopping');
   t.notMatch(layer1.output(), /ERR_SOCKET|Error \[/, 'layer 1 stopped without an error');
 });
+
+t.test('a worker whose event loop stalls is killed and started again by the supervisor', async (t) => {
+  requireBuild();
+  const dir = tempDir('stall');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = writeFile(dir, 'config.yaml', CONFIG);
+  const connector = spawnGroup(t, dir, 'layer2/main.js', ['--config', file]);
+  await waitFor('connector ready', () => connector.output().includes('connector ready'), 30_000);
+  const pid = (await httpGet('http://127.0.51.2:18080/health')).status === 200 ? workerPid(connector.output(), 'c/0') : 0;
+  t.ok(pid > 0, 'worker c/0 runs');
+  // SIGSTOP freezes its event loop as an endless loop would: no heartbeat answer, no health answer.
+  process.kill(pid, 'SIGSTOP');
+  await waitFor('the supervisor to kill the stalled worker', () => connector.output().includes('worker event loop stalled'), 60_000);
+  await waitFor('a new worker c/0', () => workerPid(connector.output(), 'c/0') !== pid, 60_000);
+  await waitFor('the new worker to answer /health', async () => (await httpGet('http://127.0.51.2:18080/health')).status === 200, 30_000);
+  process.kill(-connector.pid, 'SIGTERM');
+  t.equal(await connector.exit, 0, 'the connector exits 0');
+});
+
+/** The pid of the last "worker ready" line a worker logged. */
+function workerPid(output: string, id: string): number {
+  let pid = 0;
+  for (const line of output.split('\n')) {
+    if (!line.includes('"worker ready"') || !line.includes(`"worker":"${id}"`)) continue;
+    pid = (JSON.parse(line) as { pid: number }).pid;
+  }
+  return pid;
+}
