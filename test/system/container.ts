@@ -75,7 +75,7 @@ export class Container {
     const log = openSync(join(dir, 'console.log'), 'w');
     const args = ['-D', join(dir, 'root'), '-M', name, '--register=no', '--keep-unit', '--private-network', '--console=passive', ...binds.map((b) => `--bind-ro=${b.host}:${b.inside}`), '-b'];
     ensureCgroupMounts();
-    const nspawn = spawn('systemd-nspawn', args, { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin', SYSTEMD_LOG_LEVEL: 'warning' } });
+    const nspawn = spawn('systemd-nspawn', args, { stdio: ['ignore', log, log], env: { ...process.env, SYSTEMD_LOG_LEVEL: 'warning' } });
     closeSync(log);
     const c = new Container(name, dir, nspawn);
     live.add(c);
