@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../shared/config/types.js';
 import type { Logger } from '../shared/logger.js';
+import { registerBuildInfo } from '../shared/service/build.js';
 import { startAdmin } from './admin/server.js';
 import { adminToken } from './admin/token.js';
 import { Geo } from './geo/geo.js';
@@ -40,6 +41,7 @@ export class HostServices {
     private readonly connector: ConnectorConfig,
     private readonly log: Logger,
   ) {
+    registerBuildInfo(this.registry, 'connector');
     this.store = ProfileStore.open(config.profiles.path, { origin: `${connector.name}/admin`, logSize: config.profiles.logSize, outbox: config.replication !== undefined });
     this.#live = new LiveView(this.store, `${connector.name}/admin`);
     this.#prober = new ServerProber(config.servers.filter((s) => s.pop === connector.pop), this.store, log, { ...config.serverHealth, localAddress: connector.address });

@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile, defaultConfigPath } from '../shared/config/load.js';
+import { applyInPlace } from '../shared/config/live.js';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { registerBuildInfo } from '../shared/service/build.js';
 import { Geo } from './geo/geo.js';
 import { H323Connector } from './h323/connector.js';
 import { Gatekeeper } from './h323/gatekeeper.js';
 import { H323Metrics } from './h323/metrics.js';
 import { H323Transport } from './h323/transport.js';
+import { callsEnded, Layer1Standing } from './drain.js';
 import { startHealthServer } from './health.js';
 import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
@@ -16,6 +19,7 @@ import { WorkerMetrics } from './metrics.js';
 import { dropPrivileges } from './privileges.js';
 import { SipProxy } from './sip/proxy.js';
 import { SipTransport } from './sip/transport.js';
+import { serveSupervisor } from './worker-control.js';
 
 export interface WorkerHandle {
   endpoint: WorkerEndpoint;
@@ -24,12 +28,20 @@ export interface WorkerHandle {
   gatekeeper: Gatekeeper;
   engine: LearningEngine;
   store: ProfileStore;
+  standing: Layer1Standing;
+  /** SIP and H.323 calls through this worker, and SIP requests still awaiting their final answer. */
+  activeCalls(): number;
+  /** A reload: the new config's values apply at once (same endpoint; see reload.ts for what cannot). */
+  reconfigure(next: Config): void;
+  /** Take no new calls (layer 1 learns it from /health); resolves with the calls left when they ended or at the timeout. */
+  drain(timeoutMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
 /** Bind the worker's ports, then serve. Exported so tests can run a worker in-process. */
 export async function startWorker(config: Config, endpoint: WorkerEndpoint, log: Logger): Promise<WorkerHandle> {
   const metrics = new WorkerMetrics({ worker: endpoint.id });
+  registerBuildInfo(metrics.registry, 'worker');
   let proxy: SipProxy | undefined;
   const guard = <A extends unknown[]>(what: string, fn: (...a: A) => void) => (...a: A): void => {
     try {
@@ -40,8 +52,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       log.error({ err, what }, 'internal error while handling a message');
     }
   };
-  const transport = new SipTransport(
-    {
+  const sipOptions = {
       address: endpoint.address,
       port: endpoint.sip,
       proxiedPort: endpoint.sipProxied,
@@ -49,7 +60,9 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       maxMessageBytes: config.sip.maxMessageBytes,
       headerTimeoutMs: config.sip.headerTimeoutMs,
       idleTimeoutMs: config.sip.idleTimeoutMs,
-    },
+  };
+  const transport = new SipTransport(
+    sipOptions,
     {
       onMessage: guard('message', (bytes, flow, datagram) => proxy!.onMessage(bytes, flow, datagram)),
       onStreamError: guard('stream', (err, flow) => proxy!.onStreamError(err, flow)),
@@ -66,8 +79,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   const h323Metrics = new H323Metrics(metrics.registry);
   let h323: H323Connector | undefined;
   let gatekeeper: Gatekeeper | undefined;
-  const h323Transport = new H323Transport(
-    {
+  const h323Options = {
       address: endpoint.address,
       port: endpoint.h323,
       proxiedPort: endpoint.h323Proxied,
@@ -77,7 +89,9 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       maxMessageBytes: h.maxMessageBytes,
       headerTimeoutMs: h.headerTimeoutMs,
       idleTimeoutMs: h.idleTimeoutMs,
-    },
+  };
+  const h323Transport = new H323Transport(
+    h323Options,
     {
       accept: (conn) => h323!.accept(conn),
       ras: guard('ras', (bytes, peer) => gatekeeper!.onDatagram(bytes, peer)),
@@ -101,7 +115,9 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   live.start();
   engine.start();
   const started = Date.now();
-  const health = await startHealthServer(endpoint.address, endpoint.health, () => ({ worker: endpoint.id, uptimeMs: Date.now() - started }), metrics.registry);
+  const standing = new Layer1Standing(config, endpoint);
+  const health = await startHealthServer(endpoint.address, endpoint.health, (req) => ({ worker: endpoint.id, pid: process.pid, uptimeMs: Date.now() - started, ...standing.answer(req) }), metrics.registry);
+  const activeCalls = (): number => proxy.activeCalls + h323.activeCalls;
   const closeAll = async (): Promise<void> => {
     proxy.stop();
     h323.stop();
@@ -121,6 +137,20 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     gatekeeper,
     engine,
     store,
+    standing,
+    activeCalls,
+    reconfigure(next: Config) {
+      applyInPlace(config, next);
+      // Limits the transports read per connection or datagram.
+      Object.assign(sipOptions, { maxMessageBytes: config.sip.maxMessageBytes, headerTimeoutMs: config.sip.headerTimeoutMs, idleTimeoutMs: config.sip.idleTimeoutMs });
+      Object.assign(h323Options, { maxMessageBytes: config.h323.maxMessageBytes, headerTimeoutMs: config.h323.headerTimeoutMs, idleTimeoutMs: config.h323.idleTimeoutMs });
+      engine.reconfigure();
+      gatekeeper.reconfigure(config.connectors);
+    },
+    drain(timeoutMs: number) {
+      standing.drain();
+      return callsEnded(activeCalls, timeoutMs);
+    },
     /** Idempotent: a second call waits for the same close. */
     close() {
       closing ??= closeAll();
@@ -140,13 +170,11 @@ async function main(): Promise<void> {
   const handle = await startWorker(config, endpoint, log);
   dropPrivileges(config.runAs, log);
   log.info({ sip: endpoint.sip, sipProxied: endpoint.sipProxied, h323: endpoint.h323, h323Proxied: endpoint.h323Proxied, ras: endpoint.ras, rasProxied: endpoint.rasProxied, health: endpoint.health }, 'worker ready');
-  process.send?.({ type: 'ready', id: endpoint.id });
+  // The supervisor may be gone already (EPIPE): the disconnect below ends this worker then.
+  process.send?.({ type: 'ready', id: endpoint.id }, () => undefined);
   // When the supervisor goes, so do its workers.
   process.on('disconnect', () => process.exit(0));
-  // The supervisor's heartbeat: answered from this event loop, so a stalled loop goes unanswered.
-  process.on('message', (m: unknown) => {
-    if ((m as { type?: string }).type === 'ping') process.send?.({ type: 'pong' }, () => undefined);
-  });
+  serveSupervisor(handle, log);
   // systemd signals the whole control group and the supervisor signals its workers too: the second
   // signal finds the worker closing already and waits for the same close.
   let closing: Promise<void> | undefined;

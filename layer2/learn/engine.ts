@@ -67,6 +67,17 @@ export interface EngineOptions {
   localPop?: string;
 }
 
+/** The workers of each POP, where a redirected client arrives. */
+function arrivalsOf(config: DeploymentConfig): Map<string, WorkerEndpoint[]> {
+  const arrivals = new Map<string, WorkerEndpoint[]>();
+  for (const c of config.connectors) {
+    const list = arrivals.get(c.pop) ?? [];
+    list.push(...c.endpoints);
+    arrivals.set(c.pop, list);
+  }
+  return arrivals;
+}
+
 /** FNV-1a of the source address: distinct failing callers are counted without keeping addresses. */
 export function sourceHash(s: string): string {
   let h = 0x811c9dc5;
@@ -83,17 +94,17 @@ export function sourceHash(s: string): string {
  * outcome (a carried call, a redirect followed or missed) into profile events.
  */
 export class LearningEngine {
-  readonly topology: Topology;
+  topology: Topology;
   readonly localPop: string;
   readonly #c: DeploymentConfig;
   readonly #store: ProfileStore;
   readonly #geo: Geo;
   readonly #live: LiveView;
   readonly #log: Logger;
-  readonly #nets: NetworkIdentifier;
-  readonly #limit: SourceRateLimit;
-  readonly #servers: Map<string, ServerConfig>;
-  readonly #arrivals: Map<string, WorkerEndpoint[]>;
+  #nets: NetworkIdentifier;
+  #limit: SourceRateLimit;
+  #servers: Map<string, ServerConfig>;
+  #arrivals: Map<string, WorkerEndpoint[]>;
   /** Redirects this process issued: token → when a missing arrival becomes a failure, and the class. */
   readonly #pending = new Map<string, { due: number; cls: string }>();
   /** Redirects awaiting their arrival per class key: a redirect not yet proven is tried one at a time. */
@@ -121,12 +132,7 @@ export class LearningEngine {
     this.#nets = new NetworkIdentifier(o.config.networks);
     this.#limit = new SourceRateLimit(o.config.learning.perSourcePerMinute);
     this.#servers = new Map(o.config.servers.map((s) => [s.name, s]));
-    this.#arrivals = new Map();
-    for (const c of o.config.connectors) {
-      const list = this.#arrivals.get(c.pop) ?? [];
-      list.push(...c.endpoints);
-      this.#arrivals.set(c.pop, list);
-    }
+    this.#arrivals = arrivalsOf(o.config);
     const r = [o.registry];
     const pending = this.#pending;
     this.#m = {
@@ -138,6 +144,18 @@ export class LearningEngine {
       decideSeconds: new Histogram({ name: 'vcp_decide_seconds', help: 'time of one decision with its profile reads', buckets: [0.000005, 0.00001, 0.00002, 0.00005, 0.0001, 0.001], registers: r }),
       writeErrors: new Counter({ name: 'vcp_profile_write_errors_total', help: 'profile events that could not be written', registers: r }),
     };
+  }
+
+  /**
+   * A reload: the config object this engine was given now holds the new values (see
+   * shared/config/live.ts); what it derived from them is built again. The next decision uses them.
+   */
+  reconfigure(): void {
+    this.topology = buildTopology(this.#c, this.localPop);
+    this.#nets = new NetworkIdentifier(this.#c.networks);
+    this.#limit = new SourceRateLimit(this.#c.learning.perSourcePerMinute);
+    this.#servers = new Map(this.#c.servers.map((s) => [s.name, s]));
+    this.#arrivals = arrivalsOf(this.#c);
   }
 
   start(): void {

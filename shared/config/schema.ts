@@ -269,6 +269,11 @@ export const ServerHealth = Section({
   suspectMs: ms(10_000, 0, 'passive health: a server a call just failed with (no answer, refused, a server error) is avoided this long, unless no other server can take the call; a success clears it; 0: off'),
 });
 
+export const Service = Section({
+  drainTimeoutMs: ms(1_800_000, 0, 'a worker replaced by a reload or an upgrade takes no new calls and exits once its calls have ended, at the latest after this'),
+  layer1WaitMs: ms(15_000, 0, 'after starting a replacement, how long the supervisor waits for every layer-1 node of the POP to see it healthy before it drains the next worker'),
+}, 'how a connector replaces its workers on reload and upgrade');
+
 export const Admin = Section({
   address: Type.Optional(address({ description: 'address of the admin API', defaultText: 'the connector\'s address' })),
   port: optPort('port of the admin API; 0: none', 9300),
@@ -466,6 +471,7 @@ export const ConfigSchema = Obj({
   learning: Learning,
   admin: Admin,
   serverHealth: ServerHealth,
+  service: Service,
   replication: Type.Optional(Replication),
   runAs: Type.Optional(RunAs),
   web: Type.Optional(Web),

@@ -62,6 +62,7 @@ export type WorkTypesConfig = Static<typeof S.WorkTypes>;
 /** `path`: absolute. */
 export type ProfilesConfig = Static<typeof S.Profiles>;
 export type ServerHealthConfig = Static<typeof S.ServerHealth>;
+export type ServiceConfig = Static<typeof S.Service>;
 /** `address` '' = the connector's; `tokenFile` absolute. */
 export type AdminConfig = Omit<Static<typeof S.Admin>, 'token'> & { address: string; token: string | undefined };
 
@@ -135,6 +136,7 @@ export interface Config {
   learning: LearningConfig;
   admin: AdminConfig;
   serverHealth: ServerHealthConfig;
+  service: ServiceConfig;
   /** Absent: no replication (a single POP), and no outbox. */
   replication: ReplicationConfig | undefined;
   runAs: { user: string; group: string } | undefined;
