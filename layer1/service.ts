@@ -8,6 +8,7 @@ import { Layer1Metrics, type ListenerView } from './metrics.js';
 import { MemberSet, type Member, type TargetPort } from './members.js';
 import { HealthProber } from './prober.js';
 import { reloadLayer1 } from './reload.js';
+import { registerExposure } from '../shared/service/exposure.js';
 import { TcpRelay, type ConnectionBudget } from './tcp-relay.js';
 import { UdpRelay } from './udp-relay.js';
 
@@ -81,6 +82,10 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
   const prober = new HealthProber(members, l1.health, log, l1.name);
   const listeners = (): ListenerView[] => [...udp.map((u) => ({ name: u.name, udp: u.stats })), ...tcp.map((t) => ({ name: t.name, tcp: t.stats }))];
   const metrics = new Layer1Metrics(l1.name, members, listeners);
+  registerExposure(metrics.registry, () => [
+    { role: 'l1_control', address: l1.control.address, port: l1.control.port },
+    { role: 'l1_metrics', address: l1.metrics.address, port: l1.metrics.port },
+  ]);
   let stopping = false;
   let listening = false;
 

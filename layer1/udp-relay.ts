@@ -30,13 +30,14 @@ export interface UdpRelayStats {
 }
 
 /**
- * A flow towards a member that is being replaced (it drains itself) and that carried nothing for this
- * long moves to another member: a client that comes back from the same port (a new call, a reused
- * source port) must not keep the old worker busy. A call in progress keeps its flow: its messages
- * come closer together than this (SIP retransmits within 0.5 to 4 s, a call's ACK and requests follow
- * its answers).
+ * A flow towards a member that is being replaced (it drains itself) and that carried nothing either
+ * way for this long moves to another member on its next datagram: a client that comes back from a
+ * source port it used before (a new call from a reused port) must not keep the old worker busy. A
+ * call in progress keeps its flow: its messages come closer together (SIP retransmits within 0.5 to
+ * 4 s, an answer's ACK and the requests of a short call follow within seconds). A long silent call
+ * whose BYE comes later takes the next member (any worker routes an in-dialog request by its Route).
  */
-export const DRAIN_REPICK_IDLE_MS = 2000;
+export const DRAIN_REPICK_IDLE_MS = 10_000;
 
 const movesOff = (f: UdpFlow, now: number): boolean => f.member.drainRequested && now - f.lastSeen >= DRAIN_REPICK_IDLE_MS;
 

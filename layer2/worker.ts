@@ -5,6 +5,7 @@ import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { registerBuildInfo } from '../shared/service/build.js';
+import { registerExposure } from '../shared/service/exposure.js';
 import { Geo } from './geo/geo.js';
 import { H323Connector } from './h323/connector.js';
 import { Gatekeeper } from './h323/gatekeeper.js';
@@ -42,6 +43,7 @@ export interface WorkerHandle {
 export async function startWorker(config: Config, endpoint: WorkerEndpoint, log: Logger): Promise<WorkerHandle> {
   const metrics = new WorkerMetrics({ worker: endpoint.id });
   registerBuildInfo(metrics.registry, 'worker');
+  registerExposure(metrics.registry, () => [{ role: 'worker_health', address: endpoint.address, port: endpoint.health }]);
   let proxy: SipProxy | undefined;
   const guard = <A extends unknown[]>(what: string, fn: (...a: A) => void) => (...a: A): void => {
     try {
