@@ -45,7 +45,8 @@ function copyCode(root: string): void {
   for (const part of ['layer1', 'layer2', 'shared', 'scripts']) {
     cpSync(join(dist, part), join(root, OPT, 'dist', part), {
       recursive: true,
-      filter: (src) => !src.endsWith('.map') && !src.startsWith(join(dist, 'scripts/package')),
+      // Not the package builder nor the dashboard generator (build tools with development dependencies).
+      filter: (src) => !src.endsWith('.map') && !src.startsWith(join(dist, 'scripts/package')) && !src.startsWith(join(dist, 'scripts/monitoring')),
     });
   }
   cpSync(join(ROOT, 'config'), join(root, OPT, 'config'), { recursive: true });
