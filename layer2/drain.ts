@@ -1,6 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 
+/** A worker being replaced whose UDP SIP traffic stopped this long no longer waits for its UDP calls. */
+export const DRAIN_QUIET_MS = 10_000;
+
 /** The header layer 1's health prober names itself in: which layer-1 node probes this worker. */
 export const PROBER_HEADER = 'x-vcp-layer1';
 

@@ -11,7 +11,7 @@ import { H323Connector } from './h323/connector.js';
 import { Gatekeeper } from './h323/gatekeeper.js';
 import { H323Metrics } from './h323/metrics.js';
 import { H323Transport } from './h323/transport.js';
-import { callsEnded, Layer1Standing } from './drain.js';
+import { callsEnded, DRAIN_QUIET_MS, Layer1Standing } from './drain.js';
 import { startHealthServer } from './health.js';
 import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
@@ -119,7 +119,17 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   const started = Date.now();
   const standing = new Layer1Standing(config, endpoint);
   const health = await startHealthServer(endpoint.address, endpoint.health, (req) => ({ worker: endpoint.id, pid: process.pid, uptimeMs: Date.now() - started, ...standing.answer(req) }), metrics.registry);
-  const activeCalls = (): number => proxy.activeCalls + h323.activeCalls;
+  /**
+   * What keeps a worker that is being replaced: SIP requests awaiting their final answer, client TCP
+   * connections (a TCP client's calls live on its connection), H.323 calls, and established SIP calls
+   * over UDP while they still send through this worker. A UDP call silent here for DRAIN_QUIET_MS no
+   * longer holds it: any worker routes its next in-dialog request by its Route, and a call whose BYE
+   * took another way (its flow moved) would otherwise hold it until the drain timeout.
+   */
+  const activeCalls = (): number => {
+    const udpQuiet = Date.now() - transport.lastDatagramAt >= DRAIN_QUIET_MS;
+    return proxy.openTransactions + transport.inboundConnections + h323.activeCalls + (udpQuiet ? 0 : proxy.dialogCount);
+  };
   const closeAll = async (): Promise<void> => {
     proxy.stop();
     h323.stop();

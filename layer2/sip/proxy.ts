@@ -93,12 +93,12 @@ export class SipProxy {
   }
 
   /**
-   * What a worker being drained waits for: established calls, and requests from clients still
-   * without a final response (a retransmission or CANCEL of one must find this worker). Completed
-   * transactions that only absorb retransmissions do not count.
+   * Requests from clients still without a final response: a retransmission or a CANCEL of one must
+   * find this worker, so a worker being drained waits for them. Completed transactions that only
+   * absorb retransmissions do not count.
    */
-  get activeCalls(): number {
-    let n = this.#dialogs.size;
+  get openTransactions(): number {
+    let n = 0;
     for (const s of this.#tx.servers.values()) if (s.state < TxState.Completed) n++;
     return n;
   }

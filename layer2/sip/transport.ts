@@ -127,6 +127,9 @@ export class SipTransport {
   readonly #byKey = new Map<string, Flow>();
   readonly #outbound = new Map<string, TcpFlow>();
   readonly #sockets = new Set<Socket>();
+  /** Connections clients opened (directly or through layer 1), not ours towards backends. */
+  readonly #inbound = new Set<Socket>();
+  #lastDatagram = 0;
   #sweeper: NodeJS.Timeout | undefined;
   /** Set by close(): a UDP socket sent to or closed after that would throw ERR_SOCKET_DGRAM_NOT_RUNNING. */
   readonly #closed = { value: false };
@@ -140,6 +143,16 @@ export class SipTransport {
 
   get address(): string {
     return this.#o.address;
+  }
+
+  /** TCP connections from clients open now. */
+  get inboundConnections(): number {
+    return this.#inbound.size;
+  }
+
+  /** When the last UDP datagram arrived (0: none yet). */
+  get lastDatagramAt(): number {
+    return this.#lastDatagram;
   }
   get port(): number {
     return this.#o.port;
@@ -222,6 +235,7 @@ export class SipTransport {
       this.#byKey.set(key, f);
     }
     f.lastSeen = Date.now();
+    this.#lastDatagram = f.lastSeen;
     this.#h.onMessage(msg, f, true);
   }
 
@@ -251,11 +265,14 @@ export class SipTransport {
       this.#byKey.set(key, f);
     }
     f.lastSeen = Date.now();
+    this.#lastDatagram = f.lastSeen;
     this.#h.onMessage(payload, f, true);
   }
 
   #onConnection(socket: Socket, proxied: boolean): void {
     this.counters.tcpConnections++;
+    this.#inbound.add(socket);
+    socket.once('close', () => this.#inbound.delete(socket));
     const remoteAddress = socket.remoteAddress ?? '';
     const remotePort = socket.remotePort ?? 0;
     const local = proxied ? this.#o.wellKnown : { address: this.#o.address, port: this.#o.port };

@@ -29,6 +29,7 @@ let v1: string;
 let v2: string;
 const VERSION = (JSON.parse(execFileSync('cat', [join(ROOT, 'package.json')], { encoding: 'utf8' })) as { version: string }).version;
 const UPGRADE = `${VERSION}+upgrade1`;
+const esc = (x: string): string => x.replace(/[.+]/g, '\\$&');
 
 const inNet = (cmd: string, args: string[]): { cmd: string; args: string[] } => ct.netArgv(cmd, args);
 
@@ -50,6 +51,13 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
 const mainPid = async (unit: string): Promise<number> => Number((await ct.exec(['systemctl', 'show', '-p', 'MainPID', '--value', unit])).out.trim());
 const active = async (unit: string): Promise<boolean> => (await ct.exec(['systemctl', 'is-active', unit])).out.trim() === 'active';
 const UNITS = ['vcproxy-layer1.service', 'vcproxy-connector@local.service', 'vcproxy-backends.service'];
+
+/** Layer 1 counts every worker of the connector up (its metrics, from inside the container). */
+async function membersUp(): Promise<boolean> {
+  const m = (await ct.exec(['curl', '-s', 'http://127.0.0.1:9100/metrics'])).out;
+  const up = [...m.matchAll(/^vcp_l1_member_up\{[^}]*\} (\d)/gm)].map((x) => x[1]);
+  return up.length > 0 && up.every((v) => v === '1');
+}
 
 /** Pids of the connector's workers (children of its supervisor). */
 async function workerPids(): Promise<number[]> {
@@ -79,7 +87,6 @@ t.before(async () => {
   }
   [v1, v2] = [VERSION, UPGRADE].map((v) => `/srv/debs/vcproxy_${v}_amd64.deb`) as [string, string];
   step('build the package twice (npm run package)');
-  t.comment(`packages: ${v1}, ${v2}`);
   const rootfs = execFileSync(join(ROOT, 'scripts/lab/rootfs'), { encoding: 'utf8' }).trim().split('\n').pop()!;
   const repo = execFileSync(join(ROOT, 'scripts/package/node-repo'), [rootfs], { encoding: 'utf8' }).trim().split('\n').pop()!;
   step('root file system and Node 20 repository (cached)');
@@ -143,7 +150,7 @@ t.test('kill -9 of any process: systemd or the supervisor brings it back', async
     return now.length === workers.length && !now.includes(workers[0]!);
   });
   t.pass('a worker killed with -9 is started again by the supervisor');
-  await until('layer 1 serving again', async () => (await ct.exec(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9101/health'])).out === '200');
+  await until('layer 1 sees every worker up again', membersUp);
   await callsComplete(t, 'after kill -9', 50);
   step('kill -9 and recovery');
 });
@@ -159,8 +166,64 @@ t.test('a stalled event loop is restarted by the watchdog', async (t) => {
   t.match(await sh(`journalctl -u ${unit} --no-pager | grep -i watchdog || true`), /[Ww]atchdog timeout/, 'systemd logged the watchdog timeout');
   await sh(`rm -r /etc/systemd/system/${unit}.d && systemctl daemon-reload && systemctl restart ${unit}`);
   for (const u of UNITS) await until(`${u} active`, () => active(u));
-  await until('layer 1 serving again', async () => (await ct.exec(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:9101/health'])).out === '200');
+  await until('layer 1 sees every worker up again', membersUp);
   step('watchdog');
+});
+
+/** sipp at 100 calls/s over UDP and over TCP (a socket per call), each call held 1 s, while `during` runs. */
+async function underLoad(t: Test, label: string, during: () => Promise<void>): Promise<void> {
+  const calls = 2000;
+  const common = ['-sn', 'uac', '127.0.0.1:5060', '-i', '127.0.0.1', '-m', String(calls), '-r', '100', '-d', '1000', '-l', '1000', '-max_socket', '2000'];
+  const udp = sipp([...common, '-p', '5081', '-t', 'un'], inNet);
+  const tcp = sipp([...common, '-p', '5082', '-t', 'tn'], inNet);
+  await during();
+  const [u, c] = await Promise.all([udp, tcp]);
+  t.equal(u.failed, 0, `${label}: UDP, 0 failed calls`) || t.comment(u.output.slice(-2500));
+  t.equal(u.successful, calls, `${label}: UDP, ${calls} calls completed`);
+  t.equal(c.failed, 0, `${label}: TCP, 0 failed calls`) || t.comment(c.output.slice(-2500));
+  t.equal(c.successful, calls, `${label}: TCP, ${calls} calls completed`);
+  t.comment(`${label}: ${u.successful + c.successful} calls completed, ${u.failed + c.failed} failed`);
+}
+
+const workerPidsIn = async (): Promise<string> => (await workerPids()).sort().join(',');
+
+t.test('systemctl reload under load: a refused file changes nothing, a good one applies', async (t) => {
+  await sh("cp /etc/vcproxy/vcproxy.yaml /root/vcproxy.yaml.orig && sed -i 's/^  default: proxy$/  default: teleport/' /etc/vcproxy/vcproxy.yaml");
+  const bad = await ct.exec(['systemctl', 'reload', 'vcproxy-connector@local.service']);
+  t.not(bad.code, 0, 'systemctl reload fails on a refused file');
+  t.match(await sh('journalctl -u vcproxy-connector@local.service --no-pager -o cat | grep -m1 "refused" || true'), /techniques\.default/, 'the journal names the key');
+  t.ok(await active('vcproxy-connector@local.service'), 'the connector goes on');
+  await sh('cp /root/vcproxy.yaml.orig /etc/vcproxy/vcproxy.yaml');
+  const before = await workerPidsIn();
+  await underLoad(t, 'reload', async () => {
+    await new Promise((r) => setTimeout(r, 3000));
+    // A section a worker reads at start: every worker is replaced one at a time, drained first.
+    await sh("sed -i 's|^  path: /var/lib/vcproxy/profiles$|  path: /var/lib/vcproxy/profiles\\n  readCacheMs: 300|' /etc/vcproxy/vcproxy.yaml");
+    const r = await ct.exec(['systemctl', 'reload', 'vcproxy-connector@local.service', 'vcproxy-layer1.service']);
+    t.equal(r.code, 0, 'systemctl reload succeeds') || t.comment(r.out);
+    await until('every worker replaced', async () => {
+      const now = (await workerPids()).sort();
+      return now.length >= 2 && now.every((p) => !before.split(',').includes(String(p)));
+    }, 300_000);
+  });
+  step('reload under load');
+});
+
+t.test('apt install of a newer package under load: workers move to the new code, 0 failed calls', async (t) => {
+  const before = await workerPidsIn();
+  await underLoad(t, 'upgrade', async () => {
+    await new Promise((r) => setTimeout(r, 3000));
+    const out = await sh(`DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${v2}`, 300_000);
+    t.match(out, new RegExp(`Setting up vcproxy \\(${esc(UPGRADE)}\\)`), 'the newer package is set up');
+    await until('every worker replaced by the new code', async () => {
+      const now = (await workerPids()).sort();
+      return now.length >= 2 && now.every((p) => !before.split(',').includes(String(p)));
+    }, 300_000);
+  });
+  const metrics = await sh('curl -s http://127.0.0.1:18080/metrics http://127.0.0.1:18081/metrics');
+  t.match(metrics, new RegExp(`vcp_build_info\\{[^}]*role="worker"[^}]*version="${esc(UPGRADE)}"`), 'the workers run the new version');
+  for (const u of UNITS) t.ok(await active(u), `${u} still active`);
+  step('upgrade under load');
 });
 
 t.test('remove stops every unit; purge removes the state', async (t) => {
