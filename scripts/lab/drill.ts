@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VcpError } from '../../shared/errors.js';
 import { dist, LabError, repo, RunDir, sh, waitUntil } from './exec.js';
+import { summary } from './summary.js';
 import { popRestore } from './pop.js';
-import { Lab } from './lab.js';
+import { Lab, type LabStartup } from './lab.js';
 import { teardown } from './netns.js';
 import { connectorKill, failback, layer1Process, pairTakeover, popMove, type Figure, type Traffic } from './scenarios.js';
 
@@ -137,14 +138,18 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const figures: Figure[] = [];
+  let startup: LabStartup | undefined;
   try {
     const lab = Lab.prepare(run, v.topology ?? repo('config/examples/failover-lab.yaml'), prefix, { anycast, failback: fb as 'automatic' | 'manual' | undefined });
     say(`run dir ${run.path}; policy: primary ${lab.policy.primary}, anycast ${lab.policy.anycast ? 'on' : 'off'}, failback ${lab.policy.failback}`);
-    await lab.build(say);
+    // What an interrupted run left under this prefix goes first (one drill per prefix at a time).
+    for (const note of await teardown(undefined, prefix)) say(`earlier run: ${note}`);
+    startup = await lab.build(say);
     lab.startProber(50);
-    await new Promise((r) => setTimeout(r, 1500));
-    if (!lab.probes.some((p) => p.ok)) throw new LabError('the prober gets no answer from the well-known address: the lab did not come up (see the logs in the run dir)');
-    say(`calls answer at ${lab.config.wellKnown.address} through POP ${lab.carrierPop()}`);
+    const proberMs = await waitUntil('the prober to get an answer from the well-known address', () => lab.probes.some((p) => p.ok), 15_000, 20).catch(() => {
+      throw new LabError('the prober gets no answer from the well-known address: the lab did not come up (see the logs in the run dir)');
+    });
+    say(`calls answer at ${lab.config.wellKnown.address} through POP ${lab.carrierPop()} (first probe answered ${proberMs} ms after the prober started)`);
     const rounds = Math.max(1, Number(v.rounds));
     for (let round = 1; round <= rounds; round++) {
       const plan = short ? [pairTakeover, popMove, failback] : [pairTakeover, layer1Process, connectorKill, popMove, failback];
@@ -152,8 +157,7 @@ async function main(): Promise<number> {
       const reset = async (scenario: (typeof plan)[number]): Promise<void> => {
         if (scenario !== popMove) return;
         await popRestore(lab.host(lab.policy.primary));
-        await waitUntil(`POP ${lab.policy.primary} to carry the address again`, () => lab.carrierPop() === lab.policy.primary, 30_000, 100);
-        await new Promise((r) => setTimeout(r, 2000));
+        await lab.converged(30_000);
       };
       for (const scenario of plan) {
         say(`round ${round}: ${scenario.name}`);
@@ -174,9 +178,10 @@ async function main(): Promise<number> {
     }
     await lab.stopProber();
     process.stdout.write(`\n${table(figures)}\n\n`);
+    if (rounds > 1) process.stdout.write(`${summary(figures)}\n\n`);
     process.stdout.write('back after: fault → first successful new call; gap: last success before → first after (prober, a new call every 50 ms, no retransmission)\n');
     process.stdout.write('calls: sipp UAC calls in the window; lost on survivors counts calls held by nodes that did not fail and calls no connector saw\n');
-    if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, policy: lab.policy, figures }, null, 2)}\n`);
+    if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, policy: lab.policy, startup, figures }, null, 2)}\n`);
     const missed = figures.filter((f) => f.missed.length > 0 && !f.disturbed).length;
     say(missed === 0 ? 'every target met' : `${missed} scenario(s) missed a target`);
     if (v.keep) {
@@ -190,7 +195,7 @@ async function main(): Promise<number> {
   } catch (err) {
     say(`failed: ${err instanceof VcpError ? `${err.code}: ` : ''}${(err as Error).message}`);
     say(`logs: ${run.path}/logs`);
-    if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, error: (err as Error).message, figures }, null, 2)}\n`);
+    if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, error: (err as Error).message, startup, figures }, null, 2)}\n`);
     await clean();
     return 3;
   }

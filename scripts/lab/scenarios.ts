@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { sleep, waitUntil } from './exec.js';
 import { connectorNames, connectorsFromLogs, failedBetween, losses as countLosses, outage, type Losses, type Outage } from './figures.js';
 import type { Lab } from './lab.js';
-import { holder, killMember, popCut, popRestore, restoreMember, startConnector, startLayer1, layer1Healthy, waitServers } from './pop.js';
+import { connectorReady, holder, killMember, layer1Ready, popCut, popRestore, restoreMember, startConnector, startLayer1, vrrpStates } from './pop.js';
 import type { ProbeResult } from './prober.js';
 import { runSipp, type SippRun } from './sipp.js';
 
@@ -72,8 +72,20 @@ async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => void
     ok = false;
   }
   const done = await sipp;
-  await sleep(1100); // the last probes come back
+  await lab.probesSettled(Date.now());
   return { faultAt, sipp: done, out: outage(lab.probes, faultAt, via, effectiveAt), recovered: ok };
+}
+
+/** Layer 1 on `node` logged a worker of `connector` up after `since`. */
+function memberUpSince(lab: Lab, node: string, connector: string, since: number): boolean {
+  return lab.run.linesSince(`${node}.layer1`).some((line) => {
+    try {
+      const e = JSON.parse(line) as { msg?: string; member?: string; time?: string };
+      return e.msg === 'member up' && e.member?.startsWith(`${connector}/`) === true && Date.parse(e.time ?? '') >= since;
+    } catch {
+      return false;
+    }
+  });
 }
 
 const answeredBy = (lab: Lab, pop: string) => (p: ProbeResult): boolean => lab.config.servers.some((s) => s.pop === pop && p.backend === `${s.address}:${s.sipPort}`);
@@ -106,8 +118,11 @@ export async function pairTakeover(lab: Lab, round: number, t: Traffic): Promise
   const calls = losses(lab, r.sipp.calls, new Set());
   const back = Date.now();
   await restoreMember(h, victim);
-  await sleep(2000);
-  const blip = failedBetween(lab.probes, back, Date.now() - 1000);
+  // The node is back as BACKUP: watch 20 more probes (1 s) for a second blip.
+  const backAt = Date.now();
+  await waitUntil('20 probes after the node returned', () => lab.probes.filter((p) => p.sentAt >= backAt).length >= 20, 15_000, 20);
+  await lab.probesSettled(Date.now());
+  const blip = failedBetween(lab.probes, back, Date.now());
   const still = holder(h) === peer;
   return figure(round, 'pair takeover', `layer-1 node ${victim.node} of POP ${h.pl.pop} killed (link down, processes killed); ${peer.node} takes over`, r.out, { vrrpMasterMs: master === null ? null : master - r.faultAt, returnBlipProbes: blip, stayedOn: still ? peer.node : victim.node }, calls, [
     ['new calls succeed < 1 s', r.recovered && r.out.recoveryMs !== null && r.out.recoveryMs < 1000],
@@ -122,14 +137,14 @@ export async function layer1Process(lab: Lab, round: number, t: Traffic): Promis
   const victim = holder(h);
   if (!victim) throw new Error(`POP ${h.pl.pop} has no VRRP master`);
   const peer = h.pl.members.find((m) => m !== victim)!;
-  const pid = lab.run.pid(`${victim.node}.layer1`);
-  const r = await withTraffic(lab, `r${round}-l1proc`, t, () => pid && process.kill(pid, 'SIGKILL'), (f) => holder(h) === peer && probeOkAfter(lab, f));
+  const r = await withTraffic(lab, `r${round}-l1proc`, t, () => lab.run.kill(`${victim.node}.layer1`), (f) => holder(h) === peer && probeOkAfter(lab, f));
   const master = masterAt(lab, peer.node, r.faultAt);
   const calls = losses(lab, r.sipp.calls, new Set());
   await lab.run.stop(`${victim.node}.layer1`, 'SIGKILL', 1000);
   startLayer1(h, victim);
-  await waitUntil(`layer 1 on ${victim.node}`, () => layer1Healthy(h, victim), 20_000, 200);
-  await sleep(1500);
+  await layer1Ready(h, victim, 30_000);
+  // keepalived sees the process again and leaves FAULT for BACKUP.
+  await waitUntil(`${victim.node} back in BACKUP`, () => vrrpStates(h, victim).at(-1)?.state === 'BACKUP', 30_000, 25);
   return figure(round, 'layer-1 process', `layer-1 process of ${victim.node} (POP ${h.pl.pop}) killed, keepalived alive`, r.out, { vrrpMasterMs: master === null ? null : master - r.faultAt }, calls, [
     ['new calls succeed < 1 s', r.recovered && r.out.recoveryMs !== null && r.out.recoveryMs < 1000],
     ['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0],
@@ -140,19 +155,20 @@ export async function layer1Process(lab: Lab, round: number, t: Traffic): Promis
 export async function connectorKill(lab: Lab, round: number, t: Traffic): Promise<Figure> {
   const h = lab.host(lab.policy.primary);
   const victim = h.pl.connectors[0]!;
-  const pid = lab.run.pid(`${h.pl.pop}.${victim}`);
   const names = connectorNames(lab.config);
   const r = await withTraffic(
     lab,
     `r${round}-connector`,
     t,
-    () => pid && process.kill(pid, 'SIGKILL'),
+    () => lab.run.kill(`${h.pl.pop}.${victim}`),
     (f) => lab.probes.some((p) => p.ok && p.sentAt >= f + 300 && names.get(p.connector ?? '') !== victim),
   );
   const calls = losses(lab, r.sipp.calls, new Set([victim]));
+  const restartAt = Date.now();
   startConnector(h, victim);
-  await waitServers(h);
-  await sleep(1000);
+  await connectorReady(h, victim, 30_000);
+  // Both layer-1 members probe it and count it up again.
+  await waitUntil(`layer 1 to see ${victim} up again`, () => h.pl.members.every((m) => memberUpSince(lab, m.node, victim, restartAt)), 30_000, 25);
   return figure(round, 'connector', `connector ${victim} of POP ${h.pl.pop} killed (supervisor and worker)`, r.out, { killed: victim }, calls, [['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0]]);
 }
 
@@ -210,7 +226,7 @@ export async function failback(lab: Lab, round: number, t: Traffic): Promise<Fig
     checks.push([`ip-takeover takeover on POP ${back} moves it back`, moved]);
   }
   const done = await sipp;
-  await sleep(1100);
+  await lab.probesSettled(Date.now());
   const from = movedAt ?? readyAt;
   const o: Outage = { ...outage(lab.probes, from), recoveryMs: null };
   // The calls in progress at the POP that gives the address back are cut by the route change.
