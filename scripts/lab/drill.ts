@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VcpError } from '../../shared/errors.js';
 import { dist, LabError, repo, RunDir, sh, waitUntil } from './exec.js';
-import { summary } from './summary.js';
+import { summary, table } from './report.js';
 import { popRestore } from './pop.js';
 import { Lab, type LabStartup } from './lab.js';
 import { teardown } from './netns.js';
@@ -21,6 +21,8 @@ options:
   --topology FILE       topology (default config/examples/failover-lab.yaml)
   --anycast on|off      override failover.anycast of the topology
   --failback automatic|manual   override failover.failback
+  --pin on|off          the router pins each flow to the POP it started on while that POP announces
+                        (default on: calls in progress stay where they are when the address moves back)
   --rounds N            run the scenarios N times (default 1)
   --short               pair takeover, POP move and failback only, less traffic (the test suite's run)
   --rate N              sipp calls per second (default 10; --short 5)
@@ -31,32 +33,6 @@ options:
   --keep-logs           keep the run dir (configs, logs, sipp traces) when every target is met too
   --cleanup             remove what an earlier drill left (namespaces with the prefix) and exit`;
 
-function table(figures: Figure[]): string {
-  const rows = [['round', 'scenario', 'back after', 'gap', 'failed probes', 'calls (done/lost)', 'lost: failed node', 'lost: survivors', 'mechanism', 'result']];
-  const ms = (v: number | null): string => (v === null ? '—' : `${v} ms`);
-  for (const f of figures) {
-    const mech = Object.entries(f.detail)
-      .filter(([, v]) => v !== null && v !== undefined)
-      .map(([k, v]) => `${k}=${v}`)
-      .concat(f.proberStallMs > 100 ? [`proberStallMs=${f.proberStallMs}`] : [])
-      .join(' ');
-    rows.push([
-      String(f.round),
-      f.scenario,
-      ms(f.recoveryMs),
-      ms(f.gapMs),
-      String(f.failedProbes),
-      f.calls ? `${f.calls.calls} (${f.calls.completed}/${f.calls.lost})` : '—',
-      f.calls ? String(f.calls.lostOnFailed) : '—',
-      f.calls ? String(f.calls.lostOnSurvivors) : '—',
-      mech,
-      f.missed.length === 0 ? 'ok' : `${f.disturbed ? 'DISTURBED' : 'MISSED'}: ${f.missed.join('; ')}`,
-    ]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-}
-
 async function main(): Promise<number> {
   let v;
   try {
@@ -65,6 +41,7 @@ async function main(): Promise<number> {
         topology: { type: 'string' },
         anycast: { type: 'string' },
         failback: { type: 'string' },
+        pin: { type: 'string', default: 'on' },
         rounds: { type: 'string', default: '1' },
         short: { type: 'boolean' },
         rate: { type: 'string' },
@@ -97,15 +74,15 @@ async function main(): Promise<number> {
   }
   const anycast = v.anycast === undefined ? undefined : v.anycast === 'on' ? true : v.anycast === 'off' ? false : null;
   const fb = v.failback;
-  if (anycast === null || (fb !== undefined && fb !== 'automatic' && fb !== 'manual')) {
-    process.stderr.write(`drill: --anycast takes on|off and --failback automatic|manual\n${USAGE}\n`);
+  if (anycast === null || (fb !== undefined && fb !== 'automatic' && fb !== 'manual') || (v.pin !== 'on' && v.pin !== 'off')) {
+    process.stderr.write(`drill: --anycast and --pin take on|off, --failback automatic|manual\n${USAGE}\n`);
     return 2;
   }
   if (process.getuid?.() !== 0) {
     process.stderr.write('drill: needs root (it creates network namespaces)\n');
     return 3;
   }
-  for (const cmd of ['ip', 'bird', 'birdc', 'keepalived', 'sipp', 'curl', 'arping']) {
+  for (const cmd of ['ip', 'bird', 'birdc', 'keepalived', 'sipp', 'curl', 'arping', 'nft']) {
     if (sh('sh', ['-c', `command -v ${cmd}`], { allowFail: true }).code !== 0) {
       process.stderr.write(`drill: ${cmd} is missing: run ./scripts/install --test\n`);
       return 3;
@@ -141,7 +118,8 @@ async function main(): Promise<number> {
   let startup: LabStartup | undefined;
   try {
     const lab = Lab.prepare(run, v.topology ?? repo('config/examples/failover-lab.yaml'), prefix, { anycast, failback: fb as 'automatic' | 'manual' | undefined });
-    say(`run dir ${run.path}; policy: primary ${lab.policy.primary}, anycast ${lab.policy.anycast ? 'on' : 'off'}, failback ${lab.policy.failback}`);
+    lab.pin = v.pin === 'on';
+    say(`run dir ${run.path}; policy: primary ${lab.policy.primary}, anycast ${lab.policy.anycast ? 'on' : 'off'}, failback ${lab.policy.failback}; flows pinned at the router: ${v.pin}`);
     // What an interrupted run left under this prefix goes first (one drill per prefix at a time).
     for (const note of await teardown(undefined, prefix)) say(`earlier run: ${note}`);
     startup = await lab.build(say);

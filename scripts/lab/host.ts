@@ -35,7 +35,7 @@ async function main(): Promise<number> {
     const layout = labLayout(config, v.prefix!, false);
     for (const n of await teardown(run, v.prefix!)) process.stdout.write(`host: ${n}\n`);
     if (role === 'router') {
-      const socket = routerStart(config, run, undefined);
+      const socket = routerStart(config, run, undefined, { pin: true });
       process.stdout.write(`host: router up, BIRD on ${socket} (birdc -s ${socket} show protocols)\n`);
     } else if (role === 'client') {
       sh('ip', ['route', 'replace', `${config.wellKnown.address}/32`, 'via', LAB.client.gateway]);

@@ -35,6 +35,9 @@ export class Lab {
   #prober: ChildProcess | undefined;
   routerSocket = '';
 
+  /** Flows pinned at the router to the POP they started on (router.ts). */
+  pin = true;
+
   private constructor(
     readonly config: Config,
     readonly topology: string,
@@ -76,6 +79,23 @@ export class Lab {
     return this.host(pop).pl;
   }
 
+  /**
+   * When the router's main table started sending the address to `pop` after `after` (ms since the
+   * epoch), from `ip monitor route`; null when it has not (yet).
+   */
+  routeMovedAt(pop: string, after: number): number | null {
+    const hop = this.pop(pop).uplinkAddress;
+    const wk = this.config.wellKnown.address;
+    for (const line of this.run.linesSince('router.routes')) {
+      const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\] (.*)$/.exec(line);
+      if (!m || m[2]!.includes(' table ') || m[2]!.startsWith('Deleted')) continue;
+      if (!m[2]!.startsWith(`${wk} `) && !m[2]!.startsWith(`${wk}/32 `)) continue;
+      const at = Date.parse(m[1]!);
+      if (at >= after && m[2]!.includes(` via ${hop} `)) return at;
+    }
+    return null;
+  }
+
   /** Which POP the router sends the well-known address to now, by its next hop. */
   carrierPop(): string | undefined {
     const hop = routerNextHop(this.config, this.layout.routerNs);
@@ -90,7 +110,9 @@ export class Lab {
   async build(log: (line: string) => void, timeoutMs = 60_000): Promise<LabStartup> {
     const t0 = Date.now();
     hostLinksUp(this.layout);
-    this.routerSocket = routerStart(this.config, this.run, this.layout.routerNs);
+    this.routerSocket = routerStart(this.config, this.run, this.layout.routerNs, { pin: this.pin, table: `${this.layout.prefix.replace(/-/g, '_')}_pin` });
+    // Every change of the router's kernel routes, time-stamped: when traffic really moved.
+    this.run.start('router.routes', this.layout.routerNs, 'ip', ['-ts', 'monitor', 'route']);
     for (const pl of this.layout.pops) popNetworkUp(this.host(pl.pop));
     const networkMs = Date.now() - t0;
     const bird = new Birdc(this.routerSocket);

@@ -176,11 +176,8 @@ export async function connectorKill(lab: Lab, round: number, t: Traffic): Promis
 export async function popMove(lab: Lab, round: number, t: Traffic): Promise<Figure> {
   const from = lab.policy.primary;
   const to = lab.layout.pops.find((p) => p.pop !== from)!.pop;
-  let routeMovedAt: number | null = null;
-  const r = await withTraffic(lab, `r${round}-popmove`, t, () => popCut(lab.host(from)), (f) => {
-    if (routeMovedAt === null && lab.carrierPop() === to) routeMovedAt = Date.now();
-    return routeMovedAt !== null && probeOkAfter(lab, f, to);
-  }, answeredBy(lab, to));
+  const r = await withTraffic(lab, `r${round}-popmove`, t, () => popCut(lab.host(from)), (f) => lab.carrierPop() === to && probeOkAfter(lab, f, to), answeredBy(lab, to));
+  const routeMovedAt = lab.routeMovedAt(to, r.faultAt);
   const popConnectors = new Set(lab.config.connectors.filter((c) => c.pop === from).map((c) => c.name));
   const calls = losses(lab, r.sipp.calls, popConnectors);
   return figure(round, 'POP move', `all of POP ${from} goes (uplink silent, every process killed); POP ${to} answers`, r.out, { routerMovedMs: routeMovedAt === null ? null : routeMovedAt - r.faultAt, anycast: lab.policy.anycast ? 'on' : 'off' }, calls, [
@@ -202,26 +199,26 @@ export async function failback(lab: Lab, round: number, t: Traffic): Promise<Fig
   const detail: Figure['detail'] = { policy: `failback ${lab.policy.failback}, anycast ${lab.policy.anycast ? 'on' : 'off'}`, restartMs: readyAt - startAt };
   const checks: Array<[string, boolean]> = [];
   let movedAt: number | null = null;
-  const watchMove = async (ms: number): Promise<boolean> => {
+  const watchMove = async (ms: number, since: number): Promise<boolean> => {
     try {
       await waitUntil(`the router to send the address to POP ${back}`, () => lab.carrierPop() === back, ms, 20);
-      movedAt = Date.now();
+      movedAt = lab.routeMovedAt(back, since - 1) ?? Date.now();
       return true;
     } catch {
       return false;
     }
   };
   if (lab.policy.failback === 'automatic') {
-    const moved = await watchMove(15_000);
-    detail.movedAfterReadyMs = movedAt === null ? null : movedAt - readyAt;
+    const moved = await watchMove(15_000, startAt);
+    detail.movedAfterRestartMs = movedAt === null ? null : movedAt - startAt;
     checks.push([`POP ${back} takes the address back by itself`, moved]);
   } else {
-    const early = await watchMove(5000);
+    const early = await watchMove(5000, startAt);
     checks.push([`POP ${back} waits for the operator (5 s observed)`, !early && lab.carrierPop() === other]);
     const t0 = Date.now();
     const cmd = lab.ipTakeover(back, ['takeover']);
     detail.takeoverExit = cmd.code;
-    const moved = cmd.code === 0 && (await watchMove(10_000));
+    const moved = cmd.code === 0 && (await watchMove(10_000, t0));
     detail.movedAfterTakeoverMs = movedAt === null ? null : movedAt - t0;
     checks.push([`ip-takeover takeover on POP ${back} moves it back`, moved]);
   }
@@ -233,5 +230,15 @@ export async function failback(lab: Lab, round: number, t: Traffic): Promise<Fig
   const res = losses(lab, done.calls, new Set(lab.config.connectors.filter((c) => c.pop === other).map((c) => c.name)));
   detail.probesFailedAroundMove = failedBetween(lab.probes, from - 2000, from + 2000);
   detail.callsCutByRouteChange = res.lost;
+  // Calls POP `other` had answered before the move and ended well there afterwards.
+  const names = connectorNames(lab.config);
+  const otherConnectors = new Set(lab.config.connectors.filter((c) => c.pop === other).map((c) => c.name));
+  detail.callsKeptOnOldPop = done.calls.filter((c) => c.completed && c.invitedAt < from && otherConnectors.has(names.get(c.connector ?? '') ?? '')).length;
+  checks.push([`0 calls lost at POP ${back}`, res.lostOnSurvivors === 0]);
+  if (lab.pin) {
+    // Flows are pinned at the router: the move takes new calls only.
+    checks.push([`no call in progress at POP ${other} cut (flows pinned)`, res.lostOnFailed === 0]);
+    checks.push([`new calls go to POP ${back}`, movedAt !== null && lab.probes.some((p) => p.ok && p.sentAt >= from && answeredBy(lab, back)(p))]);
+  }
   return figure(round, 'failback', `POP ${back} returns; policy: failback ${lab.policy.failback}`, o, detail, res, checks);
 }

@@ -1,5 +1,32 @@
 import type { Figure } from './scenarios.js';
 
+/** One row per measured scenario: the figures, the mechanism's timings, the calls, the result. */
+export function table(figures: Figure[]): string {
+  const rows = [['round', 'scenario', 'back after', 'gap', 'failed probes', 'calls (done/lost)', 'lost: failed node', 'lost: survivors', 'mechanism', 'result']];
+  const ms = (v: number | null): string => (v === null ? '—' : `${v} ms`);
+  for (const f of figures) {
+    const mech = Object.entries(f.detail)
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => `${k}=${v}`)
+      .concat(f.proberStallMs > 100 ? [`proberStallMs=${f.proberStallMs}`] : [])
+      .join(' ');
+    rows.push([
+      String(f.round),
+      f.scenario,
+      ms(f.recoveryMs),
+      ms(f.gapMs),
+      String(f.failedProbes),
+      f.calls ? `${f.calls.calls} (${f.calls.completed}/${f.calls.lost})` : '—',
+      f.calls ? String(f.calls.lostOnFailed) : '—',
+      f.calls ? String(f.calls.lostOnSurvivors) : '—',
+      mech,
+      f.missed.length === 0 ? 'ok' : `${f.disturbed ? 'DISTURBED' : 'MISSED'}: ${f.missed.join('; ')}`,
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
 /** min / median / max of a list of numbers; null when it is empty. */
 export function spread(values: readonly number[]): { min: number; median: number; max: number; n: number } | null {
   if (values.length === 0) return null;
@@ -25,8 +52,8 @@ export function summary(figures: readonly Figure[]): string {
   const rows = [['scenario', 'rounds ok', 'back after (min / median / max)', 'gap', 'mechanism', 'lost: failed node', 'lost: survivors', 'failback: calls cut']];
   for (const name of scenarios) {
     const fs = judged.filter((f) => f.scenario === name);
-    const mech = fs.map((f) => f.detail.vrrpMasterMs ?? f.detail.routerMovedMs ?? f.detail.movedAfterReadyMs ?? f.detail.movedAfterTakeoverMs);
-    const mechName = ['vrrpMasterMs', 'routerMovedMs', 'movedAfterReadyMs', 'movedAfterTakeoverMs'].find((k) => fs.some((f) => typeof f.detail[k] === 'number'));
+    const mech = fs.map((f) => f.detail.vrrpMasterMs ?? f.detail.routerMovedMs ?? f.detail.movedAfterRestartMs ?? f.detail.movedAfterTakeoverMs);
+    const mechName = ['vrrpMasterMs', 'routerMovedMs', 'movedAfterRestartMs', 'movedAfterTakeoverMs'].find((k) => fs.some((f) => typeof f.detail[k] === 'number'));
     rows.push([
       name,
       `${fs.filter((f) => f.missed.length === 0).length}/${fs.length}`,
