@@ -20,10 +20,10 @@ export function inNs(ns: string | undefined, cmd: string, args: readonly string[
 export class LabError extends Error {}
 
 /** Run to completion; throws with the command's output unless `allowFail`. */
-export function sh(cmd: string, args: readonly string[], o: { ns?: string | undefined; allowFail?: boolean; timeoutMs?: number } = {}): { code: number; out: string } {
+export function sh(cmd: string, args: readonly string[], o: { ns?: string | undefined; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): { code: number; out: string } {
   const [c, a] = inNs(o.ns, cmd, args);
   try {
-    const out = execFileSync(c, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 10_000 });
+    const out = execFileSync(c, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 10_000, env: { ...process.env, ...o.env } });
     return { code: 0, out };
   } catch (err) {
     const e = err as { status?: number; stdout?: string; stderr?: string; message: string };
@@ -83,7 +83,7 @@ export class RunDir {
     closeSync(fd);
     if (child.pid === undefined) throw new LabError(`could not start ${name} (${c})`);
     child.unref();
-    writeFileSync(this.pidFile(name), `${child.pid}\n`);
+    writeFileSync(this.pidFile(name), `${child.pid} ${startTime(child.pid) ?? ''}\n`);
     this.#spawns.set(name, { pid: child.pid, spawnedAt, logOffset });
     return child.pid;
   }
@@ -184,10 +184,27 @@ export interface LogEvent {
   [k: string]: unknown;
 }
 
+/**
+ * The pid in a pid file, if that process still runs: a file may also carry the process's start time,
+ * and a pid now used by another process (after a reboot, say) is no longer ours.
+ */
 export function readPid(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
-  const n = Number(readFileSync(file, 'utf8').trim());
-  return Number.isInteger(n) && n > 1 ? n : undefined;
+  const [p, start] = readFileSync(file, 'utf8').trim().split(/\s+/);
+  const n = Number(p);
+  if (!Number.isInteger(n) || n <= 1) return undefined;
+  if (start && startTime(n) !== undefined && startTime(n) !== start) return undefined;
+  return n;
+}
+
+/** A process's start time (clock ticks since boot, /proc/PID/stat field 22), as text. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Signal a process group (its leader's pid); falls back to the process alone when it leads none. */
@@ -224,8 +241,12 @@ export function alive(pid: number): boolean {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Deadlines stretch by VCP_TEST_SLOWNESS (default 1) on a machine known to be slow. */
+export const SLOWNESS = Math.max(1, Number(process.env.VCP_TEST_SLOWNESS) || 1);
+
 export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<number> {
   const start = Date.now();
+  timeoutMs *= SLOWNESS;
   for (;;) {
     try {
       if (await check()) return Date.now() - start;

@@ -37,6 +37,8 @@ export class Lab {
 
   /** Flows pinned at the router to the POP they started on (router.ts). */
   pin = true;
+  /** Recovery times are targets (< 1 s); false: figures only (the test suite's functional run). */
+  timed = true;
 
   private constructor(
     readonly config: Config,

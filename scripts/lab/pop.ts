@@ -16,6 +16,12 @@ export interface PopHost {
   topology: string;
   pl: PopLayout;
   run: RunDir;
+  /**
+   * keepalived tracks the layer-1 process by the kernel's process events (default). Those come only
+   * to the initial network namespace: inside a container (the Vagrant lab on lxc) they are refused,
+   * and the instance is faulted by the /health track script alone.
+   */
+  trackProcess?: boolean;
 }
 
 const edge = (h: PopHost, args: string[]): void => {
@@ -110,7 +116,7 @@ export function layer1Healthy(h: PopHost, m: MemberLayout): boolean {
 }
 
 /** keepalived for one member, generated from the topology, started from the host into the member's namespace. */
-export function startKeepalived(h: PopHost, m: MemberLayout, trackArgv: string[] = layer1Argv(h, m.node)): void {
+export function startKeepalived(h: PopHost, m: MemberLayout, trackArgv: string[] = h.trackProcess === false ? [] : layer1Argv(h, m.node)): void {
   const conf = h.run.file(h.pl.pop, `keepalived-${m.node}.conf`);
   writeFileSync(
     conf,

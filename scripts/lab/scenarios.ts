@@ -91,6 +91,15 @@ function memberUpSince(lab: Lab, node: string, connector: string, since: number)
 const answeredBy = (lab: Lab, pop: string) => (p: ProbeResult): boolean => lab.config.servers.some((s) => s.pop === pop && p.backend === `${s.address}:${s.sipPort}`);
 const probeOkAfter = (lab: Lab, t: number, pop?: string): boolean => lab.probes.some((p) => p.ok && p.sentAt >= t && (!pop || answeredBy(lab, pop)(p)));
 
+/**
+ * The recovery target: new calls succeed within 1 s of the fault; without `lab.timed` (the test
+ * suite, on a machine of unknown load) only that they succeed again, the time being a figure.
+ */
+function backInTime(lab: Lab, r: { recovered: boolean; out: Outage }, via = ''): [string, boolean] {
+  const back = r.recovered && r.out.recoveryMs !== null;
+  return lab.timed ? [`new calls succeed < 1 s${via}`, back && r.out.recoveryMs! < 1000] : [`new calls succeed again${via}`, back];
+}
+
 function figure(round: number, scenario: string, what: string, o: Outage, detail: Figure['detail'], calls: Losses | undefined, checks: Array<[string, boolean]>): Figure {
   return {
     round,
@@ -125,7 +134,7 @@ export async function pairTakeover(lab: Lab, round: number, t: Traffic): Promise
   const blip = failedBetween(lab.probes, back, Date.now());
   const still = holder(h) === peer;
   return figure(round, 'pair takeover', `layer-1 node ${victim.node} of POP ${h.pl.pop} killed (link down, processes killed); ${peer.node} takes over`, r.out, { vrrpMasterMs: master === null ? null : master - r.faultAt, returnBlipProbes: blip, stayedOn: still ? peer.node : victim.node }, calls, [
-    ['new calls succeed < 1 s', r.recovered && r.out.recoveryMs !== null && r.out.recoveryMs < 1000],
+    backInTime(lab, r),
     ['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0],
     ['no second blip when the node returns (nopreempt)', blip === 0 && still],
   ]);
@@ -146,7 +155,7 @@ export async function layer1Process(lab: Lab, round: number, t: Traffic): Promis
   // keepalived sees the process again and leaves FAULT for BACKUP.
   await waitUntil(`${victim.node} back in BACKUP`, () => vrrpStates(h, victim).at(-1)?.state === 'BACKUP', 30_000, 25);
   return figure(round, 'layer-1 process', `layer-1 process of ${victim.node} (POP ${h.pl.pop}) killed, keepalived alive`, r.out, { vrrpMasterMs: master === null ? null : master - r.faultAt }, calls, [
-    ['new calls succeed < 1 s', r.recovered && r.out.recoveryMs !== null && r.out.recoveryMs < 1000],
+    backInTime(lab, r),
     ['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0],
   ]);
 }
@@ -181,7 +190,7 @@ export async function popMove(lab: Lab, round: number, t: Traffic): Promise<Figu
   const popConnectors = new Set(lab.config.connectors.filter((c) => c.pop === from).map((c) => c.name));
   const calls = losses(lab, r.sipp.calls, popConnectors);
   return figure(round, 'POP move', `all of POP ${from} goes (uplink silent, every process killed); POP ${to} answers`, r.out, { routerMovedMs: routeMovedAt === null ? null : routeMovedAt - r.faultAt, anycast: lab.policy.anycast ? 'on' : 'off' }, calls, [
-    ['new calls succeed < 1 s via the other POP', r.recovered && r.out.recoveryMs !== null && r.out.recoveryMs < 1000],
+    backInTime(lab, r, ' via the other POP'),
     ['0 calls lost on surviving nodes', calls.lostOnSurvivors === 0],
   ]);
 }

@@ -26,7 +26,7 @@ options:
   --prefix P      names of the containers, host bridges and veths (default vcpl)
   --mgmt A.B.C    management network of the containers (default 10.98.0)
   --json FILE     also write the figures as JSON
-  --keep          leave the lab running (scripts/lab/vagrant-drill --cleanup removes it)
+  --keep          leave the lab running, also when it failed (scripts/lab/vagrant-drill --cleanup removes it)
   --keep-logs     keep the run dir (vagrant output, probes) when every target is met too
   --cleanup       remove what an earlier run left (containers and bridges with the prefix) and exit`;
 
@@ -37,16 +37,36 @@ interface Ctx {
   say: (line: string) => void;
 }
 
+/** The vagrant (and other) commands running now, each the leader of its process group. */
+const running = new Set<ChildProcess>();
+
+/** Stop every command still running (a vagrant up holds the machines' locks): TERM, then KILL. */
+async function stopRunning(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', () => resolve());
+          signalTree(c, 'SIGTERM');
+          setTimeout(() => signalTree(c, 'SIGKILL'), 10_000).unref();
+        }),
+    ),
+  );
+}
+
 /** A command to completion with its output in the run dir's log; rejects on a non-zero exit. */
 function step(ctx: Ctx, name: string, cmd: string, args: string[], timeoutMs = 900_000): Promise<number> {
   const t0 = Date.now();
   const log = createWriteStream(join(ctx.run, `${name}.log`), { flags: 'a' });
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: repo('.'), env: ctx.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    running.add(child);
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
     const timer = setTimeout(() => signalTree(child, 'SIGKILL'), timeoutMs);
     child.on('exit', (code) => {
+      running.delete(child);
       clearTimeout(timer);
       log.end();
       if (code === 0) resolve(Date.now() - t0);
@@ -80,6 +100,8 @@ function removeLeftovers(prefix: string): string[] {
     notes.push(r.code === 0 ? `removed container ${c}` : `could not remove container ${c}: ${r.out.trim()}`);
   }
   sh(repo('scripts/lab/lxc-net'), ['down', prefix], { allowFail: true });
+  // Vagrant's index of machines forgets the ones that are gone.
+  sh('vagrant', ['global-status', '--prune'], { allowFail: true, timeoutMs: 120_000, env: { VAGRANT_HOME, VAGRANT_CHECKPOINT_DISABLE: '1' } });
   return notes;
 }
 
@@ -157,6 +179,7 @@ async function main(): Promise<number> {
     (cleaning ??= (async () => {
       say('destroying the lab (vagrant destroy -f, host bridges)');
       if (prober) signalTree(prober, 'SIGKILL');
+      await stopRunning();
       await step(ctx, 'vagrant-destroy', 'vagrant', ['destroy', '-f'], 300_000).catch((err: Error) => say(`vagrant destroy: ${err.message.split('\n')[0]}`));
       for (const n of removeLeftovers(prefix)) say(n);
     })());
@@ -276,6 +299,11 @@ async function main(): Promise<number> {
   } catch (err) {
     say(`failed: ${(err as Error).message}`);
     if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run, error: (err as Error).message, timings, figures }, null, 2)}\n`);
+    if (v.keep) {
+      await stopRunning();
+      say(`lab left as it is (--keep) for a look inside: lxc-attach -n ${prefix}-pop-a; remove it with scripts/lab/vagrant-drill --cleanup --prefix ${prefix}`);
+      return 3;
+    }
     await clean();
     say(`vagrant output: ${run}`);
     return 3;
