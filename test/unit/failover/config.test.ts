@@ -1,11 +1,11 @@
 import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { applyIdentity, findMember, popFailover } from '../../../shared/config/identity.js';
 import { loadConfigFile, parseConfig } from '../../../shared/config/load.js';
 import { ConfigError } from '../../../shared/errors.js';
+import { fromRoot } from '../../helpers/paths.js';
 
-const LAB = fileURLToPath(new URL('../../../config/examples/failover-lab.yaml', import.meta.url));
+const LAB = fromRoot('config/examples/failover-lab.yaml');
 const base = readFileSync(LAB, 'utf8');
 
 const bad = (t: Test, text: string, re: RegExp): void => {

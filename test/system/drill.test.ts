@@ -2,8 +2,8 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { requireBuild, tempDir } from '../helpers/procs.js';
+import { fromRoot } from '../helpers/paths.js';
 
 /**
  * The short failover drill (root): the whole lab in network namespaces (vcpt-dr-*), real keepalived,
@@ -14,7 +14,7 @@ import { requireBuild, tempDir } from '../helpers/procs.js';
  * (with flows pinned at the router, no call in progress at POP b is cut), nothing is left behind.
  */
 const PREFIX = 'vcpt-dr';
-const DRILL = fileURLToPath(new URL('../../scripts/drill', import.meta.url));
+const DRILL = fromRoot('scripts/drill');
 const root = process.getuid?.() === 0;
 const TOOLS = ['ip', 'bird', 'birdc', 'keepalived', 'sipp', 'curl', 'arping', 'nft'];
 const missing = TOOLS.filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);

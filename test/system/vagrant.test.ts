@@ -2,19 +2,18 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../../shared/config/load.js';
 import { LAB } from '../../scripts/lab/layout.js';
 import { lxcUnavailable } from '../../scripts/lab/vagrant-drill.js';
 import { tempDir } from '../helpers/procs.js';
+import { fromRoot } from '../helpers/paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const vagrantfile = readFileSync(`${ROOT}Vagrantfile`, 'utf8');
+const vagrantfile = readFileSync(fromRoot('Vagrantfile'), 'utf8');
 const hasVagrant = spawnSync('sh', ['-c', 'command -v vagrant']).status === 0;
 const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 t.test('the Vagrant lab has the hosts and addresses of the lab topology', async (t) => {
-  const config = loadConfigFile(`${ROOT}config/examples/failover-lab.yaml`, {});
+  const config = loadConfigFile(fromRoot('config/examples/failover-lab.yaml'), {});
   const hosts = new Map<string, string[]>();
   for (const m of vagrantfile.matchAll(/"([a-z-]+)"\s*=>\s*\{\s*nets:\s*\[(.*?)\]\s*,\s*args:/g)) {
     hosts.set(m[1]!, [...m[2]!.matchAll(/\["([0-9.]+)"/g)].map((x) => x[1]!));
@@ -28,7 +27,7 @@ t.test('the Vagrant lab has the hosts and addresses of the lab topology', async 
   t.match(vagrantfile, /config\.vm\.provider "libvirt"/);
   t.match(vagrantfile, /node\.vm\.provider "lxc"/, 'and lxc (vagrant-lxc) on a Linux host without VirtualBox or KVM');
   t.match(vagrantfile, /path: "scripts\/lab\/vagrant-provision"/, 'provisioned by the lab scripts');
-  t.doesNotThrow(() => accessSync(`${ROOT}scripts/lab/vagrant-provision`, constants.X_OK), 'the provisioner is executable');
+  t.doesNotThrow(() => accessSync(fromRoot('scripts/lab/vagrant-provision'), constants.X_OK), 'the provisioner is executable');
 });
 
 t.test('vagrant validate accepts the Vagrantfile', { skip: hasVagrant ? false : 'vagrant is not installed (scripts/install --test installs it)' }, async (t) => {
@@ -36,7 +35,7 @@ t.test('vagrant validate accepts the Vagrantfile', { skip: hasVagrant ? false : 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // No provider is installed in CI: --ignore-provider checks everything but provider blocks.
   const r = spawnSync('vagrant', ['validate', '--ignore-provider'], {
-    cwd: ROOT,
+    cwd: fromRoot(),
     encoding: 'utf8',
     timeout: 120_000,
     env: { ...process.env, VAGRANT_DOTFILE_PATH: `${dir}/dot`, VAGRANT_HOME: `${dir}/home`, VAGRANT_CHECKPOINT_DISABLE: '1' },
@@ -61,7 +60,7 @@ t.test('vagrant-drill: the lab on lxc, POP a halted and brought back', { skip: w
   if (missing.length > 0 || !plugin) return;
   const dir = tempDir('vagrant-drill');
   const json = join(dir, 'figures.json');
-  const drill = `${ROOT}scripts/lab/vagrant-drill`;
+  const drill = fromRoot('scripts/lab/vagrant-drill');
   const child = spawn(drill, ['--prefix', PREFIX, '--mgmt', '10.97.0', '--json', json], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
