@@ -240,10 +240,15 @@ export function popProcesses(h: PopHost): string[] {
   return h.run.names().filter((n) => n.startsWith(`${h.pl.pop}.`) || nodes.some((p) => n.startsWith(p)));
 }
 
-/** A pair member dies: its link goes down at once, then its processes are killed (no goodbye advert). */
-export function killMember(h: PopHost, m: MemberLayout): void {
+/**
+ * A pair member dies: its link goes down at once, then its processes are killed (no goodbye advert).
+ * Returns when the link went down.
+ */
+export function killMember(h: PopHost, m: MemberLayout): number {
   sh('ip', ['link', 'set', m.iface, 'down'], { ns: m.ns });
+  const downAt = Date.now();
   for (const n of [`${m.node}.keepalived`, `${m.node}.layer1`]) h.run.kill(n);
+  return downAt;
 }
 
 /** Bring a dead member back: drop the address it still has configured, link up, start its processes. */
@@ -258,16 +263,19 @@ export async function restoreMember(h: PopHost, m: MemberLayout): Promise<{ laye
 
 /**
  * The whole POP goes at once, as in a power cut: its uplink falls silent first (the upstream notices
- * only by BFD), then every process of the POP is killed.
+ * only by BFD), then every process of the POP is killed. Returns when the uplink fell silent.
  */
-export function popCut(h: PopHost): void {
+export function popCut(h: PopHost): number {
   const uplink = uplinkIf(h);
   writeFileSync(h.run.file(h.pl.pop, 'uplink-if'), uplink);
-  // Nothing is forwarded from the upstream any more, and without its address the edge sends nothing.
-  sh('sysctl', ['-qw', `net.ipv4.conf.${uplink}.forwarding=0`], { ns: h.pl.edgeNs });
-  sh('ip', ['addr', 'flush', 'dev', uplink], { ns: h.pl.edgeNs });
+  // Nothing is forwarded from the upstream any more, and without its address the edge sends nothing
+  // (BFD falls silent): both in one command, a few microseconds apart.
+  sh('sh', ['-c', `sysctl -qw net.ipv4.conf.${uplink}.forwarding=0 && ip addr flush dev ${uplink}`], { ns: h.pl.edgeNs });
+  // From here the POP is gone for the rest of the network; what follows happens behind it.
+  const silentAt = Date.now();
   for (const n of popProcesses(h)) h.run.kill(n);
   for (const m of h.pl.members) sh('ip', ['link', 'set', m.iface, 'down'], { ns: m.ns });
+  return silentAt;
 }
 
 /** The POP comes back: uplink address, members' links, then every process as at start. */

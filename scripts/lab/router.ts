@@ -53,10 +53,11 @@ export function renderBirdRouter(config: Config, o: RouterOptions): string {
 
 /**
  * nftables rules of the router for flow pinning: the first packet of a flow to the well-known
- * address is routed by the best route and its conntrack entry marked with the POP it left towards
- * (by the outgoing interface); every later packet of the flow, both ways, carries that mark, and
- * `ip rule fwmark` sends it to the POP's own table. UDP flows to the address keep their entry for
- * `udpHoldS` after the last packet, so that an idle call's BYE still finds its POP.
+ * address is routed by the best route, and the conntrack entry is marked with the POP each packet
+ * left towards (by the outgoing interface); every later packet of the flow, both ways, carries that
+ * mark, and `ip rule fwmark` sends it to the POP's own table while that POP announces. UDP flows to
+ * the address keep their entry for `udpHoldS` after the last packet, so that an idle call's BYE
+ * still finds its POP.
  */
 export function renderPinRules(config: Config, o: { table: string; ifaceOf: (pop: string) => string; udpHoldS: number }): string {
   const pops = config.failover?.pops ?? [];
@@ -76,7 +77,11 @@ export function renderPinRules(config: Config, o: { table: string; ifaceOf: (pop
     '  }',
     '  chain post {',
     '    type filter hook postrouting priority mangle; policy accept;',
-    ...pops.map((p, i) => `    ct state new ip daddr ${wk} oifname "${o.ifaceOf(p.pop)}" ct mark set ${popMark(i)}`),
+    // Every packet towards the address, not only a flow's first: a flow is pinned to the POP its
+    // last packet went to. A flow whose POP stopped announcing moves with the best route and then
+    // stays where it went, and a client port used again by a new call (its old entry still there)
+    // is pinned anew by the new call's first packet.
+    `    ip daddr ${wk} ct mark set oifname map { ${pops.map((p, i) => `"${o.ifaceOf(p.pop)}" : ${popMark(i)}`).join(', ')} }`,
     '  }',
     '}',
     '',
@@ -100,7 +105,7 @@ export function routerStart(config: Config, run: RunDir, ns: string | undefined,
     const pops = config.failover?.pops ?? [];
     // The router's interface towards each POP: the one with the address the POP's BGP neighbour is.
     const ifaces = new Map(pops.map((p) => [p.pop, ifaceWith(ns, p.bgp.neighbours[0]!.address)]));
-    writeFileSync(rules, renderPinRules(config, { table, ifaceOf: (pop) => ifaces.get(pop)!, udpHoldS: 7200 }));
+    writeFileSync(rules, renderPinRules(config, { table, ifaceOf: (pop) => ifaces.get(pop)!, udpHoldS: 3600 }));
     sh('nft', ['delete', 'table', 'ip', table], { ns, allowFail: true });
     sh('nft', ['-f', rules], { ns });
     (config.failover?.pops ?? []).forEach((_, i) => {

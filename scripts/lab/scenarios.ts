@@ -58,13 +58,20 @@ function masterAt(lab: Lab, node: string, after: number): number | null {
 }
 
 /** Start calls, wait the lead time, run the fault, wait for recovery, collect everything. */
-async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => void, recovered: (faultAt: number) => boolean | Promise<boolean>, via?: (p: ProbeResult) => boolean, timeoutMs = 15_000): Promise<{ faultAt: number; sipp: SippRun; out: Outage; recovered: boolean }> {
+/**
+ * `fault` may return when it took effect (a link down, an uplink silent) if it goes on with more
+ * (killing processes behind it): probes sent from then on count towards recovery.
+ */
+async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => number | void, recovered: (faultAt: number) => boolean | Promise<boolean>, via?: (p: ProbeResult) => boolean, timeoutMs = 15_000): Promise<{ faultAt: number; sipp: SippRun; out: Outage; recovered: boolean }> {
   const calls = Math.max(1, Math.round((t.rate * (t.leadMs + t.tailMs)) / 1000));
   const sipp = runSipp(lab.run, name, { ns: lab.layout.clientNs, target: lab.config.wellKnown.address, bind: '10.99.1.2', calls, rate: t.rate, holdMs: t.holdMs, recvTimeoutMs: 6000 });
   await sleep(t.leadMs);
-  const faultAt = Date.now();
-  fault();
-  const effectiveAt = Date.now();
+  // The fault is the moment it took effect: a fault that runs a command (a link down, an uplink
+  // cut) says when that command had done it; a signal takes effect as it is sent.
+  const before = Date.now();
+  const tookEffect = fault();
+  const faultAt = tookEffect || before;
+  const effectiveAt = tookEffect || Date.now();
   let ok = true;
   try {
     await waitUntil(`recovery after ${name}`, () => recovered(effectiveAt), timeoutMs, 20);
@@ -146,7 +153,7 @@ export async function layer1Process(lab: Lab, round: number, t: Traffic): Promis
   const victim = holder(h);
   if (!victim) throw new Error(`POP ${h.pl.pop} has no VRRP master`);
   const peer = h.pl.members.find((m) => m !== victim)!;
-  const r = await withTraffic(lab, `r${round}-l1proc`, t, () => lab.run.kill(`${victim.node}.layer1`), (f) => holder(h) === peer && probeOkAfter(lab, f));
+  const r = await withTraffic(lab, `r${round}-l1proc`, t, () => { lab.run.kill(`${victim.node}.layer1`); }, (f) => holder(h) === peer && probeOkAfter(lab, f));
   const master = masterAt(lab, peer.node, r.faultAt);
   const calls = losses(lab, r.sipp.calls, new Set());
   await lab.run.stop(`${victim.node}.layer1`, 'SIGKILL', 1000);
@@ -169,7 +176,7 @@ export async function connectorKill(lab: Lab, round: number, t: Traffic): Promis
     lab,
     `r${round}-connector`,
     t,
-    () => lab.run.kill(`${h.pl.pop}.${victim}`),
+    () => { lab.run.kill(`${h.pl.pop}.${victim}`); },
     (f) => lab.probes.some((p) => p.ok && p.sentAt >= f + 300 && names.get(p.connector ?? '') !== victim),
   );
   const calls = losses(lab, r.sipp.calls, new Set([victim]));

@@ -50,7 +50,7 @@ t.test('vagrant validate accepts the Vagrantfile', { skip: hasVagrant ? false : 
  * Skipped only where LXC cannot run (not root, a kernel without namespaces or cgroups); a missing
  * tool is a failure that names the install command. Functional assertions; the times are figures.
  */
-const PREFIX = 'vcpv';
+const PREFIX = 'vcptv';
 const why = lxcUnavailable();
 t.test('vagrant-drill: the lab on lxc, POP a halted and brought back', { skip: why ? `LXC cannot run here: ${why}` : false }, async (t) => {
   const missing = ['vagrant', 'lxc-start', 'brctl', 'redir', 'debootstrap'].filter((c) => !has(c));
