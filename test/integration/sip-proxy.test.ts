@@ -87,6 +87,29 @@ t.test('INVITE is proxied with Via, Record-Route and Max-Forwards; retransmissio
   await backend.wait((m) => m.kind === 'response' && m.callId === 'back-bye' && (m as SipResponse).status === 200);
 });
 
+t.test('a retransmission that comes another way (the layer-1 member that relayed the request died) is answered that way', async (t) => {
+  const backend = await peer(t, '127.0.3.10', 5060);
+  let answerInvite: (() => void) | undefined;
+  backend.onRequest = (req, reply) => {
+    if (req.method === 'INVITE') answerInvite = () => reply(answer(req, 200, 'OK', ['Contact: <sip:mcu@127.0.3.10:5060>']));
+  };
+  await worker(t, '  - { name: b, pop: t, address: 127.0.3.10, sipPort: 5060 }');
+  const first = await peer(t, '127.0.3.100');
+  const second = await peer(t, '127.0.3.101');
+  // The same request (same Via, same branch) first through one way, then retransmitted through another.
+  const invite = request('INVITE', first, CONN);
+  first.send(invite, CONN.port, CONN.address);
+  await first.wait(isStatus(100));
+  await backend.wait(isRequest('INVITE'));
+  second.send(invite, CONN.port, CONN.address);
+  await second.wait(isStatus(100));
+  t.pass('the retransmission is answered (100 Trying) the way it came');
+  answerInvite!();
+  await second.wait(isStatus(200, 'INVITE'));
+  t.pass('and so is the final response');
+  t.notOk(first.received.some(isStatus(200)), 'nothing more goes the old way');
+});
+
 t.test('a BYE along the dialog waits for a slow backend: its 200 arrives after backendTimeoutMs, never a 408 (RFC 4320)', async (t) => {
   const slow = await peer(t, '127.0.3.20', 5060);
   slow.onRequest = (req, reply) => {
