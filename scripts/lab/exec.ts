@@ -19,6 +19,14 @@ export function inNs(ns: string | undefined, cmd: string, args: readonly string[
 
 export class LabError extends Error {}
 
+/**
+ * A command run real-time (round robin, priority 10) where the kernel allows it, as is where not (a
+ * container without a real-time budget): [command, args] for RunDir.start.
+ */
+export function realtime(cmd: string, args: readonly string[]): [string, string[]] {
+  return ['sh', ['-c', 'chrt --rr 10 true 2>/dev/null && exec chrt --rr 10 "$@" || exec "$@"', cmd, cmd, ...args]];
+}
+
 /** Run to completion; throws with the command's output unless `allowFail`. */
 export function sh(cmd: string, args: readonly string[], o: { ns?: string | undefined; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): { code: number; out: string } {
   const [c, a] = inNs(o.ns, cmd, args);

@@ -3,7 +3,7 @@ import { renderKeepalived } from '../../layer1/pair/keepalived.js';
 import type { Config } from '../../shared/config/types.js';
 import { renderBirdSpeaker } from '../failover/bird-speaker.js';
 import { Birdc } from '../failover/birdc.js';
-import { dist, httpOk, LabError, type LogEvent, repo, type RunDir, sh, waitUntil } from './exec.js';
+import { dist, httpOk, LabError, type LogEvent, realtime, repo, type RunDir, sh, waitUntil } from './exec.js';
 import { LAB, type MemberLayout, type PopLayout } from './layout.js';
 
 /**
@@ -183,8 +183,11 @@ export function startEdge(h: PopHost, opts: { birdSocket: string; stateDir: stri
   const pf = h.config.failover!.pops.find((p) => p.pop === h.pl.pop)!;
   const conf = h.run.file(h.pl.pop, 'bird.conf');
   writeFileSync(conf, renderBirdSpeaker(h.config, pf));
-  // BFD at 50 ms must not wait for a busy CPU: BIRD runs ahead of ordinary work (nice -10).
-  h.run.start(`${h.pl.pop}.bird`, h.pl.edgeNs, 'nice', ['-n', '-10', 'bird', '-f', '-c', conf, '-s', opts.birdSocket, '-P', h.run.file(h.pl.pop, 'bird.pid')]);
+  // BFD at 50 ms must not wait for a busy CPU: BIRD runs real-time, ahead of any ordinary work (a
+  // nice value would not do: each daemon leads its own session, and with autogroup scheduling a
+  // session competes as one group whatever its nice). Where real-time is refused (a container
+  // without an RT budget), chrt fails and BIRD starts as it is.
+  h.run.start(`${h.pl.pop}.bird`, h.pl.edgeNs, ...realtime('bird', ['-f', '-c', conf, '-s', opts.birdSocket, '-P', h.run.file(h.pl.pop, 'bird.pid')]));
   // The watch logs its events to stdout, into the run dir's log of the process.
   h.run.start(`${h.pl.pop}.watch`, h.pl.edgeNs, process.execPath, [dist('scripts/failover/ip-takeover.js'), 'watch', '--config', h.topology, '--pop', h.pl.pop, '--bird-socket', opts.birdSocket, '--state-dir', opts.stateDir]);
 }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Config } from '../../shared/config/types.js';
-import { LabError, type RunDir, sh } from './exec.js';
+import { LabError, realtime, type RunDir, sh } from './exec.js';
 import { LAB } from './layout.js';
 
 /** Kernel routing table and firewall mark of the n-th POP (0-based) for flow pinning. */
@@ -116,8 +116,9 @@ export function routerStart(config: Config, run: RunDir, ns: string | undefined,
   const conf = run.file('router', 'bird.conf');
   writeFileSync(conf, renderBirdRouter(config, { routerId: LAB.routerId, pin: o.pin ?? false }));
   const socket = run.file('router', 'bird.ctl');
-  // The router stands for the Internet's routers, whose BFD runs in hardware or at high priority.
-  run.start('router.bird', ns, 'nice', ['-n', '-10', 'bird', '-f', '-c', conf, '-s', socket, '-P', run.file('router', 'bird.pid')]);
+  // The router stands for the Internet's routers, whose BFD runs in hardware or ahead of any other
+  // work: real-time here (see pop.ts startEdge).
+  run.start('router.bird', ns, ...realtime('bird', ['-f', '-c', conf, '-s', socket, '-P', run.file('router', 'bird.pid')]));
   return socket;
 }
 
