@@ -165,7 +165,7 @@ export class Lab {
    * Every probe sent before `at` has reported (answered, failed or timed out). Probes are numbered
    * in the order they are sent: once one sent at or after `at` has reported, every lower number must.
    */
-  async probesSettled(at: number, timeoutMs = 10_000): Promise<void> {
+  async probesSettled(at: number, timeoutMs = 60_000): Promise<void> {
     await waitUntil('the prober to report every probe sent so far', () => {
       const later = this.probes.filter((p) => p.sentAt >= at);
       if (later.length === 0) return false;

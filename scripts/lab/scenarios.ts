@@ -62,7 +62,7 @@ function masterAt(lab: Lab, node: string, after: number): number | null {
  * `fault` may return when it took effect (a link down, an uplink silent) if it goes on with more
  * (killing processes behind it): probes sent from then on count towards recovery.
  */
-async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => number | void, recovered: (faultAt: number) => boolean | Promise<boolean>, via?: (p: ProbeResult) => boolean, timeoutMs = 15_000): Promise<{ faultAt: number; sipp: SippRun; out: Outage; recovered: boolean }> {
+async function withTraffic(lab: Lab, name: string, t: Traffic, fault: () => number | void, recovered: (faultAt: number) => boolean | Promise<boolean>, via?: (p: ProbeResult) => boolean, timeoutMs = 30_000): Promise<{ faultAt: number; sipp: SippRun; out: Outage; recovered: boolean }> {
   const calls = Math.max(1, Math.round((t.rate * (t.leadMs + t.tailMs)) / 1000));
   const sipp = runSipp(lab.run, name, { ns: lab.layout.clientNs, target: lab.config.wellKnown.address, bind: '10.99.1.2', calls, rate: t.rate, holdMs: t.holdMs, recvTimeoutMs: 6000 });
   await sleep(t.leadMs);

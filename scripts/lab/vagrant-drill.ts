@@ -319,7 +319,7 @@ async function settle(probes: readonly ProbeResult[], at: number): Promise<void>
     const seen = new Set(probes.map((p) => p.seq));
     for (let q = 1; q < first; q++) if (!seen.has(q)) return false;
     return true;
-  }, 15_000, 20);
+  }, 60_000, 20);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) void main().then((code) => process.exit(code));

@@ -32,7 +32,7 @@ t.test('the lab topology resolves with defaults filled in', async (t) => {
   t.same(a.bgp.neighbours, [{ address: '10.99.10.254', as: 64500, bfd: true }]);
   t.same(a.pair.check, { intervalS: 1, fall: 2, rise: 2 });
   t.equal(a.pair.unicast, true);
-  t.same(f.watch, { intervalMs: 100, timeoutMs: 250, fall: 3, rise: 3, minConnectorWorkers: 1 });
+  t.same(f.watch, { intervalMs: 100, timeoutMs: 500, fall: 3, rise: 3, minConnectorWorkers: 1 });
 });
 
 t.test('a file without a failover section has none', async (t) => {
