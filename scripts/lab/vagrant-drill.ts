@@ -210,7 +210,9 @@ async function main(): Promise<number> {
     say(`the four machines are up and provisioned in ${timings.upMs} ms`);
 
     const client = `${prefix}-client`;
-    prober = spawn('lxc-attach', ['-n', client, '--', 'node', '/vagrant/dist/scripts/lab/prober.js', '--target', wk, '--bind', LAB.client.address, '--interval', '50', '--timeout', '1000'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // The container's own environment: nothing of this one (a test runner's NODE_OPTIONS names files
+    // the container does not have).
+    prober = spawn('lxc-attach', ['-n', client, '--clear-env', '--set-var', 'PATH=/usr/local/bin:/usr/bin:/bin', '--', 'node', '/vagrant/dist/scripts/lab/prober.js', '--target', wk, '--bind', LAB.client.address, '--interval', '50', '--timeout', '1000'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const keep = createWriteStream(join(run, 'prober.log'));
     prober.stderr!.pipe(keep);
     createInterface({ input: prober.stdout! }).on('line', (line) => {
