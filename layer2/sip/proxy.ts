@@ -156,6 +156,9 @@ export class SipProxy {
     const key = serverKey(req, method);
     const existing = this.#tx.servers.get(key);
     if (existing) {
+      // A retransmission answers the way it came: when the layer-1 member that relayed the request
+      // died, the client's retransmission arrives through its peer, and the old way leads nowhere.
+      existing.flow = flow;
       if (existing.last) existing.flow.send(existing.last);
       return;
     }

@@ -165,8 +165,8 @@ export const Sip = Section({
   headerTimeoutMs: ms(5000, 100, 'a TCP client must complete a message (or the PROXY v2 header) this fast once it started one'),
   idleTimeoutMs: ms(300000, 1000, 'an idle TCP connection is closed'),
   t1Ms: ms(500, 10, 'RFC 3261 T1: UDP retransmissions start here and double'),
-  backendTimeoutMs: ms(4000, 50, 'no response from a backend within this time: the next candidate (408 when none is left)'),
-  transactionTimeoutMs: ms(32000, 100, 'lifetime of a request forwarded towards a client'),
+  backendTimeoutMs: ms(4000, 50, 'no response from a backend to a new request within this time: the next candidate (an INVITE gets 408 when none is left; a non-INVITE gets no 408, RFC 4320)'),
+  transactionTimeoutMs: ms(32000, 100, 'lifetime of a request forwarded along a dialog (towards a client, or a BYE towards a backend): a slow peer is waited for this long (Timer B/F); `vcp_sip_client_timeouts_total` counts those never answered'),
   redirectTokenParam: Type.String({ pattern: '^[a-z][a-z0-9-]*$', default: 'vcp-token', expected: 'a URI parameter name of lower-case letters, digits and dashes', description: 'URI parameter carrying a redirect\'s token' }),
   maxCallMs: ms(21_600_000, 1000, 'a call whose end the connector never saw gives its capacity back after this long'),
 });
