@@ -73,16 +73,22 @@ export class Layer1Standing {
 }
 
 /**
- * Waits until `active()` is 0 (the worker's calls have ended) or `timeoutMs` passed; resolves with
- * what was still active. Checked every `everyMs`: a call ends on a message, not on a timer of ours.
+ * Waits until `active()` has been 0 for `settleMs` (the worker's calls have ended, and the last
+ * answers it sent have left its sockets: a response still queued when the process exits is lost) or
+ * `timeoutMs` passed; resolves with what was still active. Checked every `everyMs`: a call ends on a
+ * message, not on a timer of ours.
  */
-export function callsEnded(active: () => number, timeoutMs: number, everyMs = 100): Promise<number> {
+export function callsEnded(active: () => number, timeoutMs: number, everyMs = 100, settleMs = 2000): Promise<number> {
   const until = Date.now() + timeoutMs;
+  let idleSince: number | undefined;
   return new Promise((resolve) => {
     const check = (): void => {
       const n = active();
-      if (n === 0 || Date.now() >= until) return resolve(n);
-      setTimeout(check, Math.min(everyMs, Math.max(1, until - Date.now())));
+      const now = Date.now();
+      if (n > 0) idleSince = undefined;
+      else idleSince ??= now;
+      if ((idleSince !== undefined && now - idleSince >= settleMs) || now >= until) return resolve(n);
+      setTimeout(check, Math.min(everyMs, Math.max(1, until - now)));
     };
     check();
   });

@@ -115,7 +115,8 @@ admin: { port: 0 }
     served = (await httpGet('http://127.0.53.1:9100/metrics')).body + (await httpGet('http://127.0.53.2:18080/metrics')).body;
     return served.includes('vcp_l1_member_up') && served.includes('vcp_sip_dialogs');
   });
-  const present = new Set([...served.matchAll(/^(vcp_[a-z0-9_]+?)(?:_bucket|_sum|_count)?[{ ]/gm)].map((m) => m[1]!));
+  // A metric is served once its # TYPE line is (a labelled counter has no sample before its first event).
+  const present = new Set([...served.matchAll(/^# TYPE (vcp_[a-z0-9_]+) /gm)].map((m) => m[1]!));
   // Served by other processes or only in some deployments: the supervisor (replication, the profile
   // store's disk), layer 1's listeners once traffic flowed, a worker's first decision.
   const elsewhere = new Set(['vcp_replication_lag_seconds', 'vcp_replication_connected', 'vcp_profile_store_filesystem_free_bytes', 'vcp_profile_store_filesystem_size_bytes', 'vcp_web_tokens_limited_total']);
