@@ -220,6 +220,8 @@ t.test('apt install of a newer package under load: workers move to the new code,
       return now.length >= 2 && now.every((p) => !before.split(',').includes(String(p)));
     }, 300_000);
   });
+  // The last replacement may still be starting: wait until layer 1 counts every worker up.
+  await until('layer 1 sees every worker up', membersUp);
   const metrics = await sh('curl -s http://127.0.0.1:18080/metrics http://127.0.0.1:18081/metrics');
   t.match(metrics, new RegExp(`vcp_build_info\\{[^}]*role="worker"[^}]*version="${esc(UPGRADE)}"`), 'the workers run the new version');
   for (const u of UNITS) t.ok(await active(u), `${u} still active`);
