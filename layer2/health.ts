@@ -1,13 +1,13 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { BindError } from '../shared/errors.js';
 
-/** GET /health (200 while the worker serves) and GET /metrics (Prometheus text) on the worker's health port. */
-export function startHealthServer(address: string, port: number, status: () => Record<string, unknown>, registry: Registry): Promise<Server> {
+/** GET /health (200 while the worker serves; `status: draining` while it is being replaced) and GET /metrics (Prometheus text) on the worker's health port. */
+export function startHealthServer(address: string, port: number, status: (req: IncomingMessage) => Record<string, unknown>, registry: Registry): Promise<Server> {
   const srv = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', ...status() }));
+      res.end(JSON.stringify({ status: 'ok', ...status(req) }));
       return;
     }
     if (req.method === 'GET' && req.url === '/metrics') {

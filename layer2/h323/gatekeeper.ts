@@ -69,12 +69,18 @@ export class Gatekeeper {
     this.#m = o.metrics;
     this.#log = o.log;
     this.table = new RegistrationTable(o.ras.maxRegistrations);
-    for (const c of o.connectors) {
+    this.reconfigure(o.connectors);
+    o.metrics.live.registrations = (): number => this.table.size;
+  }
+
+  /** The alternate gatekeepers of each POP, from the connectors (again on a reload). */
+  reconfigure(connectors: readonly ConnectorConfig[]): void {
+    this.#gatekeepers.clear();
+    for (const c of connectors) {
       const list = this.#gatekeepers.get(c.pop) ?? [];
       for (const e of c.endpoints) if (e.ras > 0) list.push({ ip: e.address, port: e.ras });
       this.#gatekeepers.set(c.pop, list);
     }
-    o.metrics.live.registrations = (): number => this.table.size;
   }
 
   start(): void {

@@ -78,16 +78,16 @@ export function sourceHash(s: string): string {
  * outcome (a carried call, a redirect followed or missed) into profile events.
  */
 export class LearningEngine {
-  readonly topology: Topology;
+  topology: Topology;
   readonly localPop: string;
   readonly #c: DeploymentConfig;
   readonly #store: ProfileStore;
   readonly #geo: Geo;
   readonly #live: LiveView;
   readonly #log: Logger;
-  readonly #nets: NetworkIdentifier;
-  readonly #limit: SourceRateLimit;
-  readonly #servers: Map<string, ServerConfig>;
+  #nets: NetworkIdentifier;
+  #limit: SourceRateLimit;
+  #servers: Map<string, ServerConfig>;
   readonly #now: () => number;
   /** Redirects this process issued: token → when a missing arrival becomes a failure, and the class. */
   readonly #pending = new Map<string, { due: number; cls: string }>();
@@ -103,7 +103,9 @@ export class LearningEngine {
     pending: Gauge;
     decideSeconds: Histogram;
     writeErrors: Counter;
+    changes: Counter;
   };
+  readonly #lastTechnique = new Map<string, string>();
 
   constructor(o: EngineOptions) {
     this.#c = o.config;
@@ -127,7 +129,19 @@ export class LearningEngine {
       pending: new Gauge({ name: 'vcp_redirects_pending', help: 'redirects issued here awaiting their arrival', registers: r, collect(this: Gauge) { this.set(pending.size); } }),
       decideSeconds: new Histogram({ name: 'vcp_decide_seconds', help: 'time of one decision with its profile reads', buckets: [0.000005, 0.00001, 0.00002, 0.00005, 0.0001, 0.001], registers: r }),
       writeErrors: new Counter({ name: 'vcp_profile_write_errors_total', help: 'profile events that could not be written', registers: r }),
+      changes: new Counter({ name: 'vcp_learning_technique_changes_total', help: 'client classes whose decided technique changed (redirect proven or broken, an override)', registers: r }),
     };
+  }
+
+  /**
+   * A reload: the config object this engine was given now holds the new values (see
+   * shared/config/live.ts); what it derived from them is built again. The next decision uses them.
+   */
+  reconfigure(): void {
+    this.topology = buildTopology(this.#c, this.localPop);
+    this.#nets = new NetworkIdentifier(this.#c.networks);
+    this.#limit = new SourceRateLimit(this.#c.learning.perSourcePerMinute);
+    this.#servers = new Map(this.#c.servers.map((s) => [s.name, s]));
   }
 
   start(): void {
@@ -170,6 +184,8 @@ export class LearningEngine {
     if (explain) return ctx;
     this.#m.decideSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
     this.#m.decisions.labels(decision.technique).inc();
+    // Local and proxy are one technique here; a redirect held back by probation is not a change.
+    if (!decision.reasons.some((r) => r.includes('not yet proven'))) this.#noteTechnique(chain[0]!.key, decision.technique === 'local' ? 'proxy' : decision.technique, decision.decidedBy);
     this.#log.info(
       {
         callId: info.callId, protocol: info.protocol, source: info.source, client: info.identity, class: chain[0]!.key,
@@ -181,6 +197,25 @@ export class LearningEngine {
     return ctx;
   }
 
+
+  /**
+   * A class whose technique changes (learning proved or broke redirect for it, an override) is
+   * counted and logged once per change: `vcp_learning_technique_changes_total`, the alert
+   * VcproxyLearningFlipping when it keeps changing. Bounded: the last technique of at most 10,000
+   * classes is remembered.
+   */
+  #noteTechnique(cls: string, technique: string, decidedBy: string): void {
+    const last = this.#lastTechnique.get(cls);
+    if (last === technique) return;
+    if (last === undefined) {
+      if (this.#lastTechnique.size >= 10_000) this.#lastTechnique.clear();
+      this.#lastTechnique.set(cls, technique);
+      return;
+    }
+    this.#lastTechnique.set(cls, technique);
+    this.#m.changes.inc();
+    this.#log.warn({ event: 'technique_changed', class: cls, from: last, to: technique, decidedBy }, `technique of ${cls} changed from ${last} to ${technique}`);
+  }
 
   #workType(chain: readonly ClassKey[]): string {
     for (const c of chain) {

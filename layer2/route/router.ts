@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
-import type { ConnectorConfig, LearningConfig, ServerConfig, WorkerEndpoint } from '../../shared/config/types.js';
+import type { ConnectorConfig, LearningConfig, ServerConfig, TokensConfig, WorkerEndpoint } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Decision, LearningPolicy, Technique } from '../decide/types.js';
 import { classChain } from '../identify.js';
@@ -9,7 +9,8 @@ import type { LiveView } from '../learn/live.js';
 import type { IssuedTechnique } from '../profiles/events.js';
 import { RoutedCall, type CallSink } from './call.js';
 import { arrivalDigests } from './identifiers.js';
-import type { TokenSigner } from './tokens.js';
+import { tokenKeys } from './keys.js';
+import { TokenSigner } from './tokens.js';
 
 /** Which port a server needs to take the call: SIP, H.225, or none (a browser). */
 export type Wire = 'sip' | 'h323' | 'web';
@@ -52,7 +53,8 @@ export interface IssueOptions {
 export interface RouterOptions {
   engine: LearningEngine;
   live: LiveView;
-  signer: TokenSigner;
+  /** The sections the router reads; a reload changes them in place, and `reconfigure()` rebuilds what it derived. */
+  tokens: TokensConfig;
   servers: readonly ServerConfig[];
   connectors: readonly ConnectorConfig[];
   learning: Pick<LearningConfig, 'redirectDeadlineMs' | 'arrivalGraceMs'>;
@@ -84,9 +86,12 @@ const endpointPort: Record<Wire, (e: WorkerEndpoint) => number> = { sip: (e) => 
  */
 export class Router {
   readonly #engine: LearningEngine;
-  readonly #signer: TokenSigner;
-  readonly #servers: ReadonlyMap<string, ServerConfig>;
-  readonly #arrivals = new Map<string, WorkerEndpoint[]>();
+  readonly #o: RouterOptions;
+  #signer!: TokenSigner;
+  #derived = new Map<string, Buffer[]>();
+  #keys: Buffer[] = [];
+  #servers = new Map<string, ServerConfig>();
+  #arrivals = new Map<string, WorkerEndpoint[]>();
   readonly #learning: RouterOptions['learning'];
   readonly #log: Logger;
   readonly #now: () => number;
@@ -95,9 +100,7 @@ export class Router {
 
   constructor(o: RouterOptions) {
     this.#engine = o.engine;
-    this.#signer = o.signer;
-    this.#servers = new Map(o.servers.map((s) => [s.name, s]));
-    for (const c of o.connectors) this.#arrivals.set(c.pop, [...(this.#arrivals.get(c.pop) ?? []), ...c.endpoints]);
+    this.#o = o;
     this.#learning = o.learning;
     this.#log = o.log;
     this.#now = o.now ?? Date.now;
@@ -115,6 +118,39 @@ export class Router {
       arrivals: new Counter({ name: 'vcp_route_arrivals_total', help: 'arrivals recognised, by what matched them (token, identifiers)', labelNames: ['match'], registers: r }),
       local: new Counter({ name: 'vcp_route_redirects_kept_local_total', help: 'redirect decisions whose server is in this POP, handled locally instead', registers: r }),
     };
+    this.reconfigure();
+  }
+
+  /**
+   * Build what the router derives from its sections: the servers by name, the workers of each POP
+   * (where redirected clients arrive), the token keys. At start, and after a reload changed them.
+   */
+  reconfigure(): void {
+    this.#servers = new Map(this.#o.servers.map((s) => [s.name, s]));
+    const arrivals = new Map<string, WorkerEndpoint[]>();
+    for (const c of this.#o.connectors) arrivals.set(c.pop, [...(arrivals.get(c.pop) ?? []), ...c.endpoints]);
+    this.#arrivals = arrivals;
+    const { keys, created } = tokenKeys(this.#o.tokens);
+    if (created && arrivals.size > 1) {
+      this.#log.warn({ keyFile: this.#o.tokens.keyFile }, 'token key created for this host: copy it to every connector host of the deployment (or set tokens.key), or tokens minted at another POP will not be accepted here');
+    }
+    this.#signer = new TokenSigner(keys);
+    this.#derived = new Map();
+    this.#keys = keys.map((k) => k.secret);
+  }
+
+  /**
+   * Keys for another MAC of the deployment (e.g. the SIP flow token), derived from the token keys:
+   * every worker of the deployment, also one that replaced another, verifies what any made; the
+   * current key first, then the previous one of a rotation.
+   */
+  derivedKeys(purpose: string): Buffer[] {
+    let k = this.#derived.get(purpose);
+    if (!k) {
+      k = this.#keys.map((key) => createHmac('sha256', key).update(`vcproxy ${purpose}`).digest());
+      this.#derived.set(purpose, k);
+    }
+    return k;
   }
 
   get localPop(): string {

@@ -22,11 +22,12 @@ export interface Dialog {
 export class Dialogs {
   readonly #dialogs = new Map<string, Dialog>();
   readonly #awaitingAck = new Map<string, { call: RoutedCall; sentAt: number }>();
-  readonly #maxCallMs: number;
+  readonly #sip: { readonly maxCallMs: number };
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(maxCallMs: number) {
-    this.#maxCallMs = maxCallMs;
+  /** `sip.maxCallMs` is read at each sweep (a reload changes it in place). */
+  constructor(sip: { readonly maxCallMs: number }) {
+    this.#sip = sip;
   }
 
   start(): void {
@@ -71,6 +72,6 @@ export class Dialogs {
 
   sweep(now: number): void {
     for (const [k, v] of this.#awaitingAck) if (v.sentAt < now - ACK_WAIT_MS) this.#awaitingAck.delete(k);
-    for (const [k, d] of this.#dialogs) if (d.at < now - this.#maxCallMs) this.ended(k);
+    for (const [k, d] of this.#dialogs) if (d.at < now - this.#sip.maxCallMs) this.ended(k);
   }
 }

@@ -50,9 +50,8 @@ export class SipProxy {
   readonly #m: WorkerMetrics;
   readonly #tx: TransactionTable;
   readonly #dialogs: Dialogs;
-  readonly #flows = new FlowTokens();
+  readonly #flows: FlowTokens;
   readonly #owner = new WeakMap<ClientTransaction, ServerTxn>();
-  readonly #policy: TimerPolicy;
   readonly #local: Local;
   readonly #budget = { relay: new LogBudget(20, 10_000), forged: new LogBudget(20, 10_000), limit: new LogBudget(20, 10_000) };
 
@@ -62,12 +61,19 @@ export class SipProxy {
     this.#router = o.router;
     this.#log = o.log;
     this.#m = o.metrics;
-    this.#policy = timerPolicy(o.sip.t1Ms);
-    this.#tx = new TransactionTable({ max: o.sip.maxTransactions, perSource: o.sip.maxTransactionsPerSource }, this.#policy, (stx, status) => this.#outcome(stx, status));
-    this.#dialogs = new Dialogs(o.sip.maxCallMs);
+    this.#tx = new TransactionTable(o.sip, () => this.#policy, (stx, status) => this.#outcome(stx, status));
+    this.#dialogs = new Dialogs(o.sip);
+    // Flow tokens under a key every worker of the deployment derives alike: a worker that replaced
+    // this one (a reload, an upgrade) still leads a server's in-dialog request to its client.
+    this.#flows = new FlowTokens(() => o.router.derivedKeys('sip flow token'));
     this.#local = { plain: { address: o.transport.address, port: o.transport.port }, wellKnown: { address: o.wellKnown.address, port: o.wellKnown.sip } };
     o.metrics.live.transactions = (): number => this.#tx.size;
     o.metrics.live.dialogs = (): number => this.#dialogs.size;
+  }
+
+  /** The RFC 3261 timers for `sip.t1Ms` as it is now. */
+  get #policy(): TimerPolicy {
+    return timerPolicy(this.#o.sip.t1Ms);
   }
 
   start(): void {
@@ -82,6 +88,15 @@ export class SipProxy {
 
   get dialogCount(): number {
     return this.#dialogs.size;
+  }
+
+  /**
+   * Requests from clients still without a final response: a retransmission or a CANCEL of one must
+   * find this worker, so a worker being drained waits for them. Completed transactions that only
+   * absorb retransmissions do not count.
+   */
+  get openTransactions(): number {
+    return this.#tx.awaiting();
   }
 
   onMessage(bytes: Buffer, flow: Flow, datagram: boolean): void {
@@ -124,6 +139,9 @@ export class SipProxy {
     const key = serverKey(req, req.method);
     const existing = this.#tx.servers.get(key);
     if (existing) {
+      // A retransmission answers the way it came: when the layer-1 member that relayed the request
+      // died, the client's retransmission arrives through its peer, and the old way leads nowhere.
+      existing.flow = flow;
       if (existing.last) existing.flow.send(existing.last);
       return;
     }

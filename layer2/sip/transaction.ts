@@ -51,11 +51,12 @@ export interface ServerTxn {
   retransmit: NodeJS.Timeout | undefined;
 }
 
+/** The bounds, read when a request comes (a reload changes them in place). */
 export interface TableLimits {
   /** Server transactions held at once, in every state. */
-  max: number;
+  readonly maxTransactions: number;
   /** Server transactions of one source awaiting their final response. */
-  perSource: number;
+  readonly maxTransactionsPerSource: number;
 }
 
 /** Why a new server transaction was not admitted. */
@@ -73,12 +74,12 @@ export class TransactionTable {
   readonly clients = new Map<string, ClientTransaction>();
   readonly #pending = new Map<string, number>();
   readonly #limits: TableLimits;
-  readonly #policy: TimerPolicy;
+  readonly #policy: () => TimerPolicy;
   readonly #onFinal: (stx: ServerTxn, status: number) => void;
   #timer: NodeJS.Timeout | undefined;
 
   /** `onFinal`: a final response went out on a server transaction (for the call's outcome). */
-  constructor(limits: TableLimits, policy: TimerPolicy, onFinal: (stx: ServerTxn, status: number) => void) {
+  constructor(limits: TableLimits, policy: () => TimerPolicy, onFinal: (stx: ServerTxn, status: number) => void) {
     this.#limits = limits;
     this.#policy = policy;
     this.#onFinal = onFinal;
@@ -99,6 +100,13 @@ export class TransactionTable {
     return this.servers.size + this.clients.size;
   }
 
+  /** Server transactions that await their final response. */
+  awaiting(): number {
+    let n = 0;
+    for (const v of this.#pending.values()) n += v;
+    return n;
+  }
+
   /** Server transactions of a source that await their final response. */
   pendingOf(source: string): number {
     return this.#pending.get(source) ?? 0;
@@ -106,8 +114,8 @@ export class TransactionTable {
 
   /** Whether a new server transaction from `source` fits. */
   admit(source: string): Refusal | undefined {
-    if (this.servers.size >= this.#limits.max) return 'global';
-    if ((this.#pending.get(source) ?? 0) >= this.#limits.perSource) return 'source';
+    if (this.servers.size >= this.#limits.maxTransactions) return 'global';
+    if ((this.#pending.get(source) ?? 0) >= this.#limits.maxTransactionsPerSource) return 'source';
     return undefined;
   }
 
@@ -141,7 +149,7 @@ export class TransactionTable {
   finish(stx: ServerTxn, state: TxState): void {
     if (stx.state < TxState.Completed) this.#answered(stx);
     stx.state = state;
-    stx.expires = Date.now() + serverLinger(this.#policy, stx.method === 'INVITE', stx.flow.transport);
+    stx.expires = Date.now() + serverLinger(this.#policy(), stx.method === 'INVITE', stx.flow.transport);
   }
 
   /** Timer I: the ACK of our 3xx-6xx; its retransmissions are absorbed a little longer. */
@@ -149,12 +157,12 @@ export class TransactionTable {
     if (stx.retransmit) clearTimeout(stx.retransmit);
     stx.retransmit = undefined;
     stx.state = TxState.Terminated;
-    stx.expires = Date.now() + ackedLinger(this.#policy, stx.flow.transport);
+    stx.expires = Date.now() + ackedLinger(this.#policy(), stx.flow.transport);
   }
 
   /** Timer G: a 3xx-6xx to an INVITE over UDP is sent again until its ACK (or Timer H). */
   #timerG(stx: ServerTxn, previous: number): void {
-    const interval = serverRetransmit(this.#policy, previous);
+    const interval = serverRetransmit(this.#policy(), previous);
     stx.retransmit = setTimeout(() => {
       stx.retransmit = undefined;
       if (stx.state !== TxState.Completed || Date.now() + interval > stx.expires || !stx.last) return;

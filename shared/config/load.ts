@@ -224,6 +224,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     admin: { ...raw.admin, address: raw.admin.address ?? '', token: raw.admin.token, tokenFile: at(raw.admin.tokenFile) },
     serverHealth: raw.serverHealth,
     tokens: { ...raw.tokens, keyFile: at(raw.tokens.keyFile), ...(raw.tokens.previousKeyFile ? { previousKeyFile: at(raw.tokens.previousKeyFile) } : {}) },
+    service: raw.service,
     replication: raw.replication ? resolveReplication(raw.replication, connectors, fail) : undefined,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
     ...resolveWebDns(raw, fail, popNames, customerNames),

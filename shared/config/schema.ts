@@ -165,8 +165,8 @@ export const Sip = Section({
   headerTimeoutMs: ms(5000, 100, 'a TCP client must complete a message (or the PROXY v2 header) this fast once it started one'),
   idleTimeoutMs: ms(300000, 1000, 'an idle TCP connection is closed'),
   t1Ms: ms(500, 10, 'RFC 3261 T1: UDP retransmissions start here and double'),
-  backendTimeoutMs: ms(4000, 50, 'no response from a backend within this time: the next candidate (408 when none is left)'),
-  transactionTimeoutMs: ms(32000, 100, 'lifetime of a request forwarded towards a client'),
+  backendTimeoutMs: ms(4000, 50, 'no response from a backend to a new request within this time: the next candidate (an INVITE gets 408 when none is left; a non-INVITE gets no 408, RFC 4320)'),
+  transactionTimeoutMs: ms(32000, 100, 'lifetime of a request forwarded along a dialog (towards a client, or a BYE towards a backend): a slow peer is waited for this long (Timer B/F); `vcp_sip_client_timeouts_total` counts those never answered'),
   redirectTokenParam: Type.String({ pattern: '^[a-z][a-z0-9-]*$', default: 'vcp-token', expected: 'a URI parameter name of lower-case letters, digits and dashes', description: 'URI parameter carrying a redirect\'s token' }),
   maxCallMs: ms(21_600_000, 1000, 'a call whose end the connector never saw gives its capacity back after this long'),
   maxTransactions: int({ min: 10, def: 500_000 }, 'server transactions one worker holds at once, finished ones still absorbing retransmissions included; a request over it gets 503 with Retry-After'),
@@ -278,6 +278,11 @@ export const ServerHealth = Section({
   rise: int({ min: 1, def: 2 }, 'consecutive good probes that bring it up again'),
   suspectMs: ms(10_000, 0, 'passive health: a server a call just failed with (no answer, refused, a server error) is avoided this long, unless no other server can take the call; a success clears it; 0: off'),
 });
+
+export const Service = Section({
+  drainTimeoutMs: ms(1_800_000, 0, 'a worker replaced by a reload or an upgrade takes no new calls and exits once its calls have ended, at the latest after this'),
+  layer1WaitMs: ms(15_000, 0, 'after starting a replacement, how long the supervisor waits for every layer-1 node of the POP to see it healthy before it drains the next worker'),
+}, 'how a connector replaces its workers on reload and upgrade');
 
 export const Admin = Section({
   address: Type.Optional(address({ description: 'address of the admin API', defaultText: 'the connector\'s address' })),
@@ -477,6 +482,7 @@ export const ConfigSchema = Obj({
   admin: Admin,
   serverHealth: ServerHealth,
   tokens: Tokens,
+  service: Service,
   replication: Type.Optional(Replication),
   runAs: Type.Optional(RunAs),
   web: Type.Optional(Web),

@@ -64,6 +64,7 @@ export type ProfilesConfig = Static<typeof S.Profiles>;
 export type ServerHealthConfig = Static<typeof S.ServerHealth>;
 /** `keyFile`, `previousKeyFile`: absolute. */
 export type TokensConfig = Static<typeof S.Tokens>;
+export type ServiceConfig = Static<typeof S.Service>;
 /** `address` '' = the connector's; `tokenFile` absolute. */
 export type AdminConfig = Omit<Static<typeof S.Admin>, 'token'> & { address: string; token: string | undefined };
 
@@ -138,6 +139,7 @@ export interface Config {
   admin: AdminConfig;
   serverHealth: ServerHealthConfig;
   tokens: TokensConfig;
+  service: ServiceConfig;
   /** Absent: no replication (a single POP), and no outbox. */
   replication: ReplicationConfig | undefined;
   runAs: { user: string; group: string } | undefined;

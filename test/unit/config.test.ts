@@ -3,8 +3,7 @@ import { parseConfig, loadConfigFile, defaultConfigPath } from '../../shared/con
 import { ConfigError } from '../../shared/errors.js';
 import { CONFIG_TABLES, markedTables, renderReadme, schemaKeys, tableCoverage } from '../../shared/config/docs.js';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ROOT } from '../helpers/paths.js';
+import { fromRoot } from '../helpers/paths.js';
 
 const base = readFileSync(defaultConfigPath(), 'utf8');
 
@@ -55,7 +54,7 @@ t.test('defaults come from the schema: a minimal file resolves to every default'
 });
 
 t.test('the README configuration tables are generated from the schema (npm run config-docs)', async (t) => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(fromRoot('README.md'), 'utf8');
   const keys = schemaKeys();
   t.ok(keys.length > 150, `${keys.length} keys documented`);
   for (const k of keys) t.ok(k.meaning.length > 0, `${k.path} has a description`);

@@ -50,14 +50,14 @@ interface Pop {
 let clock = 1_800_000_000_000;
 const now = (): number => clock;
 
-async function pop(t: Test, name: 'a' | 'b', dir: string, keys = [{ secret: KEY, until: Infinity }]): Promise<Pop> {
+async function pop(t: Test, name: 'a' | 'b', dir: string): Promise<Pop> {
   const config = parseConfig(YAML, join(dir, 'router-test.yaml'));
   const store = ProfileStore.open(join(dir, 'profiles'), { origin: `c${name}/0` });
   const live = new LiveView(store, `c${name}/0`);
   const registry = new Registry();
   const log = pino({ level: 'silent' });
   const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry, localPop: name, now });
-  const router = new Router({ engine, live, signer: new TokenSigner(keys), servers: config.servers, connectors: config.connectors, learning: config.learning, log, registry, now });
+  const router = new Router({ engine, live, tokens: { key: KEY.toString(), keyFile: '' }, servers: config.servers, connectors: config.connectors, learning: config.learning, log, registry, now });
   t.teardown(async () => {
     await engine.written();
     await store.close();

@@ -13,7 +13,7 @@ import { TransactionTable, TxState } from '../../../layer2/sip/transaction.js';
 import type { Flow, Peer } from '../../../layer2/sip/transport.js';
 
 const local: Local = { plain: { address: '192.0.2.2', port: 25060 }, wellKnown: { address: '192.0.2.1', port: 5060 } };
-const flows = new FlowTokens();
+const flows = new FlowTokens(() => [Buffer.alloc(32, 1)]);
 const server: Peer = { transport: 'udp', address: '192.0.2.10', port: 5060 };
 const facts = (o: Partial<RoutingFacts> = {}): RoutingFacts => ({
   local,
@@ -29,11 +29,13 @@ const front = '<sip:192.0.2.1:5060;transport=udp;lr>';
 t.test('routing: our own Record-Route leads back to the client flow it names, for a server only', async (t) => {
   t.same(nextHop({ uri: 'sip:room@198.51.100.7:5060', routes: [back, front] }, facts({ fromServer: true })), { kind: 'flow', key: 'u_198.51.100.7_5060', drop: 2 });
   t.match(nextHop({ uri: 'sip:room@198.51.100.7:5060', routes: [back, front] }, facts()), { kind: 'refuse', status: 403, why: 'flow_not_from_server' }, 'not from a server of the deployment');
-  const other = new FlowTokens().make('u_203.0.113.9_5060');
+  const other = new FlowTokens(() => [Buffer.alloc(32, 2)]).make('u_203.0.113.9_5060');
   t.match(nextHop({ uri: 'sip:x@203.0.113.9', routes: [`<sip:192.0.2.2:25060;lr;vcf=${other}>`] }, facts({ fromServer: true })), { kind: 'refuse', status: 403, why: 'bad_flow_token' }, 'a token another process (or an attacker) made');
   const forged = back.replace('198.51.100.7', '203.0.113.9');
   t.match(nextHop({ uri: 'sip:x@203.0.113.9', routes: [forged] }, facts({ fromServer: true })), { kind: 'refuse', why: 'bad_flow_token' }, 'a flow key changed under its MAC');
   fc.assert(fc.property(fc.string({ maxLength: 80 }), (x) => flows.open(x) === undefined || x.startsWith('u_')), { numRuns: 2000 });
+  const rotated = new FlowTokens(() => [Buffer.alloc(32, 3), Buffer.alloc(32, 1)]);
+  t.equal(rotated.open(flows.make('u_1_2')), 'u_1_2', 'a token under the previous key still leads to its flow during a rotation');
 });
 
 t.test('routing: towards a configured server by its address and port; maddr is never followed; anything else is refused', async (t) => {
@@ -144,7 +146,7 @@ t.test('a client INVITE that rang too long: Timer C cancels it and fails it', as
 
 t.test('the transaction table: bounded per source (awaiting an answer) and globally', async (t) => {
   const finals: number[] = [];
-  const table = new TransactionTable({ max: 3, perSource: 2 }, timerPolicy(500), (_s, status) => finals.push(status));
+  const table = new TransactionTable({ maxTransactions: 3, maxTransactionsPerSource: 2 }, () => timerPolicy(500), (_s, status) => finals.push(status));
   const flow = (a: string): Flow => ({ transport: 'tcp', proxied: false, remoteAddress: a, remotePort: 1, localAddress: '', localPort: 0, key: a, send: () => undefined, isOpen: () => true });
   const s1 = table.open('k1', INVITE, flow('198.51.100.1'));
   table.open('k2', INVITE, flow('198.51.100.1'));
