@@ -130,6 +130,10 @@ export class Router {
     const arrivals = new Map<string, WorkerEndpoint[]>();
     for (const c of this.#o.connectors) arrivals.set(c.pop, [...(arrivals.get(c.pop) ?? []), ...c.endpoints]);
     this.#arrivals = arrivals;
+    // The keys are read again only when their section changed: a worker that gave up root after
+    // start may not read the key file, and it needs to only when the key changed.
+    const seen = JSON.stringify(this.#o.tokens);
+    if (seen === this.#tokensSeen) return;
     const { keys, created } = tokenKeys(this.#o.tokens);
     if (created && arrivals.size > 1) {
       this.#log.warn({ keyFile: this.#o.tokens.keyFile }, 'token key created for this host: copy it to every connector host of the deployment (or set tokens.key), or tokens minted at another POP will not be accepted here');
@@ -137,7 +141,10 @@ export class Router {
     this.#signer = new TokenSigner(keys);
     this.#derived = new Map();
     this.#keys = keys.map((k) => k.secret);
+    this.#tokensSeen = seen;
   }
+
+  #tokensSeen = '';
 
   /**
    * Keys for another MAC of the deployment (e.g. the SIP flow token), derived from the token keys:

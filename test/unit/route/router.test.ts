@@ -41,6 +41,7 @@ const ROOM: ClientIdentity = { protocol: 'sip', vendor: 'Polycom', product: 'HDX
 
 interface Pop {
   config: Config;
+  tokens: Config['tokens'];
   router: Router;
   engine: LearningEngine;
   store: ProfileStore;
@@ -57,12 +58,13 @@ async function pop(t: Test, name: 'a' | 'b', dir: string): Promise<Pop> {
   const registry = new Registry();
   const log = pino({ level: 'silent' });
   const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry, localPop: name, now });
-  const router = new Router({ engine, live, tokens: { key: KEY.toString(), keyFile: '' }, servers: config.servers, connectors: config.connectors, learning: config.learning, log, registry, now });
+  const tokens = { key: KEY.toString(), keyFile: '' };
+  const router = new Router({ engine, live, tokens, servers: config.servers, connectors: config.connectors, learning: config.learning, log, registry, now });
   t.teardown(async () => {
     await engine.written();
     await store.close();
   });
-  return { config, router, engine, store, registry };
+  return { config, tokens, router, engine, store, registry };
 }
 
 const req = (source: string, o: Partial<RouteRequest> = {}): RouteRequest => ({
@@ -270,4 +272,28 @@ t.test('router: a join page\'s links name each other; the unused ones close with
   t.equal(a.store.outcomes(100).filter((o) => o.event === 'unused').length, 2, 'logged as unused');
   t.equal(a.store.classProfile('sip')?.t.uri?.f ?? 0, 0, 'no failure of the class');
   t.equal(a.store.networkProfile('p4:203.0.113.0/24')?.servers['b-1']?.f ?? 0, 0, 'no failure of the server');
+});
+
+t.test('router: a reload changes its sections in place; reconfigure() takes new servers and a new token key', async (t) => {
+  const dir = t.testdir();
+  const a = await pop(t, 'a', dir);
+  const r = a.router.route(req('203.0.113.30'), 'sip');
+  if (r.action !== 'redirect') return t.fail('expected a redirect');
+  const servers = a.config.servers;
+  servers.splice(1, 1, { ...servers[1]!, name: 'b-2' });
+  const flowBefore = a.router.derivedKeys('sip flow token')[0]!;
+  a.router.reconfigure();
+  t.equal(a.router.server('b-1'), undefined, 'the removed server is gone');
+  t.equal(a.router.sipServerAt('192.0.2.11', 5060)?.name, 'b-2', 'the new one is known by its address');
+  t.same(a.router.derivedKeys('sip flow token')[0], flowBefore, 'the same key: the same derived keys');
+  // A new key, the old one kept as the previous of a rotation.
+  Object.assign(a.tokens, { key: 'n'.repeat(40), previousKey: KEY.toString() });
+  a.engine.reconfigure();
+  a.router.reconfigure();
+  t.not(a.router.derivedKeys('sip flow token')[0]!.toString('hex'), flowBefore.toString('hex'), 'a new key: new derived keys');
+  t.same(a.router.derivedKeys('sip flow token')[1], flowBefore, 'the previous key still derives its own');
+  const fresh = a.router.route(req('203.0.113.31'), 'sip');
+  if (fresh.action !== 'redirect') return t.fail('expected a redirect');
+  t.equal(fresh.server.name, 'b-2');
+  t.ok(new TokenSigner([{ secret: Buffer.from('n'.repeat(40)), until: Infinity }]).verify(fresh.token, clock, ['sip/polycom/hdx 8000/3.1']).ok, 'new tokens under the new key');
 });
