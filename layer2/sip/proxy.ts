@@ -15,11 +15,11 @@ import { H } from './headers.js';
 import { newTag } from './ids.js';
 import { findHeader, type SipRequest, type SipResponse } from './message.js';
 import { parseSipMessage, SipMessageError } from './parser.js';
-import { isOurs, leadingOurs, nextHop, recordRoute, type Hop, type Local } from './routing.js';
-import { timerPolicy, type TimerPolicy } from './timers.js';
+import { leadingOurs, nextHop, recordRoute, viaIsOurs, type Hop, type Local } from './routing.js';
+import { timerPolicy } from './timers.js';
 import { serverKey, TransactionTable, TxState, type ServerTxn } from './transaction.js';
 import type { Flow, Peer, SipTransport } from './transport.js';
-import { formatHostPort, trySipUri, unescapeUri, uriHost, uriUser } from './uri.js';
+import { trySipUri, unescapeUri, uriHost, uriUser } from './uri.js';
 import { identifySip } from './user-agent.js';
 
 const ALLOW = 'Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, MESSAGE, PRACK, SUBSCRIBE, REGISTER';
@@ -61,7 +61,7 @@ export class SipProxy {
     this.#router = o.router;
     this.#log = o.log;
     this.#m = o.metrics;
-    this.#tx = new TransactionTable(o.sip, () => this.#policy, (stx, status) => this.#outcome(stx, status));
+    this.#tx = new TransactionTable(o.sip, () => timerPolicy(o.sip.t1Ms), (stx, status) => this.#outcome(stx, status));
     this.#dialogs = new Dialogs(o.sip);
     // Flow tokens under a key every worker of the deployment derives alike: a worker that replaced
     // this one (a reload, an upgrade) still leads a server's in-dialog request to its client.
@@ -69,11 +69,6 @@ export class SipProxy {
     this.#local = { plain: { address: o.transport.address, port: o.transport.port }, wellKnown: { address: o.wellKnown.address, port: o.wellKnown.sip } };
     o.metrics.live.transactions = (): number => this.#tx.size;
     o.metrics.live.dialogs = (): number => this.#dialogs.size;
-  }
-
-  /** The RFC 3261 timers for `sip.t1Ms` as it is now. */
-  get #policy(): TimerPolicy {
-    return timerPolicy(this.#o.sip.t1Ms);
   }
 
   start(): void {
@@ -90,11 +85,7 @@ export class SipProxy {
     return this.#dialogs.size;
   }
 
-  /**
-   * Requests from clients still without a final response: a retransmission or a CANCEL of one must
-   * find this worker, so a worker being drained waits for them. Completed transactions that only
-   * absorb retransmissions do not count.
-   */
+  /** Requests still without a final response (a worker being drained waits for them: a retransmission or CANCEL must find it). */
   get openTransactions(): number {
     return this.#tx.awaiting();
   }
@@ -126,9 +117,7 @@ export class SipProxy {
   }
 
   onPeerFailed(peer: Peer, err: Error): void {
-    for (const c of this.#tx.clients.values()) {
-      if (c.peer.address === peer.address && c.peer.port === peer.port && c.peer.transport === peer.transport) c.transportFailed(err.message);
-    }
+    this.#tx.peerFailed(peer, err.message);
   }
 
   // ---- requests ------------------------------------------------------------------------------
@@ -221,17 +210,21 @@ export class SipProxy {
   }
 
   #inDialog(stx: ServerTxn, hop: Exclude<Hop, { kind: 'refuse' }>): void {
-    const timeoutMs = this.#o.sip.transactionTimeoutMs;
-    if (hop.kind === 'server') return this.#forward(stx, hop.peer, (b) => this.#t.sendTo(hop.peer, b), this.#local.plain, { drop: hop.drop, timeoutMs });
+    const to = this.#hopTo(hop);
+    if (!to) return this.#tx.respond(stx, 430, REASONS[430]!);
+    this.#forward(stx, to.peer, to.send, to.sentBy, { drop: hop.drop, timeoutMs: this.#o.sip.transactionTimeoutMs });
+  }
+
+  /** How a hop is reached: a server by its address from the plain port, or a client flow this worker holds. */
+  #hopTo(hop: Exclude<Hop, { kind: 'refuse' }>): { peer: Peer; send: (b: Buffer) => void; sentBy: { address: string; port: number } } | undefined {
+    if (hop.kind === 'server') return { peer: hop.peer, send: (b) => this.#t.sendTo(hop.peer, b), sentBy: this.#local.plain };
     const f = this.#t.flowByKey(hop.key);
-    if (!f) return this.#tx.respond(stx, 430, REASONS[430]!);
-    const peer: Peer = { transport: f.transport, address: f.remoteAddress, port: f.remotePort };
-    this.#forward(stx, peer, (b) => f.send(b), { address: f.localAddress, port: f.localPort }, { drop: hop.drop, timeoutMs });
+    return f && { peer: { transport: f.transport, address: f.remoteAddress, port: f.remotePort }, send: (b) => f.send(b), sentBy: { address: f.localAddress, port: f.localPort } };
   }
 
   #forward(stx: ServerTxn, peer: Peer, send: (b: Buffer) => void, sentBy: { address: string; port: number }, o: { uri?: string; top?: string[]; drop: number; timeoutMs: number }): void {
     const c = new ClientTransaction({
-      req: stx.req, ...(o.uri !== undefined ? { uri: o.uri } : {}), top: o.top ?? [], dropRoutes: o.drop, peer, send, sentBy, timeoutMs: o.timeoutMs, policy: this.#policy,
+      req: stx.req, ...(o.uri !== undefined ? { uri: o.uri } : {}), top: o.top ?? [], dropRoutes: o.drop, peer, send, sentBy, timeoutMs: o.timeoutMs, policy: timerPolicy(this.#o.sip.t1Ms),
       onFailed: (tx, why, detail) => this.#clientFailed(tx, why, detail),
     });
     stx.client = c;
@@ -267,13 +260,9 @@ export class SipProxy {
     if (req.maxForwards === 0) return;
     const hop = nextHop({ uri: req.uri, routes: routeValues(req) }, this.#facts(req, flow));
     // An ACK goes nowhere the deployment did not decide either; it is dropped, not answered.
-    if (hop.kind === 'refuse') return this.#m.dropped.labels('ack_no_route').inc();
-    const f = hop.kind === 'flow' ? this.#t.flowByKey(hop.key) : undefined;
-    if (hop.kind === 'flow' && !f) return this.#m.dropped.labels('ack_no_route').inc();
-    const transport = f ? f.transport : (hop as { peer: Peer }).peer.transport;
-    const { bytes } = outgoing(req, { top: [], dropRoutes: hop.drop, transport, sentBy: f ? { address: f.localAddress, port: f.localPort } : this.#local.plain });
-    if (f) f.send(bytes);
-    else this.#t.sendTo((hop as { peer: Peer }).peer, bytes);
+    const to = hop.kind === 'refuse' ? undefined : this.#hopTo(hop);
+    if (!to || hop.kind === 'refuse') return this.#m.dropped.labels('ack_no_route').inc();
+    to.send(outgoing(req, { top: [], dropRoutes: hop.drop, transport: to.peer.transport, sentBy: to.sentBy }).bytes);
   }
 
   #onCancel(req: SipRequest, flow: Flow): void {
@@ -290,10 +279,7 @@ export class SipProxy {
     return {
       local: this.#local,
       openFlowToken: (t) => this.#flows.open(t),
-      serverAt: (a, p) => {
-        const s = this.#router.sipServerAt(a, p);
-        return s ? peerOf(s) : undefined;
-      },
+      serverAt: (a, p) => ((s) => (s ? peerOf(s) : undefined))(this.#router.sipServerAt(a, p)),
       fromServer: this.#router.isServerAddress(flow.remoteAddress),
       dialog: d ? { server: d.server, clientFlow: d.clientFlow } : undefined,
     };
@@ -311,8 +297,7 @@ export class SipProxy {
   #onResponse(res: SipResponse, flow: Flow): void {
     const c = this.#tx.clients.get(`${res.vias[0]!.branch}|${res.cseqMethod}`);
     if (!c) {
-      const via = res.vias[0]!;
-      if (res.cseqMethod !== 'CANCEL') this.#m.dropped.labels(isOurs(`sip:${formatHostPort(via.host, via.port || 5060)}`, this.#local) ? 'no_transaction' : 'not_our_via').inc();
+      if (res.cseqMethod !== 'CANCEL') this.#m.dropped.labels(viaIsOurs(res.vias[0]!, this.#local) ? 'no_transaction' : 'not_our_via').inc();
       return;
     }
     if (!c.from(flow)) {

@@ -60,6 +60,12 @@ export function isOurs(uriOrRoute: string, local: Local): boolean {
   }
 }
 
+/** Whether a (top) Via names this worker: a response to one of its requests. */
+export function viaIsOurs(via: { host: string; port: number }, local: Local): boolean {
+  const port = via.port || 5060;
+  return (via.host === local.plain.address && port === local.plain.port) || (via.host === local.wellKnown.address && port === local.wellKnown.port);
+}
+
 /** How many Route values at the top name us: 0, 1, or the pair our Record-Route made. */
 export function leadingOurs(routes: readonly string[], local: Local): number {
   if (routes.length === 0 || !isOurs(routes[0]!, local)) return 0;

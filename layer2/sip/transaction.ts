@@ -100,6 +100,11 @@ export class TransactionTable {
     return this.servers.size + this.clients.size;
   }
 
+  /** A connection towards `peer` failed before it carried anything: its requests fail (the next candidate). */
+  peerFailed(peer: { transport: string; address: string; port: number }, detail: string): void {
+    for (const c of this.clients.values()) if (c.peer.address === peer.address && c.peer.port === peer.port && c.peer.transport === peer.transport) c.transportFailed(detail);
+  }
+
   /** Server transactions that await their final response. */
   awaiting(): number {
     let n = 0;
