@@ -8,7 +8,7 @@ import { H323Connector } from './h323/connector.js';
 import { Gatekeeper } from './h323/gatekeeper.js';
 import { H323Metrics } from './h323/metrics.js';
 import { H323Transport } from './h323/transport.js';
-import { startHealthServer } from './health.js';
+import { healthBody, startHealthServer, storeAlarms } from './health.js';
 import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
 import { ProfileStore } from './profiles/store.js';
@@ -101,7 +101,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   live.start();
   engine.start();
   const started = Date.now();
-  const health = await startHealthServer(endpoint.address, endpoint.health, () => ({ worker: endpoint.id, uptimeMs: Date.now() - started }), metrics.registry);
+  const health = await startHealthServer(endpoint.address, endpoint.health, () => ({ ...healthBody(storeAlarms(store)), worker: endpoint.id, uptimeMs: Date.now() - started }), metrics.registry);
   return {
     endpoint,
     proxy,

@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
+import { ChunkQueue } from '../../shared/net/chunk-queue.js';
 import { BindError } from '../../shared/errors.js';
 import { DnsTcpError } from './errors.js';
 import type { DnsMetrics } from './metrics.js';
@@ -75,21 +76,21 @@ export async function startDnsListener(o: DnsListenerOptions): Promise<DnsListen
     sock.setTimeout(o.tcpIdleMs, () => sock.destroy());
     sock.on('close', () => conns.delete(sock));
     sock.on('error', () => undefined);
-    let pending: Buffer = Buffer.alloc(0);
+    // Chunks are kept as they arrive: a query sent one octet per segment costs no rescans or copies.
+    const pending = new ChunkQueue();
     sock.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let off = 0;
-      while (pending.length - off >= 2) {
-        const len = pending.readUInt16BE(off);
+      pending.push(chunk);
+      while (pending.length >= 2) {
+        const len = (pending.byteAt(0) << 8) | pending.byteAt(1);
         if (len === 0) {
           o.metrics.dropped.labels('tcp_frame', 'tcp').inc();
           o.log.debug({ source: sock.remoteAddress, err: new DnsTcpError('a message of length 0') }, 'DNS TCP connection closed');
           sock.destroy();
           return;
         }
-        if (pending.length - off - 2 < len) break;
-        const res = answer(pending.subarray(off + 2, off + 2 + len), sock.remoteAddress ?? '', 'tcp');
-        off += 2 + len;
+        if (pending.length - 2 < len) break;
+        pending.skip(2);
+        const res = answer(pending.take(len), sock.remoteAddress ?? '', 'tcp');
         if (res) {
           const framed = Buffer.allocUnsafe(2 + res.length);
           framed.writeUInt16BE(res.length, 0);
@@ -97,7 +98,6 @@ export async function startDnsListener(o: DnsListenerOptions): Promise<DnsListen
           sock.write(framed);
         }
       }
-      pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
     });
   });
   await new Promise<void>((resolve, reject) => {

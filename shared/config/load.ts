@@ -310,6 +310,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       fall: raw.serverHealth?.fall ?? 3,
       rise: raw.serverHealth?.rise ?? 2,
       suspectMs: raw.serverHealth?.suspectMs ?? 10_000,
+      suspectPerSourcePerMinute: raw.serverHealth?.suspectPerSourcePerMinute ?? 3,
     },
     replication,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,

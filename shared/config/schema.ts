@@ -168,6 +168,7 @@ const ServerHealth = Obj({
   fall: Type.Optional(Type.Integer({ minimum: 1 })),
   rise: Type.Optional(Type.Integer({ minimum: 1 })),
   suspectMs: Type.Optional(Ms(10_000, 0)),
+  suspectPerSourcePerMinute: Type.Optional(Type.Integer({ minimum: 1, description: 'server failures one source address may turn into a suspicion per minute' })),
 });
 
 const Admin = Obj({

@@ -219,7 +219,7 @@ export interface Config {
   learning: LearningConfig;
   /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off; address '' = the connector's. */
   admin: { address: string; port: number; token: string | undefined; tokenFile: string };
-  serverHealth: { intervalMs: number; timeoutMs: number; fall: number; rise: number; suspectMs: number };
+  serverHealth: { intervalMs: number; timeoutMs: number; fall: number; rise: number; suspectMs: number; suspectPerSourcePerMinute: number };
   /** Absent: no replication (a single POP), and no outbox. */
   replication: ReplicationConfig | undefined;
   runAs: { user: string; group: string } | undefined;
