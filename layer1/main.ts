@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
+import { installCrashPolicy } from '../shared/crash.js';
+import { dropPrivileges } from '../shared/privileges.js';
 import { startLayer1 } from './service.js';
 
 /** How long flows may go on after SIGTERM/SIGINT before layer 1 closes them. */
@@ -18,7 +20,10 @@ async function main(): Promise<void> {
   const file = values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath();
   const config = loadConfigFile(file, { pop: values.pop, node: values.node });
   const log = createLogger('layer1', { layer1: config.layer1.name });
+  installCrashPolicy(log);
   const l1 = await startLayer1(config, log);
+  // Every listener is bound; flows open sockets on ephemeral ports, which needs no privilege.
+  dropPrivileges(config.runAs, log);
   log.info({
     bind: config.layer1.bind,
     listeners: [...l1.udp.map((u) => u.name), ...l1.tcp.map((t) => t.name)],

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfigFile, defaultConfigPath } from '../shared/config/load.js';
+import { loadConfigFile, defaultConfigPath, parseConfig } from '../shared/config/load.js';
+import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
+import { installCrashPolicy } from '../shared/crash.js';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -13,7 +15,7 @@ import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
 import { ProfileStore } from './profiles/store.js';
 import { WorkerMetrics } from './metrics.js';
-import { dropPrivileges } from './privileges.js';
+import { dropPrivileges } from '../shared/privileges.js';
 import { SipProxy } from './sip/proxy.js';
 import { SipTransport } from './sip/transport.js';
 
@@ -123,14 +125,33 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   };
 }
 
+/** The config the supervisor sends as the first IPC message (a worker started unprivileged may not read the file). */
+function configFromParent(): Promise<Config> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new VcpError('VCP_ERR_WORKER', 'no config from the supervisor within 10 s')), 10_000);
+    process.once('message', (m: unknown) => {
+      clearTimeout(timer);
+      const msg = m as { type?: string; file?: string; text?: string };
+      if (msg.type !== 'config' || typeof msg.text !== 'string' || typeof msg.file !== 'string') return reject(new VcpError('VCP_ERR_WORKER', 'the supervisor\'s first message is not the config'));
+      try {
+        resolve(applyIdentity(parseConfig(msg.text, msg.file), identityFromEnv()));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    process.send!({ type: 'want-config' });
+  });
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' }, index: { type: 'string' } } });
+  const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' }, index: { type: 'string' }, 'config-over-ipc': { type: 'boolean' } } });
   const file = values.config ?? defaultConfigPath();
-  const config = loadConfigFile(file);
+  const config = values['config-over-ipc'] ? await configFromParent() : loadConfigFile(file);
   const connector = config.connectors.find((c) => c.name === values.connector) ?? config.connectors[0]!;
   const endpoint = connector.endpoints[Number(values.index ?? 0)];
   if (!endpoint) throw new VcpError('VCP_ERR_WORKER', `connector ${connector.name} has no worker ${values.index}`);
   const log = createLogger('worker', { worker: endpoint.id });
+  installCrashPolicy(log);
   const handle = await startWorker(config, endpoint, log);
   dropPrivileges(config.runAs, log);
   log.info({ sip: endpoint.sip, sipProxied: endpoint.sipProxied, h323: endpoint.h323, h323Proxied: endpoint.h323Proxied, ras: endpoint.ras, rasProxied: endpoint.rasProxied, health: endpoint.health }, 'worker ready');
@@ -146,7 +167,8 @@ async function main(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
-    process.stderr.write(`worker: ${err instanceof Error ? err.message : String(err)}\n`);
+    const code = (err as { code?: string }).code;
+    process.stderr.write(`worker: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
     process.exit(1);
   });
 }

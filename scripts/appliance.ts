@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
+import { installCrashPolicy } from '../shared/crash.js';
+import { dropPrivileges, isRoot, uidOf } from '../shared/privileges.js';
 
 /**
  * `npm start`: the whole appliance of one host on one config — layer 1, the connector of this POP
@@ -18,6 +20,8 @@ async function main(): Promise<void> {
   const file = values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath();
   const config = loadConfigFile(file);
   const log = createLogger('appliance');
+  installCrashPolicy(log);
+  const runAs = config.runAs ?? { user: 'nobody', group: 'nogroup' };
   const children: ChildProcess[] = [];
   let stopping = false;
   const run = (role: string, script: string, args: string[]): void => {
@@ -42,8 +46,9 @@ async function main(): Promise<void> {
     if (left === 0) process.exit(code);
   };
   for (const s of config.servers.filter((x) => x.builtin && x.pop === config.pop)) {
-    if (!values['no-backend']) run(`backend ${s.name}`, './sim/sip-uas.js', ['--address', s.address, '--port', String(s.sipPort)]);
-    if (!values['no-backend'] && s.h323Port > 0) run(`H.323 backend ${s.name}`, './sim/h323-mcu.js', ['--address', s.address, '--port', String(s.h323Port)]);
+    const asArg = ['--run-as', `${runAs.user}:${runAs.group}`];
+    if (!values['no-backend']) run(`backend ${s.name}`, './sim/sip-uas.js', ['--address', s.address, '--port', String(s.sipPort), ...asArg]);
+    if (!values['no-backend'] && s.h323Port > 0) run(`H.323 backend ${s.name}`, './sim/h323-mcu.js', ['--address', s.address, '--port', String(s.h323Port), ...asArg]);
   }
   run('connector', '../layer2/main.js', ['--config', file]);
   if (!values['no-layer1']) run('layer1', '../layer1/main.js', ['--config', file]);
@@ -54,6 +59,17 @@ async function main(): Promise<void> {
   );
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
+  // The launcher gives up root too, once every role did (it must still be able to signal them).
+  if (isRoot() && runAs.user !== 'root') {
+    const until = Date.now() + 60_000;
+    const timer = setInterval(() => {
+      const rootLeft = children.filter((c) => c.exitCode === null && c.pid !== undefined && uidOf(c.pid) === 0);
+      if (rootLeft.length > 0 && Date.now() < until) return;
+      clearInterval(timer);
+      if (rootLeft.length > 0) log.warn({ pids: rootLeft.map((c) => c.pid) }, 'roles still running as root after 60 s; the launcher gives up root anyway');
+      if (!stopping) dropPrivileges(runAs, log);
+    }, 100);
+  }
 }
 
 main().catch((err: unknown) => {

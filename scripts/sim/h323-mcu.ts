@@ -20,6 +20,7 @@ import {
   type RasMessage,
 } from '../../layer2/h323/ras.js';
 import { BindError } from '../../shared/errors.js';
+import { dropPrivileges, runAsOf } from '../../shared/privileges.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { H323Stream } from './h323-stream.js';
 
@@ -271,13 +272,14 @@ async function main(): Promise<void> {
       reject: { type: 'boolean', default: false },
       'gk-id': { type: 'string' },
       alternate: { type: 'string', multiple: true },
+      'run-as': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
       'usage: h323-mcu [--address A] [--port 1720] [--ras-port 1719] [--hold MS] [--alerting-delay MS] [--connect-delay MS]\n' +
-        '                [--reject] [--gk-id ID] [--alternate IP:PORT ...]\n' +
+        '                [--reject] [--gk-id ID] [--alternate IP:PORT ...] [--run-as USER:GROUP]\n' +
         'Answers H.323 calls (Call Proceeding, Alerting, Connect); prints its counters as one JSON line on SIGTERM/SIGINT.\n',
     );
     return;
@@ -300,6 +302,8 @@ async function main(): Promise<void> {
     log,
   });
   await mcu.start();
+  // Started by the launcher (as root): unprivileged once its ports are bound.
+  if (values['run-as']) dropPrivileges(runAsOf(values['run-as']), log);
   log.info({ address: values.address, port: mcu.port, rasPort: mcu.rasPort }, 'H.323 MCU simulator ready');
   const stop = (): void => {
     const { callIdentifiers, ...rest } = mcu.stats;

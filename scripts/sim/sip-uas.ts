@@ -9,6 +9,7 @@ import type { SipRequest } from '../../layer2/sip/message.js';
 import { parseSipMessage } from '../../layer2/sip/parser.js';
 import { formatHostPort, parseSipUri } from '../../layer2/sip/uri.js';
 import { BindError } from '../../shared/errors.js';
+import { dropPrivileges, runAsOf } from '../../shared/privileges.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 
 /**
@@ -182,10 +183,12 @@ export class SipUas {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '5090' } } });
+  const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '5090' }, 'run-as': { type: 'string' } } });
   const log = createLogger('backend');
   const uas = new SipUas({ address: values.address!, port: Number(values.port), log });
   await uas.start();
+  // Started by the launcher (as root): unprivileged once its ports are bound.
+  if (values['run-as']) dropPrivileges(runAsOf(values['run-as']), log);
   log.info({ address: values.address, port: Number(values.port) }, 'built-in backend ready');
   const stop = (): void => {
     log.info({ invites: uas.stats.invites, byes: uas.stats.byes, redirectArrivals: uas.stats.tokens.size }, 'built-in backend stopping');
