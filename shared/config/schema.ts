@@ -111,6 +111,10 @@ const H323 = Obj({
     timeToLiveS: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, default: 300, description: 'seconds a registration lasts, 10..86400' })),
     maxRegistrations: Type.Optional(Type.Integer({ minimum: 1, default: 100000, description: 'registrations one worker keeps at most' })),
     maxAlternates: Type.Optional(Type.Integer({ minimum: 0, maximum: 32, default: 4, description: 'alternate gatekeepers listed at most, 0..32' })),
+    maxRegistrationsPerSource: Type.Optional(Type.Integer({ minimum: 1, default: 100, description: 'registrations one RAS source address may hold' })),
+    maxAliases: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, default: 32, description: 'aliases one RRQ may register, 1..1024' })),
+    maxDatagramBytes: Type.Optional(Type.Integer({ minimum: 512, maximum: 65535, default: 4096, description: 'octets of one RAS datagram, 512..65535' })),
+    neighbours: Type.Optional(Type.Array(Cidr, { description: 'prefixes of gatekeepers whose LRQs are answered (the deployment\'s connectors always are)' })),
   })),
 });
 

@@ -140,7 +140,20 @@ export interface H323Config {
   answerTimeoutMs: number;
   /** After a Facility callForwarded: how long the caller has to release before we do. */
   forwardReleaseMs: number;
-  ras: { gatekeeperId: string; timeToLiveS: number; maxRegistrations: number; maxAlternates: number };
+  ras: {
+    gatekeeperId: string;
+    timeToLiveS: number;
+    maxRegistrations: number;
+    maxAlternates: number;
+    /** Registrations one RAS source address may hold. */
+    maxRegistrationsPerSource: number;
+    /** Aliases one RRQ may register. */
+    maxAliases: number;
+    /** Larger RAS datagrams are dropped before decoding. */
+    maxDatagramBytes: number;
+    /** Prefixes whose LRQs are answered (besides every connector of the deployment); others are dropped. */
+    neighbours: string[];
+  };
 }
 
 // ---- Failover: the layer-1 pair of each POP, its BGP speaker, the cross-POP policy ----
