@@ -69,9 +69,15 @@ export class HealthProber {
       const status = res.statusCode ?? 0;
       finish(status === 200, `status ${status}`);
     });
+    // The verdict waits for the I/O of this loop turn: when this process itself was starved of CPU,
+    // the timer fires on waking although the answer already sits in the socket, and the poll phase
+    // that follows the timers would have read it. Only an answer still missing then is a failure.
     const timer = setTimeout(() => {
-      finish(false, `no answer within ${this.#o.timeoutMs} ms`);
-      req.destroy();
+      setImmediate(() => {
+        if (finished) return;
+        finish(false, `no answer within ${this.#o.timeoutMs} ms`);
+        req.destroy();
+      });
     }, this.#o.timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? err.message));
     req.end();

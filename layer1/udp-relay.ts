@@ -91,18 +91,28 @@ export class UdpRelay implements FlowOwner {
 
   #newFlow(msg: Buffer, address: string, port: number, old: UdpFlow | undefined, now: number): void {
     if (!this.#accepting) return;
-    if (old !== undefined) {
-      // Its member went down or refused: leave it, and try the next member for this client.
-      this.#retire(old);
-      this.#table.delete(address, port, old);
-      this.stats.repicks++;
-      this.#exclude = old.member;
-    }
+    this.#exclude = old?.member;
     const m = pick(this.#members, clientHash(address, port), this.#eligible);
     this.#exclude = undefined;
     if (m === undefined) {
+      // No other member: a flow whose member only failed its probes (a busy host answers them late)
+      // stays with it, since its transactions live there; dropping would lose them for certain.
+      if (old !== undefined && !old.broken) {
+        old.toMember(msg, now);
+        return;
+      }
+      if (old !== undefined) {
+        this.#retire(old);
+        this.#table.delete(address, port, old);
+      }
       this.stats.noMember++;
       return;
+    }
+    if (old !== undefined) {
+      // Its member went down or refused: leave it for the next member in hash order.
+      this.#retire(old);
+      this.#table.delete(address, port, old);
+      this.stats.repicks++;
     }
     if (this.#table.full) {
       this.stats.tableFull++;

@@ -350,7 +350,10 @@ export class SipProxy {
     this.#tx.clients.set(c.key, c);
     this.#transmit(c);
     if (peer.transport === 'udp') this.#armRetransmit(c);
-    c.deadline = setTimeout(() => this.#clientFailed(c, 'timeout', 'no response'), this.#c.sip.backendTimeoutMs);
+    // A request with candidates moves on after backendTimeoutMs; one along a dialog has no alternative,
+    // so it waits the whole transaction lifetime (Timer B/F) for a slow peer.
+    const wait = server !== undefined ? this.#c.sip.backendTimeoutMs : this.#c.sip.transactionTimeoutMs;
+    c.deadline = setTimeout(() => this.#clientFailed(c, 'timeout', 'no response'), wait);
   }
 
   #transmit(c: ClientTxn): void {
@@ -392,6 +395,12 @@ export class SipProxy {
       stx.attempt++;
       this.#m.failovers.inc();
       this.#forwardToCandidate(stx);
+      return;
+    }
+    if (why === 'timeout' && stx.method !== 'INVITE') {
+      // RFC 4320 section 4.1: no 408 to a non-INVITE; the client's own Timer F ends its transaction.
+      stx.state = TxState.Terminated;
+      stx.expires = Date.now() + (stx.flow.transport === 'udp' ? 32_000 : 5_000);
       return;
     }
     if (why === 'timeout') this.#respond(stx, 408, REASONS[408]!);

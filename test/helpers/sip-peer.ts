@@ -9,6 +9,7 @@ import type { SipMessage, SipRequest } from '../../layer2/sip/message.js';
 export class SipPeer {
   readonly received: SipMessage[] = [];
   readonly #sock: Socket;
+  #closed = false;
   #waiters: Array<{ pred: (m: SipMessage) => boolean; resolve: (m: SipMessage) => void }> = [];
   onRequest: ((req: SipRequest, reply: (text: string) => void) => void) | undefined;
 
@@ -26,7 +27,7 @@ export class SipPeer {
         return;
       }
       this.received.push(m);
-      if (m.kind === 'request' && this.onRequest) this.onRequest(m, (text) => this.#sock.send(Buffer.from(text), rinfo.port, rinfo.address));
+      if (m.kind === 'request' && this.onRequest) this.onRequest(m, (text) => this.#closed || this.#sock.send(Buffer.from(text), rinfo.port, rinfo.address));
       this.#waiters = this.#waiters.filter((w) => {
         if (!w.pred(m)) return true;
         w.resolve(m);
@@ -42,6 +43,7 @@ export class SipPeer {
   }
 
   send(text: string, port: number, address: string): void {
+    if (this.#closed) return;
     this.#sock.send(Buffer.from(text.replace(/\r?\n/g, '\r\n')), port, address);
   }
 
@@ -56,6 +58,8 @@ export class SipPeer {
   }
 
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#sock.close();
   }
 }

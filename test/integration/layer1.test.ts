@@ -368,6 +368,25 @@ t.test('UDP: a flow moves when its member goes down or answers with ICMP errors'
   t.ok(l1.members.get('c1/0')!.up, 'health alone decides up and down');
 });
 
+t.test('UDP: a flow whose only member fails its probes stays with it; a new flow finds no member', async (t) => {
+  const { l1, byId } = await rig(t, { members: 1 });
+  const u = await udpClient(t, 21900);
+  sendUdp(u, 'one');
+  await waitFor('at c1', () => byId('c1/0').udp.length === 1);
+  await byId('c1/0').stopHealth();
+  await waitFor('c1 down', () => !l1.members.get('c1/0')!.up);
+  sendUdp(u, 'two');
+  await waitFor('the flow still reaches c1', () => byId('c1/0').udp.length === 2);
+  t.equal(byId('c1/0').udp[1]!.payload.toString(), 'two');
+  const scraped = await scrape();
+  t.equal(metric(scraped, 'vcp_l1_udp_repicks_total', { listener: 'sip/udp' }), 0, 'not counted as a move');
+  t.equal(metric(scraped, 'vcp_l1_udp_no_member_drops_total', { listener: 'sip/udp' }), 0, 'nothing dropped');
+  const v = await udpClient(t, 21901);
+  sendUdp(v, 'new');
+  await waitFor('the new flow dropped', async () => metric(await scrape(), 'vcp_l1_udp_no_member_drops_total', { listener: 'sip/udp' }) === 1);
+  t.equal(byId('c1/0').udp.length, 2, 'a new client is not sent to a member that is down');
+});
+
 t.test('health: down after `fall` failed probes, up after `rise` good ones; /health follows', async (t) => {
   const { l1, byId } = await rig(t, { health: '{ intervalMs: 50, timeoutMs: 200, fall: 3, rise: 2 }' });
   await byId('c1/0').stopHealth();

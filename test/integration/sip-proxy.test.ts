@@ -87,6 +87,24 @@ t.test('INVITE is proxied with Via, Record-Route and Max-Forwards; retransmissio
   await backend.wait((m) => m.kind === 'response' && m.callId === 'back-bye' && (m as SipResponse).status === 200);
 });
 
+t.test('a BYE along the dialog waits for a slow backend: its 200 arrives after backendTimeoutMs, never a 408 (RFC 4320)', async (t) => {
+  const slow = await peer(t, '127.0.3.20', 5060);
+  slow.onRequest = (req, reply) => {
+    if (req.method === 'INVITE') reply(answer(req, 200, 'OK', ['Contact: <sip:mcu@127.0.3.20:5060>']));
+    // The backend takes longer than backendTimeoutMs (300 ms here) to answer the BYE.
+    if (req.method === 'BYE') setTimeout(() => reply(answer(req, 200, 'OK')), 900);
+  };
+  await worker(t, '  - { name: s, pop: t, address: 127.0.3.20, sipPort: 5060 }');
+  const caller = await peer(t, '127.0.3.107');
+  caller.send(request('INVITE', caller, CONN, { callId: 'slow-bye' }), CONN.port, CONN.address);
+  await caller.wait(isStatus(200, 'INVITE'));
+  const fwd = (await slow.wait(isRequest('INVITE'))) as SipRequest;
+  const routes = fwd.headers.filter((h) => h.id === H.RecordRoute).map((h) => `Route: ${h.value}`).reverse();
+  caller.send(request('BYE', caller, CONN, { callId: 'slow-bye', toTag: 'sb1', uri: 'sip:mcu@127.0.3.20:5060', extra: routes, cseq: 2 }), CONN.port, CONN.address);
+  await caller.wait(isStatus(200, 'BYE'), 10_000, '200 for the BYE');
+  t.notOk(caller.received.some(isStatus(408)), 'no 408 was sent for the BYE');
+});
+
 t.test('failover: a silent backend, a 503 and a refused TCP connection move the call to the next', async (t) => {
   const busy = await peer(t, '127.0.3.11', 5060);
   busy.onRequest = (req, reply) => {
