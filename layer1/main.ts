@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
-import { installCrashPolicy } from '../shared/crash.js';
+import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import { dropPrivileges } from '../shared/privileges.js';
 import { startLayer1 } from './service.js';
 
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'layer 1 stopping');
-    void l1.shutdown(SHUTDOWN_GRACE_MS).then(() => process.exit(0));
+    void l1.shutdown(SHUTDOWN_GRACE_MS).then(() => exitProcess(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -45,5 +45,5 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const code = (err as { code?: string }).code;
   process.stderr.write(`layer1: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
-  process.exit(1);
+  exitProcess(1);
 });

@@ -7,7 +7,10 @@ import { UnknownMemberError } from './errors.js';
 import { Layer1Metrics, type ListenerView } from './metrics.js';
 import { MemberSet, type Member, type TargetPort } from './members.js';
 import { HealthProber } from './prober.js';
-import { TcpRelay, type ConnectionBudget } from './tcp-relay.js';
+import { TcpRelay } from './tcp-relay.js';
+import { AddressSet } from '../shared/net/address-set.js';
+import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
+import { controlToken } from './token.js';
 import { UdpRelay } from './udp-relay.js';
 
 export interface Layer1 {
@@ -59,7 +62,8 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
     { name: 'h323/tcp', proto: 'tcp', port: wk.h323, target: 'h323Proxied' },
     { name: 'ras/udp', proto: 'udp', port: wk.ras, target: 'rasProxied' },
   ];
-  const budget: ConnectionBudget = { active: 0, max: l1.tcp.maxConnections };
+  const exempt = new AddressSet(config.limits.exempt);
+  const budget = new ConnectionLimiter(l1.tcp.maxConnections, l1.tcp.maxConnectionsPerSource, exempt);
   const udp: UdpRelay[] = [];
   const tcp: TcpRelay[] = [];
   for (const p of plan) {
@@ -69,7 +73,7 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
       continue;
     }
     if (p.proto === 'udp') {
-      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, idleTimeoutMs: l1.udp.idleTimeoutMs }, serving, log));
+      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, maxFlowsPerSource: l1.udp.maxFlowsPerSource, exempt, idleTimeoutMs: l1.udp.idleTimeoutMs }, serving, log));
     } else {
       tcp.push(new TcpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, connectTimeoutMs: l1.tcp.connectTimeoutMs }, serving, budget, log));
     }
@@ -126,12 +130,16 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
   };
 
   try {
-    for (const r of [...udp, ...tcp]) await r.start();
     const c = l1.control;
     const m = l1.metrics;
+    const h = l1.healthListener;
+    // Read before anything listens: a missing or short token file stops the start.
+    const token = c.port !== 0 ? controlToken(c, config.file) : undefined;
+    for (const r of [...udp, ...tcp]) await r.start();
     const shared = c.port !== 0 && c.port === m.port && c.address === m.address;
-    if (c.port !== 0) servers.push(await startHttp(shared ? 'layer 1 control and metrics HTTP' : 'layer 1 control HTTP', c.address, c.port, { control: true, metrics: shared }, api));
-    if (m.port !== 0 && !shared) servers.push(await startHttp('layer 1 metrics HTTP', m.address, m.port, { control: false, metrics: true }, api));
+    if (c.port !== 0) servers.push(await startHttp(shared ? 'layer 1 control and metrics HTTP' : 'layer 1 control HTTP', c.address, c.port, { control: true, metrics: shared, health: true, token }, api));
+    if (m.port !== 0 && !shared) servers.push(await startHttp('layer 1 metrics HTTP', m.address, m.port, { control: false, metrics: true, health: false }, api));
+    if (h.port !== 0) servers.push(await startHttp('layer 1 health HTTP', h.address, h.port, { control: false, metrics: false, health: true, minimal: true }, api));
   } catch (err) {
     closeAll();
     throw err;

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../shared/config/types.js';
+import { adminAddress } from '../shared/config/load.js';
 import type { Logger } from '../shared/logger.js';
 import { startAdmin } from './admin/server.js';
 import { adminToken } from './admin/token.js';
@@ -71,7 +72,7 @@ export class HostServices {
   }
 
   get adminAddress(): string {
-    return this.config.admin.address || this.connector.address;
+    return adminAddress(this.config, this.connector);
   }
 
   async stop(): Promise<void> {

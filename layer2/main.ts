@@ -6,7 +6,7 @@ import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import type { ConnectorConfig } from '../shared/config/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { installCrashPolicy } from '../shared/crash.js';
+import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import { dropPrivileges, handOver, isRoot, resolveIds } from '../shared/privileges.js';
 import { HostServices } from './host.js';
 
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   }
   log.info({ workers: sup.pids }, 'connector ready');
   const stop = (): void => {
-    void Promise.all([sup.stop(), host.stop()]).then(() => process.exit(0));
+    void Promise.all([sup.stop(), host.stop()]).then(() => exitProcess(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -155,6 +155,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
     const code = (err as { code?: string }).code;
     process.stderr.write(`connector: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
-    process.exit(1);
+    exitProcess(1);
   });
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile, defaultConfigPath, parseConfig } from '../shared/config/load.js';
 import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
-import { installCrashPolicy } from '../shared/crash.js';
+import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -157,9 +157,9 @@ async function main(): Promise<void> {
   log.info({ sip: endpoint.sip, sipProxied: endpoint.sipProxied, h323: endpoint.h323, h323Proxied: endpoint.h323Proxied, ras: endpoint.ras, rasProxied: endpoint.rasProxied, health: endpoint.health }, 'worker ready');
   process.send?.({ type: 'ready', id: endpoint.id });
   // When the supervisor goes, so do its workers.
-  process.on('disconnect', () => process.exit(0));
+  process.on('disconnect', () => exitProcess(0));
   const stop = (): void => {
-    void handle.close().then(() => process.exit(0));
+    void handle.close().then(() => exitProcess(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -169,6 +169,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
     const code = (err as { code?: string }).code;
     process.stderr.write(`worker: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
-    process.exit(1);
+    exitProcess(1);
   });
 }

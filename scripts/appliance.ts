@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
-import { installCrashPolicy } from '../shared/crash.js';
+import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import { dropPrivileges, isRoot, uidOf } from '../shared/privileges.js';
 
 /**
@@ -37,13 +37,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    setTimeout(() => process.exit(code), 500).unref();
+    setTimeout(() => exitProcess(code), 500).unref();
     let left = children.length;
     for (const c of children) {
       if (c.exitCode !== null) left--;
-      else c.once('exit', () => --left === 0 && process.exit(code));
+      else c.once('exit', () => --left === 0 && exitProcess(code));
     }
-    if (left === 0) process.exit(code);
+    if (left === 0) exitProcess(code);
   };
   for (const s of config.servers.filter((x) => x.builtin && x.pop === config.pop)) {
     const asArg = ['--run-as', `${runAs.user}:${runAs.group}`];
@@ -74,5 +74,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`appliance: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  exitProcess(1);
 });

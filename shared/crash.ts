@@ -3,6 +3,17 @@ import type { Logger } from './logger.js';
 /** Exit status of a process that stopped on an error nothing caught (EX_SOFTWARE). */
 export const CRASH_EXIT = 70;
 
+let leaving = false;
+
+/**
+ * Leave on purpose (a stop signal, a clean shutdown): an error thrown by an exit hook after this
+ * (one that cannot write its file once privileges are gone, say) no longer turns the exit into a crash.
+ */
+export function exitProcess(status: number): never {
+  leaving = true;
+  process.exit(status);
+}
+
 /**
  * What a long-lived process does with an error nothing caught, or a promise rejected with nobody
  * listening: its state is unknown from then on, so it writes one fatal line (code VCP_ERR_UNCAUGHT,
@@ -13,7 +24,7 @@ export const CRASH_EXIT = 70;
 export function installCrashPolicy(log: Logger, onExit: (status: number) => void = (s) => process.exit(s)): void {
   let exiting = false;
   const die = (err: unknown, origin: string): void => {
-    if (exiting) return;
+    if (exiting || leaving) return;
     exiting = true;
     try {
       log.fatal({ code: 'VCP_ERR_UNCAUGHT', origin, err }, 'uncaught error: the process exits to be started again');

@@ -21,6 +21,7 @@ import {
 } from '../../layer2/h323/ras.js';
 import { BindError } from '../../shared/errors.js';
 import { dropPrivileges, runAsOf } from '../../shared/privileges.js';
+import { exitProcess } from '../../shared/crash.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { H323Stream } from './h323-stream.js';
 
@@ -308,7 +309,7 @@ async function main(): Promise<void> {
   const stop = (): void => {
     const { callIdentifiers, ...rest } = mcu.stats;
     process.stdout.write(`${JSON.stringify({ ...rest, distinctCallIdentifiers: callIdentifiers.size })}\n`);
-    void mcu.close().then(() => process.exit(0));
+    void mcu.close().then(() => exitProcess(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -317,6 +318,6 @@ async function main(): Promise<void> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
     process.stderr.write(`h323-mcu: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    exitProcess(1);
   });
 }

@@ -241,10 +241,12 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
         fall: l1.health?.fall ?? 2,
         rise: l1.health?.rise ?? 2,
       },
-      tcp: { connectTimeoutMs: l1.tcp?.connectTimeoutMs ?? 1000, maxConnections: l1.tcp?.maxConnections ?? 50000 },
-      udp: { idleTimeoutMs: l1.udp?.idleTimeoutMs ?? 120000, maxFlows: l1.udp?.maxFlows ?? 50000 },
+      tcp: { connectTimeoutMs: l1.tcp?.connectTimeoutMs ?? 1000, maxConnections: l1.tcp?.maxConnections ?? 50000, maxConnectionsPerSource: l1.tcp?.maxConnectionsPerSource ?? 500 },
+      udp: { idleTimeoutMs: l1.udp?.idleTimeoutMs ?? 120000, maxFlows: l1.udp?.maxFlows ?? 50000, maxFlowsPerSource: l1.udp?.maxFlowsPerSource ?? 2000 },
       metrics: { address: l1.metrics?.address ?? '127.0.0.1', port: l1.metrics?.port ?? 9100 },
-      control: { address: l1.control?.address ?? '127.0.0.1', port: l1.control?.port ?? 9101 },
+      control: resolveControl(l1.control, fail, at),
+      healthListener: { address: l1.healthListener?.address ?? '127.0.0.1', port: l1.healthListener?.port ?? 9102 },
+      trustedSources: [...new Set(['127.0.0.0/8', '::1/128', ...connectors.map((c) => c.address), ...(raw.failover?.pops ?? []).flatMap((p) => p.pair.members.map((m) => m.address)), ...(l1.addresses ?? [])])],
     },
     connectors,
     servers,
@@ -257,6 +259,8 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       transactionTimeoutMs: sip.transactionTimeoutMs ?? 32000,
       redirectTokenParam: sip.redirectTokenParam ?? 'vcp-token',
       maxCallMs: sip.maxCallMs ?? 21_600_000,
+      maxConnections: sip.maxConnections ?? 10_000,
+      maxConnectionsPerSource: sip.maxConnectionsPerSource ?? 100,
     },
     h323: {
       maxMessageBytes: h323.maxMessageBytes ?? 16384,
@@ -266,6 +270,8 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       setupTimeoutMs: h323.setupTimeoutMs ?? 4000,
       answerTimeoutMs: h323.answerTimeoutMs ?? 180000,
       forwardReleaseMs: h323.forwardReleaseMs ?? 2000,
+      maxConnections: h323.maxConnections ?? 10_000,
+      maxConnectionsPerSource: h323.maxConnectionsPerSource ?? 100,
       ras: {
         gatekeeperId: h323.ras?.gatekeeperId ?? `vcproxy-${raw.pop}`,
         timeToLiveS: h323.ras?.timeToLiveS ?? 300,
@@ -303,6 +309,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       perSourcePerMinute: raw.learning?.perSourcePerMinute ?? 30,
     },
     admin: {
+      // '': loopback (see adminAddress); another address only when the operator exposes it.
       address: raw.admin?.address ?? '',
       port: raw.admin?.port ?? 9300,
       token: raw.admin?.token,
@@ -319,8 +326,33 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     replication,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
     ...resolveWebDns(raw, fail, popNames, customerNames),
+    limits: {
+      exempt: raw.limits?.exempt ?? [],
+      flood: { requestsPerSecond: raw.limits?.flood?.requestsPerSecond ?? 100, windowMs: raw.limits?.flood?.windowMs ?? 2000, blockMs: raw.limits?.flood?.blockMs ?? 60_000 },
+      maxUnsentBytes: raw.limits?.maxUnsentBytes ?? 1_048_576,
+    },
     ...(raw.failover ? { failover: resolveFailover(raw, popNames, fail) } : {}),
   };
+}
+
+export const isLoopback = (a: string): boolean => a === '::1' || a.startsWith('127.') || a === 'localhost';
+
+/**
+ * Where a connector's admin API listens: `admin.address` when set; otherwise loopback — the
+ * connector's own address when that is a loopback one (several connectors on one test host each
+ * keep their own), else 127.0.0.1.
+ */
+export const adminAddress = (config: Config, connector: { address: string }): string =>
+  config.admin.address || (isLoopback(connector.address) ? connector.address : '127.0.0.1');
+
+/** Layer 1's control API: loopback by default; anywhere else only with a token. */
+function resolveControl(c: NonNullable<RawConfig['layer1']>['control'], fail: (pointer: string, expected: string) => never, at: (p: string) => string): Config['layer1']['control'] {
+  const address = c?.address ?? '127.0.0.1';
+  const port = c?.port ?? 9101;
+  if (port !== 0 && !isLoopback(address) && c?.token === undefined && c?.tokenFile === undefined) {
+    fail('/layer1/control', `a token (token, or tokenFile) when the control API listens on ${address}, which is not loopback: whoever reaches it could drain every member`);
+  }
+  return { address, port, token: c?.token, tokenFile: c?.tokenFile === undefined ? undefined : at(c.tokenFile) };
 }
 
 // ---- Failover: pairs, BGP speakers and the cross-POP policy (schema.ts `Failover`) ----
@@ -334,9 +366,9 @@ function resolveFailover(raw: RawConfig, popNames: Set<string>, fail: (pointer: 
   const f = raw.failover!;
   const wk = raw.wellKnown.address;
   if (!isIPv4(wk)) fail('/wellKnown/address', 'an IPv4 address when a failover section is present (the POP edges announce an IPv4 prefix)');
-  const control = raw.layer1?.control?.address ?? '127.0.0.1';
-  if (control !== '0.0.0.0') {
-    fail(raw.layer1?.control?.address ? '/layer1/control/address' : '/layer1', 'layer1.control.address 0.0.0.0 when a failover section is present: the POP edge probes every layer-1 member at <member address>:<control port>/health');
+  const health = raw.layer1?.healthListener;
+  if ((health?.address ?? '127.0.0.1') !== '0.0.0.0' || health?.port === 0) {
+    fail(health?.address ? '/layer1/healthListener/address' : '/layer1', 'layer1.healthListener.address 0.0.0.0 (and a port) when a failover section is present: the POP edge probes every layer-1 member at <member address>:<health port>/health');
   }
   if (!popNames.has(f.primary)) fail('/failover/primary', `the name of a POP listed under pops (${[...popNames].join(', ')}), got "${f.primary}"`);
   const seenPops = new Set<string>();
@@ -513,6 +545,7 @@ function resolveWebDns(
     udpFactor: d?.udpFactor ?? 4,
     tcpIdleMs: d?.tcpIdleMs ?? 10_000,
     maxTcpConnections: d?.maxTcpConnections ?? 1000,
+    maxTcpConnectionsPerSource: d?.maxTcpConnectionsPerSource ?? 10,
   };
   return { web, meetings, dns };
 }

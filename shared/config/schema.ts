@@ -78,13 +78,22 @@ const Layer1 = Obj({
   tcp: Type.Optional(Obj({
     connectTimeoutMs: Type.Optional(Ms(1000)),
     maxConnections: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxConnectionsPerSource: Type.Optional(Type.Integer({ minimum: 1, default: 500, description: 'relayed TCP connections one client address may hold' })),
   })),
   udp: Type.Optional(Obj({
     idleTimeoutMs: Type.Optional(Ms(120000, 100)),
     maxFlows: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxFlowsPerSource: Type.Optional(Type.Integer({ minimum: 1, default: 2000, description: 'UDP flows one client address may hold per listener' })),
   })),
   metrics: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
-  control: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) })),
+  control: Type.Optional(Obj({
+    address: Type.Optional(Address),
+    port: Type.Optional(OptPort),
+    token: Type.Optional(Type.String({ minLength: 16, description: 'a bearer token of at least 16 characters' })),
+    tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'path of a file holding the bearer token; relative to the config file' })),
+  })),
+  healthListener: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) }, 'GET /health alone, for probes from other hosts')),
+  addresses: Type.Optional(Type.Array(Cidr, { description: 'prefixes layer 1 sends from, besides loopback, the connectors and the pair members: PROXY v2 is accepted from these only' })),
 });
 
 const Sip = Obj({
@@ -96,6 +105,8 @@ const Sip = Obj({
   transactionTimeoutMs: Type.Optional(Ms(32000, 100)),
   redirectTokenParam: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]*$' })),
   maxCallMs: Type.Optional(Ms(21_600_000, 1000)),
+  maxConnections: Type.Optional(Type.Integer({ minimum: 1, default: 10000, description: 'SIP TCP connections one worker keeps open' })),
+  maxConnectionsPerSource: Type.Optional(Type.Integer({ minimum: 1, default: 100, description: 'SIP TCP connections one source address may hold on a worker' })),
 });
 
 const H323 = Obj({
@@ -106,6 +117,8 @@ const H323 = Obj({
   setupTimeoutMs: Type.Optional(Ms(4000, 50)),
   answerTimeoutMs: Type.Optional(Ms(180000, 1000)),
   forwardReleaseMs: Type.Optional(Ms(2000, 10)),
+  maxConnections: Type.Optional(Type.Integer({ minimum: 1, default: 10000, description: 'H.225 connections from callers one worker keeps open' })),
+  maxConnectionsPerSource: Type.Optional(Type.Integer({ minimum: 1, default: 100, description: 'H.225 connections one source address may hold on a worker' })),
   ras: Type.Optional(Obj({
     gatekeeperId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'a gatekeeper identifier of 1..128 characters' })),
     timeToLiveS: Type.Optional(Type.Integer({ minimum: 10, maximum: 86400, default: 300, description: 'seconds a registration lasts, 10..86400' })),
@@ -265,7 +278,18 @@ const Dns = Obj({
   udpFactor: Type.Optional(Type.Number({ minimum: 1, maximum: 64, description: 'a factor between 1 and 64' })),
   tcpIdleMs: Type.Optional(Ms(10_000, 100)),
   maxTcpConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  maxTcpConnectionsPerSource: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 10, description: 'DNS TCP connections one source address may hold' })),
 });
+
+const Limits = Obj({
+  exempt: Type.Optional(Type.Array(Cidr, { description: 'prefixes no per-source limit or flood guard applies to (load testers, partner gateways)' })),
+  flood: Type.Optional(Obj({
+    requestsPerSecond: Type.Optional(Type.Integer({ minimum: 0, default: 100, description: 'requests per second one source may send before it is ignored; 0: no flood guard' })),
+    windowMs: Type.Optional(Ms(2000, 100)),
+    blockMs: Type.Optional(Ms(60_000, 100)),
+  })),
+  maxUnsentBytes: Type.Optional(Type.Integer({ minimum: 65536, default: 1_048_576, description: 'bytes a peer may leave unread before it is disconnected, at least 65536' })),
+}, 'per-source limits and the flood guard of the public ports');
 
 // ---- Failover: the layer-1 pair of each POP (keepalived), its BGP speaker (BIRD), the cross-POP policy ----
 
@@ -353,6 +377,7 @@ export const ConfigSchema = Obj({
   web: Type.Optional(Web),
   meetings: Type.Optional(Type.Array(Meeting)),
   dns: Type.Optional(Dns),
+  limits: Type.Optional(Limits),
   failover: Type.Optional(Failover),
 });
 

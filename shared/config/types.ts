@@ -87,10 +87,28 @@ export interface Layer1Config {
   pop: string;
   bind: string;
   health: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
-  tcp: { connectTimeoutMs: number; maxConnections: number };
-  udp: { idleTimeoutMs: number; maxFlows: number };
+  tcp: { connectTimeoutMs: number; maxConnections: number; maxConnectionsPerSource: number };
+  udp: { idleTimeoutMs: number; maxFlows: number; maxFlowsPerSource: number };
   metrics: { address: string; port: number };
-  control: { address: string; port: number };
+  /** The control API; a token is required wherever it listens on a non-loopback address. */
+  control: { address: string; port: number; token: string | undefined; tokenFile: string | undefined };
+  /** GET /health alone, for probes from elsewhere (the POP edge, a load balancer). Port 0 = none. */
+  healthListener: { address: string; port: number };
+  /**
+   * Prefixes PROXY v2 headers are accepted from on the proxied ports: loopback, every connector's
+   * address, every layer-1 pair member's, and `layer1.addresses`. Anything else is dropped.
+   */
+  trustedSources: string[];
+}
+
+/** Limits that apply to every source address of the public ports, but those of `exempt`. */
+export interface LimitsConfig {
+  /** Prefixes no per-source limit or flood guard applies to (load testers, partner gateways). */
+  exempt: string[];
+  /** A source sending more than `requestsPerSecond` (over `windowMs`) is ignored for `blockMs`; 0 = off. */
+  flood: { requestsPerSecond: number; windowMs: number; blockMs: number };
+  /** A peer that lets more than this many bytes wait unsent (it does not read) is disconnected. */
+  maxUnsentBytes: number;
 }
 
 export interface SipConfig {
@@ -103,6 +121,9 @@ export interface SipConfig {
   redirectTokenParam: string;
   /** A call not seen to end within this time releases its capacity units (its BYE went another way). */
   maxCallMs: number;
+  /** TCP connections of one worker (plain and proxied ports), and of one source address. */
+  maxConnections: number;
+  maxConnectionsPerSource: number;
 }
 
 /** Profile replication through NATS JetStream, resolved for every connector of the file. */
@@ -140,6 +161,9 @@ export interface H323Config {
   answerTimeoutMs: number;
   /** After a Facility callForwarded: how long the caller has to release before we do. */
   forwardReleaseMs: number;
+  /** H.225 connections from callers, per worker and per source address. */
+  maxConnections: number;
+  maxConnectionsPerSource: number;
   ras: {
     gatekeeperId: string;
     timeToLiveS: number;
@@ -230,7 +254,7 @@ export interface Config {
   /** LMDB directory (absolute) and the outcome-log size per writer. */
   profiles: { path: string; logSize: number; readCacheMs: number };
   learning: LearningConfig;
-  /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off; address '' = the connector's. */
+  /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off; address '' = loopback (`adminAddress`). */
   admin: { address: string; port: number; token: string | undefined; tokenFile: string };
   serverHealth: { intervalMs: number; timeoutMs: number; fall: number; rise: number; suspectMs: number; suspectPerSourcePerMinute: number };
   /** Absent: no replication (a single POP), and no outbox. */
@@ -243,6 +267,7 @@ export interface Config {
   web: WebConfig;
   meetings: MeetingConfig[];
   dns: DnsConfig;
+  limits: LimitsConfig;
 }
 
 // ---- web and DNS ---------------------------------------------------------------------------------
@@ -299,4 +324,5 @@ export interface DnsConfig {
   udpFactor: number;
   tcpIdleMs: number;
   maxTcpConnections: number;
+  maxTcpConnectionsPerSource: number;
 }
