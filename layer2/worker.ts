@@ -16,6 +16,9 @@ import { LiveView } from './learn/live.js';
 import { ProfileStore } from './profiles/store.js';
 import { WorkerMetrics } from './metrics.js';
 import { dropPrivileges } from '../shared/privileges.js';
+import { AddressSet } from '../shared/net/address-set.js';
+import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
+import { FloodGuard } from './flood-guard.js';
 import { SipProxy } from './sip/proxy.js';
 import { SipTransport } from './sip/transport.js';
 
@@ -42,6 +45,16 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       log.error({ err, what }, 'internal error while handling a message');
     }
   };
+  // Per-source limits and the flood guard spare the deployment's own hosts and what the operator exempts.
+  const exempt = new AddressSet([...config.limits.exempt, ...config.servers.map((x) => x.address), ...config.connectors.map((c) => c.address)]);
+  const trusted = new AddressSet(config.layer1.trustedSources);
+  const flood = new FloodGuard({ ...config.limits.flood, exempt }, log, metrics.registry);
+  const dropReasons = new Map<string, { inc(): void }>();
+  const drop = (reason: string): void => {
+    let c = dropReasons.get(reason);
+    if (!c) dropReasons.set(reason, (c = metrics.dropped.labels(reason)));
+    c.inc();
+  };
   const transport = new SipTransport(
     {
       address: endpoint.address,
@@ -51,6 +64,11 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       maxMessageBytes: config.sip.maxMessageBytes,
       headerTimeoutMs: config.sip.headerTimeoutMs,
       idleTimeoutMs: config.sip.idleTimeoutMs,
+      trusted,
+      connections: new ConnectionLimiter(config.sip.maxConnections, config.sip.maxConnectionsPerSource, exempt),
+      ...(flood.enabled ? { admit: (source: string) => flood.allow(source, 'sip') } : {}),
+      maxUnsentBytes: config.limits.maxUnsentBytes,
+      onDrop: drop,
     },
     {
       onMessage: guard('message', (bytes, flow, datagram) => proxy!.onMessage(bytes, flow, datagram)),
@@ -79,6 +97,10 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       maxMessageBytes: h.maxMessageBytes,
       headerTimeoutMs: h.headerTimeoutMs,
       idleTimeoutMs: h.idleTimeoutMs,
+      trusted,
+      connections: new ConnectionLimiter(h.maxConnections, h.maxConnectionsPerSource, exempt),
+      ...(flood.enabled ? { admit: (source: string, protocol: 'h323' | 'ras') => flood.allow(source, protocol) } : {}),
+      maxUnsentBytes: config.limits.maxUnsentBytes,
     },
     {
       accept: (conn) => h323!.accept(conn),
@@ -100,6 +122,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     throw err;
   }
   gatekeeper.start();
+  flood.start();
   live.start();
   engine.start();
   const started = Date.now();
@@ -115,6 +138,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       proxy!.stop();
       h323!.stop();
       gatekeeper!.stop();
+      flood.stop();
       engine.stop();
       await transport.close();
       await h323Transport.close();

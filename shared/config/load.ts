@@ -245,8 +245,8 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
       udp: { idleTimeoutMs: l1.udp?.idleTimeoutMs ?? 120000, maxFlows: l1.udp?.maxFlows ?? 50000, maxFlowsPerSource: l1.udp?.maxFlowsPerSource ?? 2000 },
       metrics: { address: l1.metrics?.address ?? '127.0.0.1', port: l1.metrics?.port ?? 9100 },
       control: resolveControl(l1.control, fail, at),
-      healthListener: { address: l1.healthListener?.address ?? '127.0.0.1', port: l1.healthListener?.port ?? 9102 },
-      trustedSources: [...new Set(['127.0.0.0/8', '::1/128', ...connectors.map((c) => c.address), ...(raw.failover?.pops ?? []).flatMap((p) => p.pair.members.map((m) => m.address)), ...(l1.addresses ?? [])])],
+      healthListener: { address: l1.healthListener?.address ?? '127.0.0.1', port: l1.healthListener?.port ?? 0 },
+      trustedSources: [...new Set([...(l1.addresses ?? ['127.0.0.0/8', '::1/128']), ...connectors.map((c) => c.address), ...(raw.failover?.pops ?? []).flatMap((p) => p.pair.members.map((m) => m.address))])],
     },
     connectors,
     servers,
@@ -367,7 +367,7 @@ function resolveFailover(raw: RawConfig, popNames: Set<string>, fail: (pointer: 
   const wk = raw.wellKnown.address;
   if (!isIPv4(wk)) fail('/wellKnown/address', 'an IPv4 address when a failover section is present (the POP edges announce an IPv4 prefix)');
   const health = raw.layer1?.healthListener;
-  if ((health?.address ?? '127.0.0.1') !== '0.0.0.0' || health?.port === 0) {
+  if ((health?.address ?? '127.0.0.1') !== '0.0.0.0' || !health?.port) {
     fail(health?.address ? '/layer1/healthListener/address' : '/layer1', 'layer1.healthListener.address 0.0.0.0 (and a port) when a failover section is present: the POP edge probes every layer-1 member at <member address>:<health port>/health');
   }
   if (!popNames.has(f.primary)) fail('/failover/primary', `the name of a POP listed under pops (${[...popNames].join(', ')}), got "${f.primary}"`);

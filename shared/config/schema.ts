@@ -93,7 +93,7 @@ const Layer1 = Obj({
     tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'path of a file holding the bearer token; relative to the config file' })),
   })),
   healthListener: Type.Optional(Obj({ address: Type.Optional(Address), port: Type.Optional(OptPort) }, 'GET /health alone, for probes from other hosts')),
-  addresses: Type.Optional(Type.Array(Cidr, { description: 'prefixes layer 1 sends from, besides loopback, the connectors and the pair members: PROXY v2 is accepted from these only' })),
+  addresses: Type.Optional(Type.Array(Cidr, { description: 'prefixes layer 1 sends from (default loopback); with the connectors and the pair members, the only senders whose PROXY v2 headers are accepted' })),
 });
 
 const Sip = Obj({

@@ -95,8 +95,8 @@ export interface Layer1Config {
   /** GET /health alone, for probes from elsewhere (the POP edge, a load balancer). Port 0 = none. */
   healthListener: { address: string; port: number };
   /**
-   * Prefixes PROXY v2 headers are accepted from on the proxied ports: loopback, every connector's
-   * address, every layer-1 pair member's, and `layer1.addresses`. Anything else is dropped.
+   * Prefixes PROXY v2 headers are accepted from on the proxied ports: `layer1.addresses` (loopback
+   * when not set), every connector's address and every layer-1 pair member's. Anything else is dropped.
    */
   trustedSources: string[];
 }
