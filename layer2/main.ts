@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
@@ -7,7 +7,7 @@ import type { ConnectorConfig } from '../shared/config/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
-import { dropPrivileges, handOver, isRoot, resolveIds } from '../shared/privileges.js';
+import { dropPrivileges, handOver, isRoot, PROFILES_FD, resolveIds } from '../shared/privileges.js';
 import { HostServices } from './host.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -21,6 +21,8 @@ export class Supervisor {
   readonly #children = new Map<string, ChildProcess>();
   #stopping = false;
   #text: string | undefined;
+  /** An open handle of the profile directory, handed to every worker (set before privileges are dropped). */
+  profilesDir: number | undefined;
 
   constructor(
     private readonly configFile: string,
@@ -49,8 +51,12 @@ export class Supervisor {
   #spawn(index: number, restarts: number): Promise<void> {
     const id = `${this.connector.name}/${index}`;
     const text = this.#configText();
+    // The profile directory travels as an open handle (fd 4): a worker started after the supervisor
+    // gave up root opens the store through it, whatever the directories above allow.
+    const dir = this.profilesDir;
     const child = fork(WORKER, ['--config', this.configFile, '--connector', this.connector.name, '--index', String(index), '--config-over-ipc'], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: dir === undefined ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc', dir],
+      ...(dir === undefined ? {} : { env: { ...process.env, VCP_PROFILES_FD: String(PROFILES_FD) } }),
     });
     this.#children.set(id, child);
     const startedAt = Date.now();
@@ -118,6 +124,7 @@ async function main(): Promise<void> {
   }
   const host = new HostServices(config, connector, log);
   const sup = new Supervisor(file, connector, log);
+  if (ids) sup.profilesDir = openSync(config.profiles.path, 'r');
   await sup.start();
   await host.start();
   if (ids) {

@@ -15,7 +15,7 @@ import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
 import { ProfileStore } from './profiles/store.js';
 import { WorkerMetrics } from './metrics.js';
-import { dropPrivileges } from '../shared/privileges.js';
+import { dropPrivileges, profilesPath } from '../shared/privileges.js';
 import { AddressSet } from '../shared/net/address-set.js';
 import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
 import { FloodGuard } from './flood-guard.js';
@@ -77,7 +77,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     },
     log,
   );
-  const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize, readCacheMs: config.profiles.readCacheMs, outbox: config.replication !== undefined });
+  const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize, readCacheMs: config.profiles.readCacheMs, outbox: config.replication !== undefined, openAt: profilesPath(config.profiles.path) });
   const live = new LiveView(store, endpoint.id);
   const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: metrics.registry, localPop: endpoint.pop });
   proxy = new SipProxy({ config, workerId: endpoint.id, transport, log, metrics, engine, live });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chownSync, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { VcpError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -46,8 +46,9 @@ export function resolveIds(runAs: RunAs = DEFAULT): { uid: number; gid: number }
 
 /**
  * Hands `paths` (recursively) to the user and group the processes will run as, so that a process
- * started after the drop (a restarted worker) can open what root created (the profile store, a log
- * file). Each parent directory must be searchable by that user: otherwise a PrivilegeError names it.
+ * started after the drop (a restarted worker) can write what root created (the profile store, a log
+ * file). Directories above them are not changed: a worker reaches the store through a directory
+ * handle its supervisor opened while still root (see `profilesPath`).
  */
 export function handOver(paths: readonly string[], ids: { uid: number; gid: number }): void {
   const walk = (p: string): void => {
@@ -58,15 +59,21 @@ export function handOver(paths: readonly string[], ids: { uid: number; gid: numb
   };
   for (const raw of paths) {
     const p = resolve(raw);
-    if (!existsSync(p)) continue;
-    walk(p);
-    for (let d = dirname(p); ; d = dirname(d)) {
-      const st = statSync(d);
-      const searchable = st.uid === ids.uid ? (st.mode & 0o100) !== 0 : st.gid === ids.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
-      if (!searchable) throw new PrivilegeError(`${d} is not searchable by uid ${ids.uid}, which needs to reach ${p} once privileges are dropped (chmod o+x, or choose another path)`);
-      if (d === dirname(d)) break;
-    }
+    if (existsSync(p)) walk(p);
   }
+}
+
+/** The file descriptor number at which a worker finds the profile directory its supervisor opened. */
+export const PROFILES_FD = 4;
+
+/**
+ * Where a worker opens the profile store: through the directory its supervisor opened before giving
+ * up root (`VCP_PROFILES_FD`), so that no directory above it needs to be searchable by runAs (a
+ * private temporary directory, say); otherwise the configured path.
+ */
+export function profilesPath(configured: string): string {
+  const fd = process.env.VCP_PROFILES_FD;
+  return fd && /^\d+$/.test(fd) && existsSync(`/proc/self/fd/${fd}`) ? `/proc/self/fd/${fd}` : configured;
 }
 
 /**

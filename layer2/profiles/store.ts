@@ -118,7 +118,7 @@ type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | Pro
  * commit by another process is seen at once.
  */
 export class ProfileStore {
-  readonly path: string;
+  path: string;
   readonly origin: string;
   readonly #root: RootDatabase<Value, string>;
   /** Uncached: every read inside a write transaction must see the latest commit of any process. */
@@ -155,8 +155,18 @@ export class ProfileStore {
     this.#ttl = readCacheMs;
   }
 
-  /** Open (creating it when the directory is new or empty). A foreign or corrupt store is an error naming the path. */
-  static open(path: string, o: { origin: string; logSize?: number; readCacheMs?: number; outbox?: boolean }): ProfileStore {
+  /**
+   * Open (creating it when the directory is new or empty). A foreign or corrupt store is an error naming
+   * the path. `openAt`: where to open it when that differs from the path it is known by (a directory
+   * handle `/proc/self/fd/N` passed by the supervisor).
+   */
+  static open(displayPath: string, o: { origin: string; logSize?: number; readCacheMs?: number; outbox?: boolean; openAt?: string }): ProfileStore {
+    const store = ProfileStore.#open(o.openAt ?? displayPath, o);
+    store.path = displayPath;
+    return store;
+  }
+
+  static #open(path: string, o: { origin: string; logSize?: number; readCacheMs?: number; outbox?: boolean }): ProfileStore {
     const fresh = !existsSync(path) || readdirSync(path).length === 0;
     try {
       mkdirSync(path, { recursive: true });

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,15 +88,7 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/**
- * A fresh directory, searchable by others: the processes started from it give up root once bound,
- * and one started after that (a restarted worker) must still reach the profile store inside.
- */
-export function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), `vcp-${prefix}-`));
-  chmodSync(d, 0o755);
-  return d;
-}
+export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `vcp-${prefix}-`));
 
 export function writeFile(dir: string, name: string, text: string): string {
   const p = join(dir, name);
