@@ -6,7 +6,7 @@ import { ConfigError } from '../shared/errors.js';
  * `layer1.control.tokenFile` (at least 16 characters); undefined when neither is set, which the
  * config allows only on a loopback address. A file that cannot be read stops the start.
  */
-export function controlToken(c: { token: string | undefined; tokenFile: string | undefined }, configFile: string): string | undefined {
+export function controlToken(c: { token?: string | undefined; tokenFile?: string | undefined }, configFile: string): string | undefined {
   if (c.token !== undefined) return c.token;
   if (c.tokenFile === undefined) return undefined;
   let t: string;

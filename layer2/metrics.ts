@@ -8,6 +8,7 @@ export class WorkerMetrics {
   readonly dropped: Counter<'reason'>;
   readonly calls: Counter<'technique' | 'outcome'>;
   readonly failovers: Counter;
+  readonly timeouts: Counter<'method'>;
   readonly setupSeconds: Histogram;
   readonly transactions: Gauge;
   readonly dialogs: Gauge;
@@ -24,6 +25,7 @@ export class WorkerMetrics {
     this.dropped = new Counter({ name: 'vcp_sip_dropped_total', help: 'messages dropped without an answer', labelNames: ['reason'], registers: r });
     this.calls = new Counter({ name: 'vcp_sip_calls_total', help: 'INVITE outcomes by technique', labelNames: ['technique', 'outcome'], registers: r });
     this.failovers = new Counter({ name: 'vcp_sip_backend_failovers_total', help: 'requests moved to the next backend after a failure', registers: r });
+    this.timeouts = new Counter({ name: 'vcp_sip_client_timeouts_total', help: 'requests whose next hop never answered (no candidate left, or along a dialog)', labelNames: ['method'], registers: r });
     this.setupSeconds = new Histogram({ name: 'vcp_sip_setup_seconds', help: 'INVITE to final response', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
     const live = this.live;
     this.transactions = new Gauge({ name: 'vcp_sip_transactions', help: 'live transactions', registers: r, collect(this: Gauge) { this.set(live.transactions()); } });

@@ -80,7 +80,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize, readCacheMs: config.profiles.readCacheMs, outbox: config.replication !== undefined, openAt: profilesPath(config.profiles.path) });
   const live = new LiveView(store, endpoint.id);
   const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: metrics.registry, localPop: endpoint.pop });
-  proxy = new SipProxy({ config, workerId: endpoint.id, transport, log, metrics, engine, live });
+  proxy = new SipProxy({ sip: config.sip, wellKnown: config.wellKnown, workerId: endpoint.id, transport, log, metrics, engine, live });
   proxy.start();
   const h = config.h323;
   const h323Metrics = new H323Metrics(metrics.registry);
@@ -109,8 +109,8 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     h323Metrics,
     log,
   );
-  h323 = new H323Connector({ config, transport: h323Transport, log, metrics: h323Metrics, engine, live });
-  gatekeeper = new Gatekeeper({ config, endpoint, engine, metrics: h323Metrics, log });
+  h323 = new H323Connector({ h323: config.h323, transport: h323Transport, log, metrics: h323Metrics, engine, live });
+  gatekeeper = new Gatekeeper({ ras: config.h323.ras, wellKnown: config.wellKnown, connectors: config.connectors, servers: config.servers, endpoint, engine, metrics: h323Metrics, log });
   try {
     await transport.start();
     await h323Transport.start();

@@ -1,4 +1,4 @@
-import type { Config, ServerConfig } from '../../shared/config/types.js';
+import type { H323Config, ServerConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ServerChoice, Technique } from '../decide/types.js';
 import type { CallContext, LearningEngine, RequestInfo } from '../learn/engine.js';
@@ -35,7 +35,7 @@ const enum Cause {
 }
 
 export interface H323ConnectorOptions {
-  config: Config;
+  h323: H323Config;
   transport: H323Transport;
   log: Logger;
   metrics: H323Metrics;
@@ -52,7 +52,7 @@ export interface H323ConnectorOptions {
  * ends its call only.
  */
 export class H323Connector {
-  readonly #c: Config;
+  readonly #c: H323Config;
   readonly #t: H323Transport;
   readonly #log: Logger;
   readonly #m: H323Metrics;
@@ -62,7 +62,7 @@ export class H323Connector {
   #active = 0;
 
   constructor(o: H323ConnectorOptions) {
-    this.#c = o.config;
+    this.#c = o.h323;
     this.#t = o.transport;
     this.#log = o.log;
     this.#m = o.metrics;
@@ -256,7 +256,7 @@ export class H323Connector {
         this.#releaseCaller(call, Cause.Normal, 'facilityCallDeflection');
         this.#end(call, 'forwarded');
       });
-    }, this.#c.h323.forwardReleaseMs);
+    }, this.#c.forwardReleaseMs);
   }
 
   // ---- proxy: the server leg ----------------------------------------------------------------------
@@ -273,7 +273,7 @@ export class H323Connector {
       broken: (err) => this.#safe('server stream', () => this.#legLost(call, leg, 'malformed', `${err.code}: ${err.message}`)),
       closed: (err) => this.#safe('server closed', () => this.#legLost(call, leg, call.state === CallState.Connecting ? 'refused' : 'closed', err?.message ?? 'connection closed')),
     };
-    const leg = this.#t.connect(server.address, server.h323Port, sink, this.#c.h323.connectTimeoutMs);
+    const leg = this.#t.connect(server.address, server.h323Port, sink, this.#c.connectTimeoutMs);
     call.leg = leg;
   }
 
@@ -283,7 +283,7 @@ export class H323Connector {
     call.state = CallState.Trying;
     leg.send(setupForServer(call.setup, s.address, s.h323Port));
     for (const b of call.early) leg.send(b);
-    call.timer = setTimeout(() => this.#safe('setup timeout', () => this.#attemptFailed(call, 'timeout', `no Alerting or Connect within ${this.#c.h323.setupTimeoutMs} ms`)), this.#c.h323.setupTimeoutMs);
+    call.timer = setTimeout(() => this.#safe('setup timeout', () => this.#attemptFailed(call, 'timeout', `no Alerting or Connect within ${this.#c.setupTimeoutMs} ms`)), this.#c.setupTimeoutMs);
   }
 
   #fromServer(call: Call, leg: SignalConnection, bytes: Buffer): void {
@@ -315,7 +315,7 @@ export class H323Connector {
           this.#answered(call, 'alerting');
           call.state = CallState.Alerting;
           this.#clearTimer(call);
-          call.timer = setTimeout(() => this.#safe('answer timeout', () => this.#releaseBoth(call, Cause.TimerExpiry, 'undefinedReason', 'timeout', 'failed')), this.#c.h323.answerTimeoutMs);
+          call.timer = setTimeout(() => this.#safe('answer timeout', () => this.#releaseBoth(call, Cause.TimerExpiry, 'undefinedReason', 'timeout', 'failed')), this.#c.answerTimeoutMs);
         }
         caller.send(bytes);
         return;

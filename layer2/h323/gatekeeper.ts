@@ -1,4 +1,4 @@
-import type { Config, WorkerEndpoint } from '../../shared/config/types.js';
+import type { ConnectorConfig, H323Config, ServerConfig, WellKnownConfig, WorkerEndpoint } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Decision } from '../decide/types.js';
 import type { LearningEngine } from '../learn/engine.js';
@@ -32,7 +32,10 @@ import { identifyH323 } from './vendor.js';
 import type { PerObject } from './per/types.js';
 
 export interface GatekeeperOptions {
-  config: Config;
+  ras: H323Config['ras'];
+  wellKnown: WellKnownConfig;
+  connectors: readonly ConnectorConfig[];
+  servers: readonly ServerConfig[];
   endpoint: WorkerEndpoint;
   engine: LearningEngine;
   metrics: H323Metrics;
@@ -58,7 +61,7 @@ const UNKNOWN: ClientIdentity = { protocol: 'h323', vendor: '', product: '', ver
  */
 export class Gatekeeper {
   readonly table: RegistrationTable;
-  readonly #c: Config;
+  readonly #c: { ras: H323Config['ras']; wellKnown: WellKnownConfig; servers: readonly ServerConfig[] };
   readonly #ep: WorkerEndpoint;
   readonly #engine: LearningEngine;
   readonly #m: H323Metrics;
@@ -71,14 +74,14 @@ export class Gatekeeper {
   readonly #neighbours: AddressSet;
 
   constructor(o: GatekeeperOptions) {
-    this.#c = o.config;
+    this.#c = { ras: o.ras, wellKnown: o.wellKnown, servers: o.servers };
     this.#ep = o.endpoint;
     this.#engine = o.engine;
     this.#m = o.metrics;
     this.#log = o.log;
-    this.table = new RegistrationTable(o.config.h323.ras.maxRegistrations, o.config.h323.ras.maxRegistrationsPerSource);
-    this.#neighbours = new AddressSet([...o.config.h323.ras.neighbours, ...o.config.connectors.map((c) => c.address)]);
-    for (const c of o.config.connectors) {
+    this.table = new RegistrationTable(o.ras.maxRegistrations, o.ras.maxRegistrationsPerSource);
+    this.#neighbours = new AddressSet([...o.ras.neighbours, ...o.connectors.map((c) => c.address)]);
+    for (const c of o.connectors) {
       const list = this.#gatekeepers.get(c.pop) ?? [];
       for (const e of c.endpoints) if (e.ras > 0) list.push({ ip: e.address, port: e.ras });
       this.#gatekeepers.set(c.pop, list);
@@ -96,7 +99,7 @@ export class Gatekeeper {
   }
 
   onDatagram(bytes: Buffer, peer: RasPeer): void {
-    if (bytes.length > this.#c.h323.ras.maxDatagramBytes) {
+    if (bytes.length > this.#c.ras.maxDatagramBytes) {
       this.#m.rasDropped.labels('too_large').inc();
       return;
     }
@@ -121,7 +124,7 @@ export class Gatekeeper {
       case 'gatekeeperRequest': {
         const et = v.endpointType as EndpointType | undefined;
         const d = this.#decide(peer, 'GRQ', identifyH323(et?.vendor), v.endpointAlias as AliasAddress[] | undefined, '');
-        return buildGcf(m, { rasAddress: this.#ownRas(peer), gatekeeperIdentifier: this.#c.h323.ras.gatekeeperId, alternates: this.#alternates(d) });
+        return buildGcf(m, { rasAddress: this.#ownRas(peer), gatekeeperIdentifier: this.#c.ras.gatekeeperId, alternates: this.#alternates(d) });
       }
       case 'registrationRequest':
         return this.#register(m, v, peer, now);
@@ -160,7 +163,7 @@ export class Gatekeeper {
   }
 
   #register(m: RasMessage, v: PerObject, peer: RasPeer, now: number): RasMessage {
-    const ras = this.#c.h323.ras;
+    const ras = this.#c.ras;
     const ttl = this.#ttl(v.timeToLive);
     const gk = ras.gatekeeperId;
     if (v.keepAlive === true) {
@@ -282,7 +285,7 @@ export class Gatekeeper {
   /** For a class taken by redirect whose chosen POP is another: that POP's gatekeepers. */
   #elsewhere(d: Decision): AlternateGatekeeper[] | undefined {
     if (d.technique !== 'redirect' || !d.pop || d.pop === this.#ep.pop) return undefined;
-    const list = (this.#gatekeepers.get(d.pop) ?? []).slice(0, Math.max(1, this.#c.h323.ras.maxAlternates));
+    const list = (this.#gatekeepers.get(d.pop) ?? []).slice(0, Math.max(1, this.#c.ras.maxAlternates));
     return list.length ? list.map((g, i) => ({ ...g, priority: i, needToRegister: true })) : undefined;
   }
 
@@ -295,7 +298,7 @@ export class Gatekeeper {
     for (const c of d.candidates) if (c.pop !== this.#ep.pop && !order.includes(c.pop)) order.push(c.pop);
     for (const p of this.#gatekeepers.keys()) if (p !== this.#ep.pop && !order.includes(p)) order.push(p);
     const out: AlternateGatekeeper[] = [];
-    const max = this.#c.h323.ras.maxAlternates;
+    const max = this.#c.ras.maxAlternates;
     for (let round = 0; out.length < max; round++) {
       let any = false;
       for (const p of order) {
@@ -310,7 +313,7 @@ export class Gatekeeper {
   }
 
   #ttl(asked: unknown): number {
-    const max = this.#c.h323.ras.timeToLiveS;
+    const max = this.#c.ras.timeToLiveS;
     return typeof asked === 'number' && asked > 0 ? Math.min(asked, max) : max;
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Config, ServerConfig, WorkerEndpoint } from '../../shared/config/types.js';
+import type { DeploymentConfig, ServerConfig, WorkerEndpoint } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import { decide } from '../decide/decide.js';
 import type { Decision, NetworkId, Technique, Topology } from '../decide/types.js';
@@ -58,7 +58,7 @@ export interface ArrivalPoint {
 }
 
 export interface EngineOptions {
-  config: Config;
+  config: DeploymentConfig;
   store: ProfileStore;
   geo: Geo;
   live: LiveView;
@@ -86,7 +86,7 @@ export function sourceHash(s: string): string {
 export class LearningEngine {
   readonly topology: Topology;
   readonly localPop: string;
-  readonly #c: Config;
+  readonly #c: DeploymentConfig;
   readonly #store: ProfileStore;
   readonly #geo: Geo;
   readonly #live: LiveView;

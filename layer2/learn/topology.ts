@@ -1,8 +1,8 @@
-import type { Config } from '../../shared/config/types.js';
+import type { DeploymentConfig } from '../../shared/config/types.js';
 import type { CustomerPolicy, NetworkTopo, PopTopo, Technique, Topology } from '../decide/types.js';
 
 /** The plain-data view of the config that `decide()` reads; built once at start. */
-export function buildTopology(c: Config, localPop: string = c.pop): Topology {
+export function buildTopology(c: DeploymentConfig, localPop: string = c.pop): Topology {
   const pops: PopTopo[] = c.pops.map((p) => ({ name: p.name, kind: p.kind, region: p.region, reachableFrom: p.reachableFrom }));
   const customers: Record<string, CustomerPolicy> = {};
   for (const cu of c.customers) customers[cu.name] = { name: cu.name, regions: cu.regions, ...(cu.microPop ? { microPop: cu.microPop } : {}) };

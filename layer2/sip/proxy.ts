@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Config, ServerConfig } from '../../shared/config/types.js';
+import type { ServerConfig, SipConfig, WellKnownConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Technique } from '../decide/types.js';
 import type { CallContext, LearningEngine } from '../learn/engine.js';
@@ -23,7 +23,8 @@ const TIMER_C = 180_000;
 const ALLOW = 'Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY, MESSAGE, PRACK, SUBSCRIBE, REGISTER';
 
 export interface SipProxyOptions {
-  config: Config;
+  sip: SipConfig;
+  wellKnown: WellKnownConfig;
   workerId: string;
   transport: SipTransport;
   log: Logger;
@@ -43,7 +44,7 @@ const ACK_WAIT_MS = 32_000;
  * Route set our Record-Route put there; malformed requests get the 4xx the parser names.
  */
 export class SipProxy {
-  readonly #c: Config;
+  readonly #c: { sip: SipConfig; wellKnown: WellKnownConfig };
   readonly #t: SipTransport;
   readonly #log: Logger;
   readonly #m: WorkerMetrics;
@@ -60,11 +61,11 @@ export class SipProxy {
   #ackSweep: NodeJS.Timeout | undefined;
 
   constructor(o: SipProxyOptions) {
-    this.#c = o.config;
+    this.#c = { sip: o.sip, wellKnown: o.wellKnown };
     this.#t = o.transport;
     this.#log = o.log;
     this.#m = o.metrics;
-    this.#t1 = o.config.sip.t1Ms;
+    this.#t1 = o.sip.t1Ms;
     this.#engine = o.engine;
     this.#live = o.live;
     this.#branchPrefix = `z9hG4bK${randomBytes(4).toString('hex')}`;
@@ -397,6 +398,7 @@ export class SipProxy {
       this.#forwardToCandidate(stx);
       return;
     }
+    if (why === 'timeout') this.#m.timeouts.labels(stx.method).inc();
     if (why === 'timeout' && stx.method !== 'INVITE') {
       // RFC 4320 section 4.1: no 408 to a non-INVITE; the client's own Timer F ends its transaction.
       stx.state = TxState.Terminated;

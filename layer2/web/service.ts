@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Config, ServerConfig } from '../../shared/config/types.js';
+import type { MeetingConfig, PopConfig, ServerConfig, WebConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { CallContext, LearningEngine, RequestInfo } from '../learn/engine.js';
 import { SourceRateLimit } from '../learn/rate-limit.js';
@@ -28,7 +28,13 @@ const PORT_OK: Record<Way['kind'], (s: ServerConfig) => boolean> = { web: () => 
 const NAMES: Record<Way['kind'], string> = { web: 'browser', sip: 'SIP', h323: 'H.323' };
 
 export interface WebServiceOptions {
-  config: Config;
+  web: WebConfig;
+  meetings: readonly MeetingConfig[];
+  pops: readonly PopConfig[];
+  /** Tokens one source may be issued a minute (at least 10). */
+  perSourcePerMinute: number;
+  /** The SIP URI parameter of a token. */
+  tokenParam: string;
   engine: LearningEngine;
   store: ProfileStore;
   log: Logger;
@@ -41,7 +47,7 @@ export interface WebServiceOptions {
  * use at the named server (SIP or H.323 connector, or the POP's web listener) closes it as an arrival.
  */
 export class WebService {
-  readonly #c: Config;
+  readonly #c: { web: WebConfig; tokenParam: string };
   readonly #engine: LearningEngine;
   readonly #store: ProfileStore;
   readonly #log: Logger;
@@ -52,14 +58,14 @@ export class WebService {
   readonly #limit: SourceRateLimit;
 
   constructor(o: WebServiceOptions) {
-    this.#c = o.config;
+    this.#c = { web: o.web, tokenParam: o.tokenParam };
     this.#engine = o.engine;
     this.#store = o.store;
     this.#log = o.log;
     this.#m = o.metrics;
-    this.#meetings = new Meetings(o.config.meetings);
-    this.#popWeb = new Map(o.config.pops.map((p) => [p.name, p.web]));
-    this.#limit = new SourceRateLimit(Math.max(10, o.config.learning.perSourcePerMinute));
+    this.#meetings = new Meetings(o.meetings);
+    this.#popWeb = new Map(o.pops.map((p) => [p.name, p.web]));
+    this.#limit = new SourceRateLimit(Math.max(10, o.perSourcePerMinute));
   }
 
   #meeting(name: string): { name: string; customer: string } {
@@ -127,7 +133,7 @@ export class WebService {
     }
     const at = this.#engine.arrivalPoint(server.name, token || randomBytes(4).toString('hex'));
     if (kind === 'sip') {
-      const uri = sipJoinUri(meeting, { address: at?.address ?? server.address, port: at?.sipPort ?? server.sipPort, token, server: server.name }, this.#c.sip.redirectTokenParam);
+      const uri = sipJoinUri(meeting, { address: at?.address ?? server.address, port: at?.sipPort ?? server.sipPort, token, server: server.name }, this.#c.tokenParam);
       return { kind, server: server.name, pop: server.pop, href: uri, text: uri };
     }
     // A POP whose connectors take no H.323 calls: the room system dials the server itself (no arrival seen).

@@ -16,6 +16,7 @@ import { ProfileStore } from '../../layer2/profiles/store.js';
 import { WebMetrics } from '../../layer2/web/metrics.js';
 import { joinPage } from '../../layer2/web/pages.js';
 import { WebService } from '../../layer2/web/service.js';
+import { webSections } from '../../layer2/web/start.js';
 
 /**
  * The DNS responder and the web pages without sockets (what one core does per second):
@@ -91,7 +92,7 @@ const view = {
 };
 process.stdout.write('\nweb\n');
 rate('join page rendered from its view', QUERIES / 3, () => joinPage(view));
-const service = new WebService({ config, engine, store, log, metrics: new WebMetrics(new Registry()) });
+const service = new WebService({ ...webSections(config), engine, store, log, metrics: new WebMetrics(new Registry()) });
 rate('GET /join: 3 decisions, 3 tokens recorded, page', PAGES, (i) => service.join('board', { source: resolvers[i % 1000]!, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36', id: `b${i}` }));
 
 await new Promise((r) => setTimeout(r, 200));

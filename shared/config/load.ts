@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import { applyIdentity, identityFromEnv, type IdentityFlags } from './identity.js';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parsePrefix } from '../net/prefix.js';
-import { ConfigSchema, type RawConfig } from './schema.js';
+import { ConfigSchema, Dns, Web, type RawConfig } from './schema.js';
 import type { Config, ConnectorConfig, DnsConfig, FailoverConfig, MeetingConfig, PairMemberConfig, ReplicationConfig, WebConfig, WorkerEndpoint } from './types.js';
 
 if (!FormatRegistry.Has('ip')) FormatRegistry.Set('ip', (v) => isIP(v) !== 0);
@@ -53,13 +53,15 @@ export function parseConfig(text: string, file: string): Config {
   const raw: unknown = doc.toJS();
   const where = (path: string): string => locate(doc, lines, path);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, '', 'expected a mapping at the top level');
-  const first = Value.Errors(ConfigSchema, raw).First();
+  // Fixed defaults live in the schema: filled in first, then the whole is checked.
+  const filled: unknown = Value.Default(ConfigSchema, raw);
+  const first = Value.Errors(ConfigSchema, filled).First();
   if (first) throw new ConfigError(file, where(first.path), describe(first));
-  return resolve(raw as RawConfig, file, where);
+  return resolve(filled as RawConfig, file, where);
 }
 
 function describe(e: ValueError): string {
-  const desc = (e.schema as { description?: string }).description;
+  const desc = (e.schema as { expected?: string }).expected;
   switch (e.type) {
     case ValueErrorType.ObjectAdditionalProperties:
       return 'unknown key (not part of the configuration schema)';
@@ -113,8 +115,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     if (prev) fail(pointer, `a ${proto} port not already used by ${prev} (${address}:${port})`);
     used.set(key, owner);
   };
-  const wk = raw.wellKnown;
-  const wellKnown = { address: wk.address, sip: wk.sip ?? 5060, h323: wk.h323 ?? 1720, ras: wk.ras ?? 1719 };
+  const wellKnown = raw.wellKnown;
   claim(wellKnown.address, 'tcp', wellKnown.sip, 'wellKnown.sip', '/wellKnown/sip');
   claim(wellKnown.address, 'udp', wellKnown.sip, 'wellKnown.sip', '/wellKnown/sip');
   claim(wellKnown.address, 'tcp', wellKnown.h323, 'wellKnown.h323', '/wellKnown/h323');
@@ -126,16 +127,8 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     if (connectorNames.has(c.name)) fail(`/connectors/${i}/name`, `a unique connector name ("${c.name}" appears twice)`);
     connectorNames.add(c.name);
     if (!popNames.has(c.pop)) fail(`/connectors/${i}/pop`, `the name of a POP listed under pops, got "${c.pop}"`);
-    const workers = c.workers === undefined || c.workers === 'auto' ? cores : c.workers;
-    const base = {
-      sipProxied: c.ports.sipProxied ?? 0,
-      sip: c.ports.sip ?? 0,
-      h323Proxied: c.ports.h323Proxied ?? 0,
-      h323: c.ports.h323 ?? 0,
-      rasProxied: c.ports.rasProxied ?? 0,
-      ras: c.ports.ras ?? 0,
-      health: c.ports.health ?? 0,
-    };
+    const workers = c.workers === 'auto' ? cores : c.workers;
+    const base = { ...c.ports, sip: c.ports.sip ?? 0, health: c.ports.health ?? 0 };
     if (base.sip === 0) fail(`/connectors/${i}/ports`, 'a plain sip port (key sip): workers use it towards backends');
     if (base.health === 0) fail(`/connectors/${i}/ports`, 'a health port (key health): layer 1 probes it');
     const endpoints: WorkerEndpoint[] = [];
@@ -171,166 +164,74 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     if (serverNames.has(s.name)) fail(`/servers/${i}/name`, `a unique server name ("${s.name}" appears twice)`);
     serverNames.add(s.name);
     if (!popNames.has(s.pop)) fail(`/servers/${i}/pop`, `the name of a POP listed under pops, got "${s.pop}"`);
-    return {
-      name: s.name,
-      pop: s.pop,
-      address: s.address,
-      sipPort: s.sipPort ?? 5060,
-      sipTransport: s.sipTransport ?? 'udp',
-      h323Port: s.h323Port ?? 1720,
-      capacity: s.capacity ?? 100,
-      workTypes: workCosts(s.workTypes),
-      builtin: s.builtin ?? false,
-      probe: s.probe ?? (s.sipPort === 0 ? 'tcp' : 'options'),
-    };
+    return { ...s, workTypes: workCosts(s.workTypes), probe: s.probe ?? (s.sipPort === 0 ? 'tcp' : 'options') };
   });
-  const serverByName = new Set(servers.map((s) => s.name));
-  const popOrServer = (name: string): boolean => popNames.has(name) || serverByName.has(name);
+  const popOrServer = (name: string): boolean => popNames.has(name) || serverNames.has(name);
 
   const networkNames = new Set<string>();
-  const customerNames = new Set((raw.customers ?? []).map((c) => c.name));
-  const networks = (raw.networks ?? []).map((n, i) => {
+  const customerNames = new Set(raw.customers.map((c) => c.name));
+  raw.networks.forEach((n, i) => {
     if (networkNames.has(n.name)) fail(`/networks/${i}/name`, `a unique network name ("${n.name}" appears twice)`);
     networkNames.add(n.name);
     if (n.customer && !customerNames.has(n.customer)) fail(`/networks/${i}/customer`, `the name of a customer listed under customers, got "${n.customer}"`);
-    (n.accessible ?? []).forEach((a, j) => {
+    n.accessible.forEach((a, j) => {
       if (!popOrServer(a)) fail(`/networks/${i}/accessible/${j}`, `the name of a POP or a server, got "${a}"`);
     });
-    return { name: n.name, prefixes: n.prefixes, customer: n.customer ?? '', accessible: n.accessible ?? [] };
   });
-  raw.pops.forEach((p, i) => (p.reachableFrom ?? []).forEach((n, j) => {
+  raw.pops.forEach((p, i) => p.reachableFrom.forEach((n, j) => {
     if (!networkNames.has(n)) fail(`/pops/${i}/reachableFrom/${j}`, `the name of a network listed under networks, got "${n}"`);
   }));
   const seenCustomers = new Set<string>();
-  const customers = (raw.customers ?? []).map((c, i) => {
+  raw.customers.forEach((c, i) => {
     if (seenCustomers.has(c.name)) fail(`/customers/${i}/name`, `a unique customer name ("${c.name}" appears twice)`);
     seenCustomers.add(c.name);
     if (c.microPop && !popNames.has(c.microPop.pop)) fail(`/customers/${i}/microPop/pop`, `the name of a POP listed under pops, got "${c.microPop.pop}"`);
-    return { name: c.name, regions: c.regions ?? [], microPop: c.microPop ? { pop: c.microPop.pop, meetings: c.microPop.meetings } : undefined };
   });
-  const geo = raw.geo ?? {};
-  (geo.rules ?? []).forEach((r, i) => {
+  const geo = raw.geo;
+  geo.rules.forEach((r, i) => {
     if (!popNames.has(r.pop)) fail(`/geo/rules/${i}/pop`, `the name of a POP listed under pops, got "${r.pop}"`);
   });
-  (geo.overrides ?? []).forEach((o, i) => {
+  geo.overrides.forEach((o, i) => {
     if (o.pop !== undefined && !popNames.has(o.pop)) fail(`/geo/overrides/${i}/pop`, `the name of a POP listed under pops, got "${o.pop}"`);
     if (o.pop === undefined && o.country === undefined) fail(`/geo/overrides/${i}`, 'a country or a pop for this prefix');
   });
   const base = dirname(resolvePath(file));
   const at = (p: string): string => resolvePath(base, p);
+  const lower = <V>(m: Record<string, V>): Record<string, V> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]));
 
-  const replication = raw.replication ? resolveReplication(raw.replication, connectors, fail) : undefined;
-
-  const l1 = raw.layer1 ?? {};
-  const sip = raw.sip ?? {};
-  const h323 = raw.h323 ?? {};
-  const classes: Record<string, 'proxy' | 'redirect' | 'local'> = {};
-  for (const [k, v] of Object.entries(raw.techniques?.classes ?? {})) classes[k.toLowerCase()] = v;
   return {
     file,
     pop: raw.pop,
     wellKnown,
-    pops: raw.pops.map((p) => ({ name: p.name, kind: p.kind ?? 'core', region: p.region ?? '', reachableFrom: p.reachableFrom ?? [], web: (p.web ?? '').replace(/\/+$/, '') })),
+    pops: raw.pops.map((p) => ({ ...p, web: (p.web ?? '').replace(/\/+$/, '') })),
     layer1: {
-      name: l1.name ?? 'l1',
-      pop: l1.pop ?? raw.pop,
-      bind: l1.bind ?? wellKnown.address,
-      health: {
-        intervalMs: l1.health?.intervalMs ?? 500,
-        timeoutMs: l1.health?.timeoutMs ?? 400,
-        fall: l1.health?.fall ?? 2,
-        rise: l1.health?.rise ?? 2,
-      },
-      tcp: { connectTimeoutMs: l1.tcp?.connectTimeoutMs ?? 1000, maxConnections: l1.tcp?.maxConnections ?? 50000, maxConnectionsPerSource: l1.tcp?.maxConnectionsPerSource ?? 500 },
-      udp: { idleTimeoutMs: l1.udp?.idleTimeoutMs ?? 120000, maxFlows: l1.udp?.maxFlows ?? 50000, maxFlowsPerSource: l1.udp?.maxFlowsPerSource ?? 2000 },
-      metrics: { address: l1.metrics?.address ?? '127.0.0.1', port: l1.metrics?.port ?? 9100 },
-      control: resolveControl(l1.control, fail, at),
-      healthListener: { address: l1.healthListener?.address ?? '127.0.0.1', port: l1.healthListener?.port ?? 0 },
-      trustedSources: [...new Set([...(l1.addresses ?? ['127.0.0.0/8', '::1/128']), ...connectors.map((c) => c.address), ...(raw.failover?.pops ?? []).flatMap((p) => p.pair.members.map((m) => m.address))])],
+      ...raw.layer1,
+      pop: raw.layer1.pop ?? raw.pop,
+      bind: raw.layer1.bind ?? wellKnown.address,
+      control: resolveControl(raw.layer1.control, fail, at),
+      trustedSources: [...new Set([...(raw.layer1.addresses ?? ['127.0.0.0/8', '::1/128']), ...connectors.map((c) => c.address), ...(raw.failover?.pops ?? []).flatMap((p) => p.pair.members.map((m) => m.address))])],
     },
     connectors,
     servers,
-    sip: {
-      maxMessageBytes: sip.maxMessageBytes ?? 65536,
-      headerTimeoutMs: sip.headerTimeoutMs ?? 5000,
-      idleTimeoutMs: sip.idleTimeoutMs ?? 300000,
-      t1Ms: sip.t1Ms ?? 500,
-      backendTimeoutMs: sip.backendTimeoutMs ?? 4000,
-      transactionTimeoutMs: sip.transactionTimeoutMs ?? 32000,
-      redirectTokenParam: sip.redirectTokenParam ?? 'vcp-token',
-      maxCallMs: sip.maxCallMs ?? 21_600_000,
-      maxConnections: sip.maxConnections ?? 10_000,
-      maxConnectionsPerSource: sip.maxConnectionsPerSource ?? 100,
-    },
-    h323: {
-      maxMessageBytes: h323.maxMessageBytes ?? 16384,
-      headerTimeoutMs: h323.headerTimeoutMs ?? 5000,
-      idleTimeoutMs: h323.idleTimeoutMs ?? 60000,
-      connectTimeoutMs: h323.connectTimeoutMs ?? 2000,
-      setupTimeoutMs: h323.setupTimeoutMs ?? 4000,
-      answerTimeoutMs: h323.answerTimeoutMs ?? 180000,
-      forwardReleaseMs: h323.forwardReleaseMs ?? 2000,
-      maxConnections: h323.maxConnections ?? 10_000,
-      maxConnectionsPerSource: h323.maxConnectionsPerSource ?? 100,
-      ras: {
-        gatekeeperId: h323.ras?.gatekeeperId ?? `vcproxy-${raw.pop}`,
-        timeToLiveS: h323.ras?.timeToLiveS ?? 300,
-        maxRegistrations: h323.ras?.maxRegistrations ?? 100000,
-        maxAlternates: h323.ras?.maxAlternates ?? 4,
-        maxRegistrationsPerSource: h323.ras?.maxRegistrationsPerSource ?? 100,
-        maxAliases: h323.ras?.maxAliases ?? 32,
-        maxDatagramBytes: h323.ras?.maxDatagramBytes ?? 4096,
-        neighbours: h323.ras?.neighbours ?? [],
-      },
-    },
-    techniques: { default: raw.techniques?.default ?? 'proxy', classes },
-    workTypes: {
-      default: raw.workTypes?.default ?? 'reflector',
-      classes: Object.fromEntries(Object.entries(raw.workTypes?.classes ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
-    },
-    networks,
-    customers,
+    sip: raw.sip,
+    h323: { ...raw.h323, ras: { ...raw.h323.ras, gatekeeperId: raw.h323.ras.gatekeeperId ?? `vcproxy-${raw.pop}` } },
+    techniques: { default: raw.techniques.default, classes: lower(raw.techniques.classes) },
+    workTypes: { default: raw.workTypes.default, classes: lower(raw.workTypes.classes) },
+    networks: raw.networks,
+    customers: raw.customers,
     geo: {
       database: geo.database ? at(geo.database) : '',
-      rules: (geo.rules ?? []).map((r) => ({ country: r.country ?? '', continent: r.continent ?? '', pop: r.pop })),
-      overrides: (geo.overrides ?? []).map((o) => ({ prefix: o.prefix, country: o.country ?? '', pop: o.pop ?? '' })),
+      rules: geo.rules.map((r) => ({ country: r.country ?? '', continent: r.continent ?? '', pop: r.pop })),
+      overrides: geo.overrides.map((o) => ({ prefix: o.prefix, country: o.country ?? '', pop: o.pop ?? '' })),
     },
-    profiles: { path: at(raw.profiles?.path ?? 'var/profiles'), logSize: raw.profiles?.logSize ?? 10_000, readCacheMs: raw.profiles?.readCacheMs ?? 250 },
-    learning: {
-      breakAfter: raw.learning?.breakAfter ?? 2,
-      minSources: raw.learning?.minSources ?? 2,
-      provenAfter: raw.learning?.provenAfter ?? 2,
-      provenRatio: raw.learning?.provenRatio ?? 0.8,
-      rttToleranceMs: raw.learning?.rttToleranceMs ?? 10,
-      probationLimit: raw.learning?.probationLimit ?? 1,
-      redirectDeadlineMs: raw.learning?.redirectDeadlineMs ?? 8000,
-      arrivalGraceMs: raw.learning?.arrivalGraceMs ?? 2000,
-      blockRetryMs: raw.learning?.blockRetryMs ?? 3_600_000,
-      perSourcePerMinute: raw.learning?.perSourcePerMinute ?? 30,
-    },
-    admin: {
-      // '': loopback (see adminAddress); another address only when the operator exposes it.
-      address: raw.admin?.address ?? '',
-      port: raw.admin?.port ?? 9300,
-      token: raw.admin?.token,
-      tokenFile: at(raw.admin?.tokenFile ?? 'var/admin.token'),
-    },
-    serverHealth: {
-      intervalMs: raw.serverHealth?.intervalMs ?? 2000,
-      timeoutMs: raw.serverHealth?.timeoutMs ?? 1000,
-      fall: raw.serverHealth?.fall ?? 3,
-      rise: raw.serverHealth?.rise ?? 2,
-      suspectMs: raw.serverHealth?.suspectMs ?? 10_000,
-      suspectPerSourcePerMinute: raw.serverHealth?.suspectPerSourcePerMinute ?? 3,
-    },
-    replication,
+    profiles: { ...raw.profiles, path: at(raw.profiles.path) },
+    learning: raw.learning,
+    admin: { ...raw.admin, address: raw.admin.address ?? '', token: raw.admin.token, tokenFile: at(raw.admin.tokenFile) },
+    serverHealth: raw.serverHealth,
+    replication: raw.replication ? resolveReplication(raw.replication, connectors, fail) : undefined,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
+    limits: raw.limits,
     ...resolveWebDns(raw, fail, popNames, customerNames),
-    limits: {
-      exempt: raw.limits?.exempt ?? [],
-      flood: { requestsPerSecond: raw.limits?.flood?.requestsPerSecond ?? 100, windowMs: raw.limits?.flood?.windowMs ?? 2000, blockMs: raw.limits?.flood?.blockMs ?? 60_000 },
-      maxUnsentBytes: raw.limits?.maxUnsentBytes ?? 1_048_576,
-    },
     ...(raw.failover ? { failover: resolveFailover(raw, popNames, fail) } : {}),
   };
 }
@@ -346,13 +247,11 @@ export const adminAddress = (config: Config, connector: { address: string }): st
   config.admin.address || (isLoopback(connector.address) ? connector.address : '127.0.0.1');
 
 /** Layer 1's control API: loopback by default; anywhere else only with a token. */
-function resolveControl(c: NonNullable<RawConfig['layer1']>['control'], fail: (pointer: string, expected: string) => never, at: (p: string) => string): Config['layer1']['control'] {
-  const address = c?.address ?? '127.0.0.1';
-  const port = c?.port ?? 9101;
-  if (port !== 0 && !isLoopback(address) && c?.token === undefined && c?.tokenFile === undefined) {
-    fail('/layer1/control', `a token (token, or tokenFile) when the control API listens on ${address}, which is not loopback: whoever reaches it could drain every member`);
+function resolveControl(c: RawConfig['layer1']['control'], fail: (pointer: string, expected: string) => never, at: (p: string) => string): Config['layer1']['control'] {
+  if (c.port !== 0 && !isLoopback(c.address) && c.token === undefined && c.tokenFile === undefined) {
+    fail('/layer1/control', `a token (token, or tokenFile) when the control API listens on ${c.address}, which is not loopback: whoever reaches it could drain every member`);
   }
-  return { address, port, token: c?.token, tokenFile: c?.tokenFile === undefined ? undefined : at(c.tokenFile) };
+  return { ...c, ...(c.tokenFile !== undefined ? { tokenFile: at(c.tokenFile) } : {}) };
 }
 
 // ---- Failover: pairs, BGP speakers and the cross-POP policy (schema.ts `Failover`) ----
@@ -366,9 +265,9 @@ function resolveFailover(raw: RawConfig, popNames: Set<string>, fail: (pointer: 
   const f = raw.failover!;
   const wk = raw.wellKnown.address;
   if (!isIPv4(wk)) fail('/wellKnown/address', 'an IPv4 address when a failover section is present (the POP edges announce an IPv4 prefix)');
-  const health = raw.layer1?.healthListener;
-  if ((health?.address ?? '127.0.0.1') !== '0.0.0.0' || !health?.port) {
-    fail(health?.address ? '/layer1/healthListener/address' : '/layer1', 'layer1.healthListener.address 0.0.0.0 (and a port) when a failover section is present: the POP edge probes every layer-1 member at <member address>:<health port>/health');
+  const health = raw.layer1.healthListener;
+  if (health.address !== '0.0.0.0' || health.port === 0) {
+    fail('/layer1/healthListener', 'layer1.healthListener on 0.0.0.0 with a port when a failover section is present: the POP edge probes every layer-1 member at <member address>:<health port>/health');
   }
   if (!popNames.has(f.primary)) fail('/failover/primary', `the name of a POP listed under pops (${[...popNames].join(', ')}), got "${f.primary}"`);
   const seenPops = new Set<string>();
@@ -400,54 +299,29 @@ function resolveFailover(raw: RawConfig, popNames: Set<string>, fail: (pointer: 
     const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
     if ((ipv4Number(net) & mask) >>> 0 !== ipv4Number(net)) fail(`${at}/bgp/prefix`, `a prefix without host bits set, got "${prefix}"`);
     if ((ipv4Number(wk) & mask) >>> 0 !== ipv4Number(net)) fail(`${at}/bgp/prefix`, `a prefix that contains the well-known address ${wk}, got "${prefix}"`);
-    const check = p.pair.check ?? {};
     return {
       pop: p.pop,
-      pair: {
-        interface: p.pair.interface,
-        vrid: p.pair.vrid,
-        advertIntervalMs: p.pair.advertIntervalMs ?? 100,
-        unicast: p.pair.unicast ?? true,
-        members: [member(m0!), member(m1!)] as [PairMemberConfig, PairMemberConfig],
-        check: { intervalS: check.intervalS ?? 1, fall: check.fall ?? 2, rise: check.rise ?? 2 },
-      },
-      bgp: {
-        localAs: b.localAs,
-        routerId: b.routerId,
-        localAddress: b.localAddress ?? b.routerId,
-        edgeInterface: b.edgeInterface,
-        prefix,
-        neighbours: b.neighbours.map((n) => ({ address: n.address, as: n.as, bfd: n.bfd ?? true })),
-        holdTimeS: b.holdTimeS ?? 3,
-        bfd: { intervalMs: b.bfd?.intervalMs ?? 100, multiplier: b.bfd?.multiplier ?? 3 },
-      },
+      pair: { ...p.pair, members: [member(m0!), member(m1!)] as [PairMemberConfig, PairMemberConfig] },
+      bgp: { ...b, localAddress: b.localAddress ?? b.routerId, prefix },
     };
   });
   if (!seenPops.has(f.primary)) fail('/failover/primary', `a POP that has an entry under failover.pops (${[...seenPops].join(', ')}), got "${f.primary}"`);
-  const w = f.watch ?? {};
-  return {
-    primary: f.primary,
-    anycast: f.anycast ?? false,
-    failback: f.failback ?? 'automatic',
-    backupPrepend: f.backupPrepend ?? 3,
-    watch: { intervalMs: w.intervalMs ?? 100, timeoutMs: w.timeoutMs ?? 250, fall: w.fall ?? 3, rise: w.rise ?? 3, minConnectorWorkers: w.minConnectorWorkers ?? 1 },
-    pops: [...pops.filter((p) => p.pop === f.primary), ...pops.filter((p) => p.pop !== f.primary)],
-  };
+  return { ...f, pops: [...pops.filter((p) => p.pop === f.primary), ...pops.filter((p) => p.pop !== f.primary)] };
 }
 
 function resolveReplication(r: NonNullable<RawConfig['replication']>, connectors: ConnectorConfig[], fail: (pointer: string, expected: string) => never): ReplicationConfig {
   const names = new Set(connectors.map((c) => c.name));
-  for (const name of Object.keys(r.hosts ?? {})) {
+  for (const name of Object.keys(r.hosts)) {
     if (!names.has(name)) fail(`/replication/hosts/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`, `the name of a connector listed under connectors, got "${name}"`);
   }
   if (r.password !== undefined && r.user === undefined) fail('/replication', 'a user with the password');
   if (r.user !== undefined && r.password === undefined) fail('/replication', 'a password with the user');
   if (r.token !== undefined && r.user !== undefined) fail('/replication', 'either token or user and password, not both');
-  if (r.maxAgeMs && r.maxAgeMs < (r.duplicateWindowMs ?? 120_000)) fail('/replication/maxAgeMs', 'at least duplicateWindowMs (JetStream keeps a message at least as long as it detects its duplicates)');
+  if (r.maxAgeMs && r.maxAgeMs < r.duplicateWindowMs) fail('/replication/maxAgeMs', 'at least duplicateWindowMs (JetStream keeps a message at least as long as it detects its duplicates)');
   const hosts: ReplicationConfig['hosts'] = {};
   const consumers = new Map<string, string>();
   for (const c of connectors) {
-    const h = r.hosts?.[c.name];
+    const h = r.hosts[c.name];
     // NATS names take no dots: a connector "pop.a-1" consumes as "pop_a-1".
     const consumer = h?.consumer ?? c.name.replace(/\./g, '_');
     const other = consumers.get(consumer);
@@ -455,22 +329,8 @@ function resolveReplication(r: NonNullable<RawConfig['replication']>, connectors
     consumers.set(consumer, c.name);
     hosts[c.name] = { servers: h?.servers ?? r.servers, consumer };
   }
-  return {
-    stream: r.stream ?? 'VCP_PROFILES',
-    subjectPrefix: r.subjectPrefix ?? 'vcp.profiles',
-    replicas: r.replicas ?? 1,
-    maxAgeMs: r.maxAgeMs ?? 7 * 24 * 3_600_000,
-    duplicateWindowMs: r.duplicateWindowMs ?? 120_000,
-    ackWaitMs: r.ackWaitMs ?? 30_000,
-    connectTimeoutMs: r.connectTimeoutMs ?? 5000,
-    pingIntervalMs: r.pingIntervalMs ?? 5000,
-    reconnect: { waitMs: r.reconnect?.waitMs ?? 1000, jitterMs: r.reconnect?.jitterMs ?? 200, maxAttempts: r.reconnect?.maxAttempts ?? -1 },
-    pollMs: r.pollMs ?? 20,
-    publishWindow: r.publishWindow ?? 256,
-    applyWindow: r.applyWindow ?? 256,
-    auth: r.token !== undefined ? { token: r.token } : r.user !== undefined ? { user: r.user, password: r.password! } : undefined,
-    hosts,
-  };
+  const { user, password, token, hosts: _hosts, ...rest } = r;
+  return { ...rest, auth: token !== undefined ? { token } : user !== undefined ? { user, password: password! } : undefined, hosts };
 }
 
 // ---- web and DNS ---------------------------------------------------------------------------------
@@ -490,30 +350,17 @@ function resolveWebDns(
     if (key !== 'web' && !key.startsWith('web/')) fail(`/web/classes/${k}`, `a browser class key (web or web/...), got "${k}"`);
     classes[key] = v;
   }
-  const web: WebConfig = {
-    enabled: w !== undefined && (w.port ?? 8080) !== 0,
-    address: w?.address ?? '',
-    port: w?.port ?? 8080,
-    trustedProxies: w?.trustedProxies ?? [],
-    classes,
-    linkDeadlineMs: w?.linkDeadlineMs ?? 600_000,
-  };
-  const meetings = (raw.meetings ?? []).map((m, i) => {
-    if (m.customer !== undefined && !customerNames.has(m.customer)) fail(`/meetings/${i}/customer`, `the name of a customer listed under customers, got "${m.customer}"`);
-    return { name: m.name, customer: m.customer ?? '' };
+  // Without a web section nothing listens; the keys still read as their defaults.
+  const webKeys = w ?? (Value.Default(Web, {}) as NonNullable<RawConfig['web']>);
+  const web: WebConfig = { ...webKeys, enabled: w !== undefined && webKeys.port !== 0, address: webKeys.address ?? '', classes };
+  raw.meetings.forEach((m, i) => {
+    if (m.customer && !customerNames.has(m.customer)) fail(`/meetings/${i}/customer`, `the name of a customer listed under customers, got "${m.customer}"`);
   });
 
-  const d = raw.dns;
-  const zones = (d?.zones ?? []).map((z, i) => {
+  const d = raw.dns ?? (Value.Default(Dns, { zones: [] }) as NonNullable<RawConfig['dns']>);
+  const zones = d.zones.map((z, i) => {
     const name = lowerName(z.name);
-    return {
-      name,
-      nameservers: z.nameservers.map(lowerName),
-      hostmaster: lowerName(z.hostmaster ?? `hostmaster.${name}`),
-      ttl: z.ttl ?? 3600,
-      negativeTtl: z.negativeTtl ?? 60,
-      index: i,
-    };
+    return { ...z, name, nameservers: z.nameservers.map(lowerName), hostmaster: lowerName(z.hostmaster ?? `hostmaster.${name}`), index: i };
   });
   const zoneSeen = new Set<string>();
   zones.forEach((z) => {
@@ -521,33 +368,26 @@ function resolveWebDns(
     zoneSeen.add(z.name);
   });
   const inZone = (n: string): boolean => zones.some((z) => n === z.name || n.endsWith(`.${z.name}`));
-  const popAddresses: Record<string, string[]> = {};
-  for (const [pop, list] of Object.entries(d?.popAddresses ?? {})) {
+  for (const pop of Object.keys(d.popAddresses)) {
     if (!popNames.has(pop)) fail(`/dns/popAddresses/${pop}`, `the name of a POP listed under pops, got "${pop}"`);
-    popAddresses[pop] = list;
   }
   const nameSeen = new Set<string>();
-  const names = (d?.names ?? []).map((n, i) => {
+  const names = d.names.map((n, i) => {
     const name = lowerName(n.name);
     if (!inZone(name)) fail(`/dns/names/${i}/name`, `a name inside one of the zones (${zones.map((z) => z.name).join(', ')}), got "${n.name}"`);
     if (nameSeen.has(name)) fail(`/dns/names/${i}/name`, `a name listed once ("${name}" appears twice)`);
     nameSeen.add(name);
-    if (n.answers === 'pops' && Object.keys(popAddresses).length === 0) fail(`/dns/names/${i}/answers`, 'dns.popAddresses for answers: pops');
-    return { name, answers: n.answers, ttl: n.ttl ?? 30, client: n.client ?? 'sip' };
+    if (n.answers === 'pops' && Object.keys(d.popAddresses).length === 0) fail(`/dns/names/${i}/answers`, 'dns.popAddresses for answers: pops');
+    return { ...n, name };
   });
   const dns: DnsConfig = {
-    enabled: d !== undefined && (d.port ?? 53) !== 0,
-    address: d?.address ?? '',
-    port: d?.port ?? 53,
+    ...d,
+    enabled: raw.dns !== undefined && d.port !== 0,
+    address: d.address ?? '',
     zones: zones.map(({ index: _i, ...z }) => z),
     names,
-    popAddresses,
-    udpFactor: d?.udpFactor ?? 4,
-    tcpIdleMs: d?.tcpIdleMs ?? 10_000,
-    maxTcpConnections: d?.maxTcpConnections ?? 1000,
-    maxTcpConnectionsPerSource: d?.maxTcpConnectionsPerSource ?? 10,
   };
-  return { web, meetings, dns };
+  return { web, meetings: raw.meetings, dns };
 }
 
 function workCosts(w: string[] | Record<string, number> | undefined): Record<string, number> {

@@ -1,4 +1,13 @@
-import type { TechniqueName } from './schema.js';
+import type { Static } from '@sinclair/typebox';
+import type * as S from './schema.js';
+
+/**
+ * The resolved configuration. Each section's type is the schema's (`Static<>`, every fixed default
+ * filled in by `Value.Default`); only what `load.ts` derives from other keys is added here: the
+ * workers of a connector, the defaults that depend on another key, paths made absolute.
+ */
+
+export type { TechniqueName } from './schema.js';
 
 /** One connector worker process: each is a layer-1 member of its own. Port 0 = not served. */
 export interface WorkerEndpoint {
@@ -24,239 +33,115 @@ export interface ConnectorConfig {
   endpoints: WorkerEndpoint[];
 }
 
-export interface ServerConfig {
-  name: string;
-  pop: string;
-  address: string;
-  sipPort: number;
-  sipTransport: 'udp' | 'tcp';
-  h323Port: number;
-  capacity: number;
+export type ServerConfig = Omit<Static<typeof S.Server>, 'workTypes' | 'probe'> & {
   /** work type → cost in capacity units per call */
   workTypes: Record<string, number>;
-  builtin: boolean;
   /** How the connector supervisor checks the server: SIP OPTIONS, a TCP connect, or not at all. */
   probe: 'options' | 'tcp' | 'none';
-}
+};
 
-export interface PopConfig {
-  name: string;
-  kind: 'core' | 'network' | 'micro';
-  region: string;
-  /** Micro POPs: names of configured networks that may reach it. */
-  reachableFrom: string[];
-  /** Public base URL of the POP's web listener, without a trailing slash ('' = none). */
-  web: string;
-}
+/** `web`: the public base URL of the POP's web listener, without a trailing slash ('' = none). */
+export type PopConfig = Omit<Static<typeof S.Pop>, 'web'> & { web: string };
+export type NetworkConfig = Static<typeof S.Network>;
+export type CustomerConfig = Static<typeof S.Customer>;
+export type WellKnownConfig = Static<typeof S.WellKnown>;
 
-export interface NetworkConfig {
-  name: string;
-  prefixes: string[];
-  customer: string;
-  accessible: string[];
-}
-
-export interface CustomerConfig {
-  name: string;
-  regions: string[];
-  microPop: { pop: string; meetings: string[] } | undefined;
-}
-
+/** `database`: absolute path, '' = the embedded DB-IP country database. */
 export interface GeoConfig {
-  /** Absolute path of a MaxMind-format country database; '' = the embedded DB-IP country database. */
   database: string;
   rules: Array<{ country: string; continent: string; pop: string }>;
   overrides: Array<{ prefix: string; country: string; pop: string }>;
 }
 
-export interface LearningConfig {
-  breakAfter: number;
-  minSources: number;
-  provenAfter: number;
-  provenRatio: number;
-  rttToleranceMs: number;
-  probationLimit: number;
-  redirectDeadlineMs: number;
-  arrivalGraceMs: number;
-  blockRetryMs: number;
-  perSourcePerMinute: number;
-}
-
-export interface Layer1Config {
-  name: string;
-  pop: string;
-  bind: string;
-  health: { intervalMs: number; timeoutMs: number; fall: number; rise: number };
-  tcp: { connectTimeoutMs: number; maxConnections: number; maxConnectionsPerSource: number };
-  udp: { idleTimeoutMs: number; maxFlows: number; maxFlowsPerSource: number };
-  metrics: { address: string; port: number };
-  /** The control API; a token is required wherever it listens on a non-loopback address. */
-  control: { address: string; port: number; token: string | undefined; tokenFile: string | undefined };
-  /** GET /health alone, for probes from elsewhere (the POP edge, a load balancer). Port 0 = none. */
-  healthListener: { address: string; port: number };
-  /**
-   * Prefixes PROXY v2 headers are accepted from on the proxied ports: `layer1.addresses` (loopback
-   * when not set), every connector's address and every layer-1 pair member's. Anything else is dropped.
-   */
-  trustedSources: string[];
-}
-
-/** Limits that apply to every source address of the public ports, but those of `exempt`. */
-export interface LimitsConfig {
-  /** Prefixes no per-source limit or flood guard applies to (load testers, partner gateways). */
-  exempt: string[];
-  /** A source sending more than `requestsPerSecond` (over `windowMs`) is ignored for `blockMs`; 0 = off. */
-  flood: { requestsPerSecond: number; windowMs: number; blockMs: number };
-  /** A peer that lets more than this many bytes wait unsent (it does not read) is disconnected. */
-  maxUnsentBytes: number;
-}
-
-export interface SipConfig {
-  maxMessageBytes: number;
-  headerTimeoutMs: number;
-  idleTimeoutMs: number;
-  t1Ms: number;
-  backendTimeoutMs: number;
-  transactionTimeoutMs: number;
-  redirectTokenParam: string;
-  /** A call not seen to end within this time releases its capacity units (its BYE went another way). */
-  maxCallMs: number;
-  /** TCP connections of one worker (plain and proxied ports), and of one source address. */
-  maxConnections: number;
-  maxConnectionsPerSource: number;
-}
+export type LearningConfig = Static<typeof S.Learning>;
+/**
+ * `trustedSources`: the prefixes PROXY v2 headers are accepted from on the proxied ports —
+ * `layer1.addresses` (loopback when not set), every connector's address, every pair member's.
+ * `control.tokenFile`: absolute.
+ */
+export type Layer1Config = Static<typeof S.Layer1> & { pop: string; bind: string; trustedSources: string[] };
+export type SipConfig = Static<typeof S.Sip>;
+export type H323Config = Omit<Static<typeof S.H323>, 'ras'> & { ras: Static<typeof S.H323Ras> & { gatekeeperId: string } };
+export type TechniquesConfig = Static<typeof S.Techniques>;
+export type WorkTypesConfig = Static<typeof S.WorkTypes>;
+/** `path`: absolute. */
+export type ProfilesConfig = Static<typeof S.Profiles>;
+export type ServerHealthConfig = Static<typeof S.ServerHealth>;
+/** Per-source limits, flood guard and write backpressure of the public ports. */
+export type LimitsConfig = Static<typeof S.Limits>;
+/** `address` '' = loopback (`adminAddress` in load.ts); `tokenFile` absolute. */
+export type AdminConfig = Omit<Static<typeof S.Admin>, 'token'> & { address: string; token: string | undefined };
 
 /** Profile replication through NATS JetStream, resolved for every connector of the file. */
-export interface ReplicationConfig {
-  stream: string;
-  subjectPrefix: string;
-  replicas: number;
-  maxAgeMs: number;
-  duplicateWindowMs: number;
-  ackWaitMs: number;
-  connectTimeoutMs: number;
-  /** a server that answers no ping within two of these is taken as gone (a silent cut) */
-  pingIntervalMs: number;
-  reconnect: { waitMs: number; jitterMs: number; maxAttempts: number };
-  pollMs: number;
-  publishWindow: number;
-  applyWindow: number;
+export type ReplicationConfig = Omit<Static<typeof S.Replication>, 'user' | 'password' | 'token' | 'hosts'> & {
   auth: { user: string; password: string } | { token: string } | undefined;
   /** connector name → the servers its host connects to and its durable consumer's name */
   hosts: Record<string, { servers: string[]; consumer: string }>;
-}
-
-export interface H323Config {
-  /** Largest TPKT payload accepted; a longer one is refused from its header. */
-  maxMessageBytes: number;
-  /** PROXY v2 header, and a message begun but not finished, must arrive within this. */
-  headerTimeoutMs: number;
-  /** A connection that holds no call and sends nothing is closed after this. */
-  idleTimeoutMs: number;
-  /** TCP connect to a server. */
-  connectTimeoutMs: number;
-  /** Setup sent to a server → its Alerting or Connect; past it the next server is tried. */
-  setupTimeoutMs: number;
-  /** Alerting → Connect; past it the call is released both ways. */
-  answerTimeoutMs: number;
-  /** After a Facility callForwarded: how long the caller has to release before we do. */
-  forwardReleaseMs: number;
-  /** H.225 connections from callers, per worker and per source address. */
-  maxConnections: number;
-  maxConnectionsPerSource: number;
-  ras: {
-    gatekeeperId: string;
-    timeToLiveS: number;
-    maxRegistrations: number;
-    maxAlternates: number;
-    /** Registrations one RAS source address may hold. */
-    maxRegistrationsPerSource: number;
-    /** Aliases one RRQ may register. */
-    maxAliases: number;
-    /** Larger RAS datagrams are dropped before decoding. */
-    maxDatagramBytes: number;
-    /** Prefixes whose LRQs are answered (besides every connector of the deployment); others are dropped. */
-    neighbours: string[];
-  };
-}
+};
 
 // ---- Failover: the layer-1 pair of each POP, its BGP speaker, the cross-POP policy ----
 
-export interface PairMemberConfig {
-  name: string;
-  address: string;
-  priority: number;
-}
-
+export type PairMemberConfig = Static<typeof S.PairMember>;
 /** One keepalived VRRP instance per POP: both members start BACKUP with nopreempt. */
-export interface PairConfig {
-  interface: string;
-  vrid: number;
-  advertIntervalMs: number;
-  unicast: boolean;
-  members: [PairMemberConfig, PairMemberConfig];
-  check: { intervalS: number; fall: number; rise: number };
-}
-
-export interface BgpNeighbourConfig {
-  address: string;
-  as: number;
-  bfd: boolean;
-}
-
+export type PairConfig = Omit<Static<typeof S.Pair>, 'members'> & { members: [PairMemberConfig, PairMemberConfig] };
+export type BgpNeighbourConfig = Static<typeof S.BgpNeighbour>;
 /** The BIRD speaker at the POP edge; `prefix` contains the well-known address. */
-export interface BgpConfig {
-  localAs: number;
-  routerId: string;
-  localAddress: string;
-  edgeInterface: string;
-  prefix: string;
-  neighbours: BgpNeighbourConfig[];
-  holdTimeS: number;
-  bfd: { intervalMs: number; multiplier: number };
-}
-
+export type BgpConfig = Omit<Static<typeof S.Bgp>, 'localAddress' | 'prefix'> & { localAddress: string; prefix: string };
 export interface PopFailoverConfig {
   pop: string;
   pair: PairConfig;
   bgp: BgpConfig;
 }
+/** `pops`: the primary first, then the other POPs in the order of the file. */
+export type FailoverConfig = Omit<Static<typeof S.Failover>, 'pops'> & { pops: PopFailoverConfig[] };
 
-export interface FailoverConfig {
-  primary: string;
-  /** Every healthy POP announces; those that are not the primary prepend their AS path. */
-  anycast: boolean;
-  failback: 'automatic' | 'manual';
-  backupPrepend: number;
-  watch: { intervalMs: number; timeoutMs: number; fall: number; rise: number; minConnectorWorkers: number };
-  /** The primary first, then the other POPs in the order of the file. */
-  pops: PopFailoverConfig[];
-}
+// ---- web and DNS ---------------------------------------------------------------------------------
 
-// ---- end of failover ----
+/** The join page and HTTP redirect listener of a connector host. Served when `enabled` (section present, port not 0). */
+export type WebConfig = Static<typeof S.Web> & {
+  enabled: boolean;
+  /** '' = the connector's address */
+  address: string;
+};
+
+/** A meeting the appliance knows: an exact name or `prefix*`, with the customer it belongs to ('' = none). */
+export type MeetingConfig = Static<typeof S.Meeting>;
+/** `name`, `nameservers`, `hostmaster`: lower case, no trailing dot. */
+export type DnsZoneConfig = Omit<Static<typeof S.DnsZone>, 'hostmaster'> & { hostmaster: string };
+/** `name`: lower case, no trailing dot. */
+export type DnsNameConfig = Static<typeof S.DnsName>;
+
+/** The authoritative DNS responder of a connector host. Served when `enabled` (section present, port not 0). */
+export type DnsConfig = Omit<Static<typeof S.Dns>, 'zones' | 'address'> & {
+  enabled: boolean;
+  /** '' = the connector's address */
+  address: string;
+  zones: DnsZoneConfig[];
+};
+
+/** What the decision and the learning read: the deployment's topology and policy. */
+export type DeploymentConfig = Pick<Config, 'pop' | 'pops' | 'connectors' | 'servers' | 'networks' | 'customers' | 'techniques' | 'workTypes' | 'learning' | 'serverHealth'>;
 
 /** The validated configuration with every default filled in. */
 export interface Config {
   file: string;
   pop: string;
-  wellKnown: { address: string; sip: number; h323: number; ras: number };
+  wellKnown: WellKnownConfig;
   pops: PopConfig[];
   layer1: Layer1Config;
   connectors: ConnectorConfig[];
   servers: ServerConfig[];
   sip: SipConfig;
   h323: H323Config;
-  techniques: { default: TechniqueName; classes: Record<string, TechniqueName> };
-  workTypes: { default: string; classes: Record<string, string> };
+  techniques: TechniquesConfig;
+  workTypes: WorkTypesConfig;
   networks: NetworkConfig[];
   customers: CustomerConfig[];
   geo: GeoConfig;
-  /** LMDB directory (absolute) and the outcome-log size per writer. */
-  profiles: { path: string; logSize: number; readCacheMs: number };
+  profiles: ProfilesConfig;
   learning: LearningConfig;
-  /** Admin API; `token` from the config, else read from (or created in) `tokenFile`. Port 0 = off; address '' = loopback (`adminAddress`). */
-  admin: { address: string; port: number; token: string | undefined; tokenFile: string };
-  serverHealth: { intervalMs: number; timeoutMs: number; fall: number; rise: number; suspectMs: number; suspectPerSourcePerMinute: number };
+  admin: AdminConfig;
+  serverHealth: ServerHealthConfig;
   /** Absent: no replication (a single POP), and no outbox. */
   replication: ReplicationConfig | undefined;
   runAs: { user: string; group: string } | undefined;
@@ -268,61 +153,4 @@ export interface Config {
   meetings: MeetingConfig[];
   dns: DnsConfig;
   limits: LimitsConfig;
-}
-
-// ---- web and DNS ---------------------------------------------------------------------------------
-
-/** The join page and HTTP redirect listener of a connector host. Served when `enabled` (section present, port not 0). */
-export interface WebConfig {
-  enabled: boolean;
-  /** '' = the connector's address */
-  address: string;
-  port: number;
-  /** Prefixes of reverse proxies whose X-Forwarded-For is believed. */
-  trustedProxies: string[];
-  /** Browser class key (lower case) → technique configured for it. */
-  classes: Record<string, 'http' | 'uri'>;
-  /** How long a join link waits for its use before it counts as missed. */
-  linkDeadlineMs: number;
-}
-
-/** A meeting the appliance knows: an exact name or `prefix*`, with the customer it belongs to ('' = none). */
-export interface MeetingConfig {
-  name: string;
-  customer: string;
-}
-
-export interface DnsZoneConfig {
-  /** lower case, no trailing dot */
-  name: string;
-  nameservers: string[];
-  hostmaster: string;
-  ttl: number;
-  negativeTtl: number;
-}
-
-export interface DnsNameConfig {
-  /** lower case, no trailing dot */
-  name: string;
-  /** Whose addresses the A/AAAA answers list, or fixed addresses. */
-  answers: 'servers' | 'connectors' | 'pops' | string[];
-  ttl: number;
-  /** The client type the answer order is decided for. */
-  client: 'sip' | 'h323' | 'web';
-}
-
-/** The authoritative DNS responder of a connector host. Served when `enabled` (section present, port not 0). */
-export interface DnsConfig {
-  enabled: boolean;
-  /** '' = the connector's address */
-  address: string;
-  port: number;
-  zones: DnsZoneConfig[];
-  names: DnsNameConfig[];
-  popAddresses: Record<string, string[]>;
-  /** A UDP response is at most the query's size times this (else truncated, TC=1). */
-  udpFactor: number;
-  tcpIdleMs: number;
-  maxTcpConnections: number;
-  maxTcpConnectionsPerSource: number;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fixture } from './paths.js';
 
-const path = (name: string): string => fileURLToPath(new URL(`../fixtures/h323/${name}`, import.meta.url));
+const path = (name: string): string => fixture('h323', name);
 
 /** A `.hex` fixture: `#` comment lines, then hex (whitespace ignored). */
 export function hexFixture(name: string): Buffer {

@@ -1,4 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { join } from 'node:path';
 import { ProfileStore } from '../../layer2/profiles/store.js';
 import type { Counter, ServerRecord } from '../../layer2/decide/types.js';
@@ -33,6 +35,7 @@ export class PopHosts {
   readonly #stores = new Map<Host, ProfileStore>();
   /** output of connectors stopped since */
   readonly #last = new Map<Host, string>();
+  #nats: NatsConnection | undefined;
 
   constructor(o: PopHostsOptions) {
     this.o = o;
@@ -91,7 +94,7 @@ ${this.o.extra ?? ''}
   async start(h: Host): Promise<Proc> {
     const p = node('layer2/main.js', ['--config', this.configFile(h), '--connector', h], { VCP_LOG_LEVEL: 'info' });
     this.#procs.set(h, p);
-    await waitFor(`connector ${h}`, async () => (await httpGet(`http://${this.address(h)}:18080/health`)).status === 200 && (await httpGet(`http://${this.address(h)}:9300/health`)).status === 200, 30_000);
+    await waitFor(`connector ${h}`, async () => (await httpGet(`http://${this.address(h)}:18080/health`)).status === 200 && (await httpGet(`http://${this.address(h)}:9300/health`)).status === 200);
     return p;
   }
 
@@ -114,7 +117,7 @@ ${this.o.extra ?? ''}
       } catch {
         return true;
       }
-    }, 15_000);
+    });
   }
 
   /** The last lines a host's connector wrote (for failure messages). */
@@ -146,7 +149,23 @@ ${this.o.extra ?? ''}
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
+  /**
+   * True when each host's consumer of the stream holds nothing unacknowledged and nothing undelivered:
+   * from then on no message can be delivered again, so counters read now are final.
+   */
+  async settled(): Promise<boolean> {
+    this.#nats ??= await connect({ servers: [...this.o.nats.ca, ...this.o.nats.cb] });
+    const jsm = await jetstreamManager(this.#nats);
+    for (const h of ['ca', 'cb'] as const) {
+      const info = await jsm.consumers.info(this.o.stream, h);
+      if (info.num_ack_pending !== 0 || info.num_pending !== 0) return false;
+    }
+    return true;
+  }
+
   async close(): Promise<void> {
+    await this.#nats?.close().catch(() => undefined);
+    this.#nats = undefined;
     await Promise.all([...this.#procs.keys()].map((h) => this.stop(h).catch(() => undefined)));
     for (const s of this.#stores.values()) await s.close();
     this.#stores.clear();

@@ -1,26 +1,53 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileTemp } from './guard.js';
+import { dist, ROOT } from './paths.js';
 
-/** Project root (tests run from source; the processes they start run from dist/). */
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const dist = (p: string): string => join(ROOT, 'dist', p);
+export { dist, ROOT };
+
+/**
+ * How much slower than a quiet 2-core machine this one may be (`VCP_TEST_SLOWNESS`, default 1): every
+ * deadline of the tests is multiplied by it. Deadlines bound how long a broken test takes to fail; a
+ * working test never waits for one, since every wait ends as soon as its condition holds.
+ */
+export const SLOWNESS = ((): number => {
+  const raw = process.env.VCP_TEST_SLOWNESS;
+  const n = raw === undefined || raw === '' ? 1 : Number(raw);
+  if (!Number.isFinite(n) || n < 1) throw new Error(`VCP_TEST_SLOWNESS must be a number of at least 1, got "${raw}"`);
+  return n;
+})();
+/** A deadline scaled by `SLOWNESS`. */
+export const within = (ms: number): number => Math.round(ms * SLOWNESS);
+
+/**
+ * The one deadline of a test file: waits that name no bound of their own end at it. Ten minutes on a
+ * quiet machine (`VCP_TEST_FILE_DEADLINE_S` changes it), scaled; the runner's own timeout sits above it
+ * (scripts/test), so that a wait that never ends fails with the name of what it waited for.
+ */
+const FILE_DEADLINE = Date.now() + within(Number(process.env.VCP_TEST_FILE_DEADLINE_S ?? 600) * 1000);
+/** Milliseconds left before the file's deadline. */
+export const remaining = (): number => Math.max(0, FILE_DEADLINE - Date.now());
 
 /** Compiled output must exist: `npm test` builds first. */
 export function requireBuild(): void {
   if (!existsSync(dist('layer2/main.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does it)');
 }
 
-export function sippPath(): string {
+/**
+ * The path of a tool the test needs; a missing tool fails the test with the command that installs it
+ * (the same for every tool: the test suite's own install script knows every package).
+ */
+export function requireTool(name: string, pkg = name): string {
   try {
-    return execFileSync('sh', ['-c', 'command -v sipp'], { encoding: 'utf8' }).trim();
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
   } catch {
-    throw new Error('sipp is not installed: run ./scripts/install --test (it installs the sip-tester package)');
+    throw new Error(`${name} is not installed (Debian package ${pkg}): run ./scripts/install --test`);
   }
 }
+
+export const sippPath = (): string => requireTool('sipp', 'sip-tester');
 
 export interface Proc {
   child: ChildProcess;
@@ -29,13 +56,24 @@ export interface Proc {
 }
 
 const live = new Set<ChildProcess>();
+const killGroup = (c: ChildProcess, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-c.pid!, signal);
+  } catch {
+    // the group is gone
+  }
+};
 process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
+  for (const c of live) killGroup(c, 'SIGKILL');
 });
 
-/** Start a process, keep its output (bounded), and make sure it is gone when the test ends. */
+/**
+ * Start a process in a process group of its own, keep its output (bounded), and make sure the whole
+ * group is gone when the test ends: `stop` signals the group (SIGTERM, then SIGKILL after a grace
+ * period), and the group is killed when this process exits (guard.ts kills whatever else it started).
+ */
 export function start(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   live.add(child);
   let out = '';
   const keep = (b: Buffer): void => {
@@ -44,17 +82,28 @@ export function start(cmd: string, args: string[], opts: { cwd?: string; env?: N
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  child.on('exit', () => live.delete(child));
+  const gone = new Promise<void>((resolve) => {
+    child.on('exit', () => resolve());
+    child.on('error', () => resolve());
+  });
+  child.on('exit', () => {
+    live.delete(child);
+    // What the leader started (a supervisor's workers) goes with it.
+    killGroup(child, 'SIGKILL');
+  });
   return {
     child,
     output: () => out,
-    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-        setTimeout(() => child.kill('SIGKILL'), 4000).unref();
-      }),
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.pid === undefined) return;
+      if (child.exitCode === null && child.signalCode === null) {
+        killGroup(child, signal);
+        const hard = setTimeout(() => killGroup(child, 'SIGKILL'), within(5000));
+        await gone;
+        clearTimeout(hard);
+      }
+      killGroup(child, 'SIGKILL');
+    },
   };
 }
 
@@ -62,7 +111,7 @@ export const node = (script: string, args: string[], env?: NodeJS.ProcessEnv): P
 
 export function httpGet(url: string, timeoutMs = 1000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: timeoutMs }, (res) => {
+    const req = request(url, { timeout: within(timeoutMs) }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -73,22 +122,32 @@ export function httpGet(url: string, timeoutMs = 1000): Promise<{ status: number
   });
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15000): Promise<void> {
-  const until = Date.now() + timeoutMs;
+/**
+ * Wait until `check` holds (a thrown error counts as "not yet"). It gives up at the file's deadline,
+ * or after `timeoutMs` (scaled by SLOWNESS) when a wait has a bound of its own, and says what it
+ * waited for.
+ */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void> {
+  const until = Math.min(FILE_DEADLINE, timeoutMs === undefined ? Infinity : Date.now() + within(timeoutMs));
+  let last: unknown;
   for (;;) {
     try {
       if (await check()) return;
-    } catch {
-      // not yet
+    } catch (err) {
+      last = err;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (last: ${last.message})` : ''}`);
+    await sleep(50);
   }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `vcp-${prefix}-`));
+/** A fresh folder in this test file's temporary folder (removed when the file ends, guard.ts). */
+export const tempDir = (prefix: string): string => {
+  mkdirSync(fileTemp, { recursive: true });
+  return mkdtempSync(join(fileTemp, `${prefix}-`));
+};
 
 export function writeFile(dir: string, name: string, text: string): string {
   const p = join(dir, name);
@@ -111,8 +170,8 @@ export interface SippResult {
  */
 export function runSipp(args: string[], timeoutMs = 120_000): Promise<SippResult> {
   const dir = tempDir('sipp');
-  const recvTimeout = args.includes('-recv_timeout') ? [] : ['-recv_timeout', '10000'];
-  const p = start(sippPath(), [...args, ...recvTimeout, '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'], { cwd: dir });
+  const recvTimeout = args.includes('-recv_timeout') ? [] : ['-recv_timeout', String(within(10_000))];
+  const p = start(sippPath(), [...args, ...recvTimeout, '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.ceil(within(timeoutMs) / 1000)}s`, '-timeout_error'], { cwd: dir });
   return new Promise((resolve) => {
     p.child.on('exit', (code) => {
       const counts = readStats(join(dir, 'stat.csv'));

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { loadConfigFile } from '../../shared/config/load.js';
 import type { Config } from '../../shared/config/types.js';
 import { httpGet, node, requireBuild, tempDir, waitFor, writeFile, type Proc } from './procs.js';
@@ -11,6 +11,8 @@ export interface Stack {
   stop(): Promise<void>;
   /** Prometheus text of one worker. */
   workerMetrics(id: string): Promise<string>;
+  /** The pid of a worker process (`c1/0`): a child of its connector's supervisor. */
+  workerPid(id: string): Promise<number>;
 }
 
 /**
@@ -33,6 +35,18 @@ export async function startStack(yaml: string, opts: { layer1?: boolean } = {}):
     async stop() {
       await Promise.all([layer1?.stop(), ...[...connectors.values()].map((p) => p.stop())]);
       rmSync(dir, { recursive: true, force: true });
+    },
+    async workerPid(id: string) {
+      const [name, index] = id.split('/');
+      const sup = connectors.get(name!)?.child.pid;
+      if (sup === undefined) throw new Error(`no connector ${name}`);
+      let pid = 0;
+      await waitFor(`the process of worker ${id}`, () => {
+        const kids = readFileSync(`/proc/${sup}/task/${sup}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+        pid = kids.find((k) => readFileSync(`/proc/${k}/cmdline`, 'utf8').split('\0').join(' ').includes(`--index ${index}`)) ?? 0;
+        return pid > 0;
+      });
+      return pid;
     },
     async workerMetrics(id: string) {
       const ep = config.connectors.flatMap((c) => c.endpoints).find((e) => e.id === id)!;

@@ -1,14 +1,13 @@
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { SipUas } from '../../scripts/sim/sip-uas.js';
-import { runSipp, sippPath, sleep, startSippUas } from '../helpers/procs.js';
+import { runSipp, sippPath, startSippUas, waitFor } from '../helpers/procs.js';
 import { metric, startStack } from '../helpers/stack.js';
+import { fromRoot } from '../helpers/paths.js';
 
 // Every address of this file is in 127.0.1.0/24, so that it never meets another test file's ports.
 const WK = '127.0.1.1';
 const UAC = '127.0.1.100';
-const SCENARIOS = fileURLToPath(new URL('../../scripts/sipp/', import.meta.url));
+const SCENARIOS = `${fromRoot('scripts/sipp')}/`;
 
 function config(o: { servers: string; connectors?: number; classes?: string }): string {
   const conns = Array.from({ length: o.connectors ?? 1 }, (_, i) => `
@@ -103,13 +102,17 @@ t.test('kill -9 of one of two connectors: new calls succeed, the other connector
   // One socket per call (-t un) so that layer 1 spreads the calls over both connectors; each call
   // lasts 2 s, so that calls are in progress on both when one connector dies.
   const run = runSipp(['-sn', 'uac', `${WK}:5060`, '-i', UAC, '-p', '5065', '-t', 'un', '-m', '600', '-r', '100', '-d', '2000', '-l', '1000', '-default_behaviors', 'all,-abortunexp', '-max_socket', '2000'], 60_000);
-  await sleep(3000);
   const held = async (id: string): Promise<number> => metric(await stack.workerMetrics(id), 'vcp_sip_dialogs');
-  const heldByC1 = await held('c1/0');
-  const heldByC2 = await held('c2/0');
-  t.ok(heldByC1 > 0 && heldByC2 > 0, `both connectors hold calls (${heldByC1}, ${heldByC2})`);
+  let heldByC1 = 0;
+  let heldByC2 = 0;
+  await waitFor('calls in progress on both connectors', async () => {
+    heldByC1 = await held('c1/0');
+    heldByC2 = await held('c2/0');
+    return heldByC1 >= 20 && heldByC2 >= 20;
+  });
+  t.pass(`both connectors hold calls (${heldByC1}, ${heldByC2})`);
   // The connector goes whole, supervisor and worker, as when its host loses the processes.
-  const workerPid = Number(execFileSync('pgrep', ['-f', 'worker.js .*--connector c1 --index 0'], { encoding: 'utf8' }).trim().split('\n')[0]);
+  const workerPid = await stack.workerPid('c1/0');
   process.kill(stack.connectors.get('c1')!.child.pid!, 'SIGKILL');
   process.kill(workerPid, 'SIGKILL');
   const r = await run;

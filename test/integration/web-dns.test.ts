@@ -1,11 +1,9 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import dnsPacket from 'dns-packet';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { ProfileStore } from '../../layer2/profiles/store.js';
 import { SipUas } from '../../scripts/sim/sip-uas.js';
 import { SipPeer } from '../helpers/sip-peer.js';
@@ -118,7 +116,7 @@ t.test('DNS: latency measured from the resolver\'s network beats its geo', async
   const at = Date.now();
   await store.record([{ o: 'rtt', key: 'p4:127.0.13.0/24', pop: 'ams', ms: 4, at }, { o: 'rtt', key: 'p4:127.0.13.0/24', pop: 'sgp', ms: 180, at }]);
   // the resolver's order is kept for a second, profiles are trusted for a quarter of one
-  await waitFor('ams first for a resolver located in sgp', async () => ['127.0.10.11', '127.0.10.12'].includes((await short('@127.0.10.1', '-b', '127.0.13.7', 'sip.vc.test', 'A'))[0]!), 5000);
+  await waitFor('ams first for a resolver located in sgp', async () => ['127.0.10.11', '127.0.10.12'].includes((await short('@127.0.10.1', '-b', '127.0.13.7', 'sip.vc.test', 'A'))[0]!));
   t.pass('measured RTT 4 ms to ams against 180 ms to sgp: ams first');
 });
 
@@ -182,10 +180,10 @@ t.test('join page: ways in naming the chosen server; a SIP link used at its serv
   const ok = await phone.wait((m) => m.kind === 'response' && m.status === 200, 8000, 'the 200 from sgp-1');
   t.equal(ok.callId, 'join-1@test');
   t.ok(backend.stats.tokens.get(token) ?? 0, 'the call reached sgp-1 with its token');
-  await waitFor('the SIP link counted as an arrival of technique uri', async () => (await outcomes()).some((o) => o.event === 'arrival' && o.technique === 'uri' && o.detail.includes(token)), 8000);
+  await waitFor('the SIP link counted as an arrival of technique uri', async () => (await outcomes()).some((o) => o.event === 'arrival' && o.technique === 'uri' && o.detail.includes(token)));
   const arrival = (await outcomes()).find((o) => o.event === 'arrival' && o.detail.includes(token))!;
   t.match(arrival.cls, /^sip\/polycom/, 'the success counts for the class of the client that used the link');
-  await waitFor('the page\'s two other links closed as unused', async () => (await outcomes()).filter((o) => o.event === 'unused').length >= 2, 10000);
+  await waitFor('the page\'s two other links closed as unused', async () => (await outcomes()).filter((o) => o.event === 'unused').length >= 2);
   const cls = (await adminGet('/profiles/classes/sip%2Fpolycom')) as { t?: Record<string, { s: number }> };
   t.ok((cls.t?.uri?.s ?? 0) >= 1, 'profile sip/polycom: uri counted');
 });
@@ -199,7 +197,7 @@ t.test('HTTP redirect: 302 to the chosen POP\'s web address; the arrival there c
   const there = await web(loc, '198.51.100.7');
   t.equal(there.status, 200);
   t.match(await there.text(), /id="joined" data-server="sgp-1" data-pop="sgp"/);
-  await waitFor('the redirect closed as arrived', async () => (await outcomes()).some((o) => o.event === 'arrival' && o.technique === 'http' && o.detail.includes(token)), 8000);
+  await waitFor('the redirect closed as arrived', async () => (await outcomes()).some((o) => o.event === 'arrival' && o.technique === 'http' && o.detail.includes(token)));
   const here = await web(`${A}/meet/team-2`, '127.0.13.200');
   t.equal(here.status, 200, 'the chosen POP is this one: served without a redirect');
   t.match(await here.text(), /data-pop="ams"/);
@@ -214,8 +212,8 @@ t.test('HTTP redirects never followed: missed, and a class that breaks on them g
     const r = await web(`${A}/meet/team-4`, src, { headers: { 'user-agent': ua } });
     t.equal(r.status, 302, `${src}: redirected, and the browser never arrives`);
   }
-  await waitFor('two missed HTTP redirects', async () => (await outcomes()).filter((o) => o.event === 'missed' && o.technique === 'http').length >= 2, 10000);
-  const page = await waitFor('the join page instead of a redirect', async () => (await web(`${A}/meet/team-4`, '198.51.100.9', { headers: { 'user-agent': ua } })).status === 200, 5000).then(() =>
+  await waitFor('two missed HTTP redirects', async () => (await outcomes()).filter((o) => o.event === 'missed' && o.technique === 'http').length >= 2);
+  const page = await waitFor('the join page instead of a redirect', async () => (await web(`${A}/meet/team-4`, '198.51.100.9', { headers: { 'user-agent': ua } })).status === 200).then(() =>
     web(`${A}/meet/team-4`, '198.51.100.9', { headers: { 'user-agent': ua } }).then((r) => r.text()),
   );
   t.match(page, /Join meeting <span id="meeting">team-4<\/span>/);
@@ -246,37 +244,4 @@ t.test('bad requests get a page with their status and code', async (t) => {
   }
   const m = await adminMetrics();
   t.ok(metric(m, 'vcp_web_requests_total', { route: 'join', status: '404' }) >= 2);
-});
-
-t.test('headless Chromium: the join page renders, its links carry the chosen server, a screenshot is written', async (t) => {
-  const dir = t.testdir();
-  let ctx: BrowserContext | undefined;
-  t.teardown(() => ctx?.close());
-  ctx = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = await ctx.newPage();
-  const res = await page.goto(`${A}/join/board`);
-  t.equal(res?.status(), 200);
-  t.equal(await page.textContent('#meeting'), 'board');
-  for (const way of ['web', 'sip', 'h323']) {
-    const link = page.locator(`#join-${way}`);
-    const server = await link.getAttribute('data-server');
-    const href = (await link.getAttribute('href')) ?? '';
-    t.equal(server, 'ams-1', `${way}: the server chosen for a browser on loopback (geo rule: ams)`);
-    t.ok(href.includes(way === 'h323' ? `%2B${server}@` : `vcp-srv=${server}`), `${way}: the link names ${server}: ${href}`);
-  }
-  const shot = join(dir, 'join.png');
-  await page.screenshot({ path: shot, fullPage: true });
-  const png = readFileSync(shot);
-  t.same([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG');
-  const size = statSync(shot).size;
-  t.ok(size > 5_000 && size < 5_000_000, `a plausible size (${size} octets)`);
-  t.equal(png.readUInt32BE(16), 1280, 'the viewport width');
-  await page.click('#join-web');
-  await page.waitForSelector('#joined');
-  t.equal(await page.getAttribute('#joined', 'data-server'), 'ams-1', 'the browser link leads to the meeting on the server it named');
-  t.match(page.url(), /\/meet\/board\?vcp-token=[0-9a-f]{16}&vcp-srv=ams-1$/);
 });

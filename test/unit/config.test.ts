@@ -1,7 +1,9 @@
 import t, { type Test } from 'tap';
 import { parseConfig, loadConfigFile, defaultConfigPath } from '../../shared/config/load.js';
 import { ConfigError } from '../../shared/errors.js';
+import { CONFIG_TABLES, markedTables, renderReadme, schemaKeys, tableCoverage } from '../../shared/config/docs.js';
 import { readFileSync } from 'node:fs';
+import { fromRoot } from '../helpers/paths.js';
 
 const base = readFileSync(defaultConfigPath(), 'utf8');
 
@@ -31,4 +33,45 @@ t.test('errors name the file, the path and what was expected', async (t) => {
   bad(t, base.replace('    pop: local\n    address: 127.0.0.1\n    sipPort', '    pop: elsewhere\n    address: 127.0.0.1\n    sipPort'), /servers\[0\]\.pop .*name of a POP/);
   bad(t, 'pop: [', /YAML syntax/);
   bad(t, base.replace('health: 18080', 'health: 25060'), /already used by connector/);
+});
+
+t.test('defaults come from the schema: a minimal file resolves to every default', async (t) => {
+  const c = parseConfig(
+    'pop: a\nwellKnown: { address: 127.0.0.1 }\npops: [ { name: a } ]\nconnectors: [ { name: c, pop: a, address: 127.0.0.2, workers: 1, ports: { sip: 25060, health: 18080 } } ]\nservers: [ { name: s, pop: a, address: 127.0.0.3, sipPort: 0 } ]\n',
+    'min.yaml',
+  );
+  t.same(c.wellKnown, { address: '127.0.0.1', sip: 5060, h323: 1720, ras: 1719 });
+  t.equal(c.sip.t1Ms, 500);
+  t.equal(c.h323.ras.gatekeeperId, 'vcproxy-a', 'derived from the POP');
+  t.equal(c.layer1.bind, '127.0.0.1', 'derived from the well-known address');
+  t.equal(c.servers[0]!.probe, 'tcp', 'no SIP port: probed by TCP');
+  t.same(c.servers[0]!.workTypes, { reflector: 1 });
+  t.equal(c.learning.redirectDeadlineMs, 8000);
+  t.equal(c.web.enabled, false);
+  t.equal(c.web.port, 8080, 'a section that is absent still reads as its defaults');
+  t.equal(c.dns.enabled, false);
+  t.equal(c.replication, undefined);
+});
+
+t.test('the README configuration tables are generated from the schema (npm run config-docs)', async (t) => {
+  const readme = readFileSync(fromRoot('README.md'), 'utf8');
+  const keys = schemaKeys();
+  t.ok(keys.length > 150, `${keys.length} keys documented`);
+  for (const k of keys) t.ok(k.meaning.length > 0, `${k.path} has a description`);
+  const cover = tableCoverage(keys);
+  t.same(cover.missing, [], 'every key is in a table');
+  t.same(cover.twice, [], 'no key is in two tables');
+  t.same(markedTables(readme).sort(), Object.keys(CONFIG_TABLES).sort(), 'the README marks every table once');
+  const expected = renderReadme(readme);
+  if (expected !== readme) {
+    const a = readme.split('\n');
+    const b = expected.split('\n');
+    const line = a.findIndex((l, i) => l !== b[i]);
+    t.fail(`README.md line ${line + 1} differs from the schema:\n  README: ${a[line]}\n  schema: ${b[line]}\n(run npm run build && npm run config-docs)`);
+  } else t.pass('README tables match the schema');
+});
+
+t.test('a key added to the schema without a table fails the coverage check', async (t) => {
+  const keys = [...schemaKeys(), { path: 'brandNew.key', default: '1', meaning: 'x' }];
+  t.same(tableCoverage(keys).missing, ['brandNew.key']);
 });

@@ -16,7 +16,7 @@ t.test('the README error table and the code agree', async (t) => {
   const inCode = new Map<string, string>();
   for (const dir of ['layer1', 'layer2', 'shared', 'scripts']) {
     for (const file of sources(join(ROOT, dir))) {
-      for (const m of readFileSync(file, 'utf8').matchAll(/VCP_ERR_[A-Z0-9_]+/g)) inCode.set(m[0], file.slice(ROOT.length));
+      for (const m of readFileSync(file, 'utf8').matchAll(/VCP_ERR_[A-Z0-9_]+/g)) inCode.set(m[0], file.slice(ROOT.length + 1));
     }
   }
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');

@@ -1,15 +1,15 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../shared/config/load.js';
 import { parseProtocols, parseRoutes } from '../../../scripts/failover/birdc.js';
 import { announceOf, carrierOf } from '../../../scripts/failover/edge-control.js';
 import { Debounce, tiersVerdict, tierProbes } from '../../../scripts/failover/health.js';
 import { decide, type PolicyInput } from '../../../scripts/failover/policy.js';
+import { fixture as fixturePath, fromRoot } from '../../helpers/paths.js';
 
-const LAB = fileURLToPath(new URL('../../../config/examples/failover-lab.yaml', import.meta.url));
+const LAB = fromRoot('config/examples/failover-lab.yaml');
 const config = parseConfig(readFileSync(LAB, 'utf8'), LAB);
-const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../../fixtures/bird/${name}`, import.meta.url)), 'utf8');
+const fixture = (name: string): string => readFileSync(fixturePath('bird', name), 'utf8');
 
 const base: PolicyInput = {
   isPrimary: true,

@@ -2,13 +2,13 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { renderKeepalived } from '../../../layer1/pair/keepalived.js';
 import { parseConfig } from '../../../shared/config/load.js';
 import { renderBirdSpeaker } from '../../../scripts/failover/bird-speaker.js';
 import { renderBirdRouter } from '../../../scripts/lab/router.js';
+import { fromRoot } from '../../helpers/paths.js';
 
-const LAB = fileURLToPath(new URL('../../../config/examples/failover-lab.yaml', import.meta.url));
+const LAB = fromRoot('config/examples/failover-lab.yaml');
 const config = parseConfig(readFileSync(LAB, 'utf8'), LAB);
 const has = (cmd: string): boolean => {
   try {
@@ -66,7 +66,7 @@ t.test('keepalived.conf of a pair member', async (t) => {
   if (has('keepalived')) {
     const dir = t.testdir();
     const file = join(dir, 'keepalived.conf');
-    const scripts = fileURLToPath(new URL('../../../scripts/failover/', import.meta.url));
+    const scripts = `${fromRoot('scripts/failover')}/`;
     const real = renderKeepalived(config, 'a1', { checkScript: `${scripts}check-layer1`, notifyScript: `${scripts}keepalived-notify`, notifyLog: join(dir, 'notify.log'), layer1Argv: [process.execPath, 'main.js'] });
     writeFileSync(file, real);
     t.doesNotThrow(() => execFileSync('keepalived', ['-t', '-f', file, '-l'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), 'keepalived -t accepts it');

@@ -1,13 +1,13 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../../shared/config/load.js';
 import { connectorNames, connectorsFromLogs, failedBetween, losses, outage, proberStall } from '../../../scripts/lab/figures.js';
 import { labLayout } from '../../../scripts/lab/layout.js';
 import type { ProbeResult } from '../../../scripts/lab/prober.js';
 import { parseSippMessages } from '../../../scripts/lab/sipp.js';
+import { fixture, fromRoot } from '../../helpers/paths.js';
 
-const LAB = fileURLToPath(new URL('../../../config/examples/failover-lab.yaml', import.meta.url));
+const LAB = fromRoot('config/examples/failover-lab.yaml');
 const config = parseConfig(readFileSync(LAB, 'utf8'), LAB);
 
 const probe = (sentAt: number, ok: boolean, rtt = 5, backend = '10.99.11.31:5090'): ProbeResult => ({ seq: sentAt, sentAt, doneAt: sentAt + rtt, ok, status: ok ? 200 : 0, connector: null, backend: ok ? backend : null, byeOk: ok });
@@ -33,7 +33,7 @@ t.test('outage: recovery and gap around a fault, from the prober', async (t) => 
 });
 
 t.test('sipp message logs, call by call, and the losses by connector', async (t) => {
-  const calls = parseSippMessages(readFileSync(fileURLToPath(new URL('../../fixtures/sipp/popmove-messages.log', import.meta.url)), 'utf8'));
+  const calls = parseSippMessages(readFileSync(fixture('sipp', 'popmove-messages.log'), 'utf8'));
   t.same(
     calls.map((c) => [c.callId, c.inviteStatus, c.byeStatus, c.connector, c.completed]),
     [

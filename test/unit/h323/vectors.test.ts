@@ -1,14 +1,14 @@
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { encodeH323 } from '../../../layer2/h323/message.js';
 import { encodeRas } from '../../../layer2/h323/ras.js';
 import { callVectors, intelEndpointType, intelSetupV1, rasVectors } from '../../helpers/h323-vectors.js';
 import { hexFixture, vectors } from '../../helpers/h323-fixtures.js';
+import { fixture } from '../../helpers/paths.js';
 
 /** The fixtures are what the builders produce for fixed inputs: any change to the encoder shows here. */
 
-const path = (n: string): string => fileURLToPath(new URL(`../../fixtures/h323/${n}`, import.meta.url));
+const path = (n: string): string => fixture('h323', n);
 
 function lines(m: Map<string, Buffer>): string {
   return [...m].map(([k, b]) => `${k} ${b.toString('hex')}`).join('\n') + '\n';

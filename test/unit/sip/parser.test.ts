@@ -1,7 +1,6 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseSipMessage, SipMessageError } from '../../../layer2/sip/parser.js';
 import { SipParseError } from '../../../layer2/sip/errors.js';
 import { SipStreamFramer } from '../../../layer2/sip/framer.js';
@@ -10,9 +9,10 @@ import { findHeader } from '../../../layer2/sip/message.js';
 import { parseSipUri, unescapeUri } from '../../../layer2/sip/uri.js';
 import { throwsWith } from '../../helpers/assert.js';
 import { buildForwardedRequest, buildForwardedResponse, buildResponse } from '../../../layer2/sip/builder.js';
+import { fixture as fixturePath } from '../../helpers/paths.js';
 
 const fixture = (name: string): Buffer =>
-  readFileSync(fileURLToPath(new URL(`../../fixtures/sip/rfc4475/${name}.dat`, import.meta.url)));
+  readFileSync(fixturePath('sip', 'rfc4475', `${name}.dat`));
 
 /** A deliberately plain message builder for tests (not the production serializer). */
 function invite(o: { callId?: string; ua?: string; extra?: string[]; body?: string; cl?: number; branch?: string } = {}): Buffer {

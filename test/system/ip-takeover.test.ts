@@ -1,7 +1,6 @@
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { loadConfigFile } from '../../shared/config/load.js';
 import { Birdc } from '../../scripts/failover/birdc.js';
@@ -12,6 +11,7 @@ import { hostLinksUp, teardown } from '../../scripts/lab/netns.js';
 import { birdSocket, popNetworkUp, type PopHost } from '../../scripts/lab/pop.js';
 import { routerNextHop, routerStart } from '../../scripts/lab/router.js';
 import { requireBuild, tempDir } from '../helpers/procs.js';
+import { fromRoot } from '../helpers/paths.js';
 
 /**
  * ip-takeover against real BIRD: a router and two POP edges in network namespaces (vcpt-it-*), no
@@ -19,8 +19,8 @@ import { requireBuild, tempDir } from '../helpers/procs.js';
  * takeover/release are idempotent; anycast off refuses a second announcement.
  */
 const PREFIX = 'vcpt-it';
-const LAB = fileURLToPath(new URL('../../config/examples/failover-lab.yaml', import.meta.url));
-const IP_TAKEOVER = fileURLToPath(new URL('../../dist/scripts/failover/ip-takeover.js', import.meta.url));
+const LAB = fromRoot('config/examples/failover-lab.yaml');
+const IP_TAKEOVER = fromRoot('dist/scripts/failover/ip-takeover.js');
 const root = process.getuid?.() === 0;
 const tools = ['bird', 'birdc', 'ip', 'curl'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
 

@@ -58,14 +58,14 @@ learning: { redirectDeadlineMs: 100, arrivalGraceMs: 2000, perSourcePerMinute: 6
   for (const b of backends) await b.start();
   await hosts.start('ca');
   await hosts.start('cb');
-  for (const h of ['ca', 'cb'] as const) await waitFor(`${h} replicating`, async () => metric(await hosts.metrics(h), 'vcp_replication_connected') === 1, 20_000);
+  for (const h of ['ca', 'cb'] as const) await waitFor(`${h} replicating`, async () => metric(await hosts.metrics(h), 'vcp_replication_connected') === 1);
 
   // An admin override at POP a reaches POP b (last writer wins by time).
   const res = await fetch(`http://${hosts.address('ca')}:9300/profiles/classes/sip%2Fwarmup/override`, {
     method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ technique: 'proxy' }),
   });
   t.equal(res.status, 200, 'override set at POP a');
-  await waitFor('the override at POP b', () => hosts.store('cb').classProfile('sip/warmup')?.override?.technique === 'proxy', 20_000);
+  await waitFor('the override at POP b', () => hosts.store('cb').classProfile('sip/warmup')?.override?.technique === 'proxy');
 
   const a = hosts.store('ca');
   const delays: number[] = [];
@@ -83,7 +83,7 @@ learning: { redirectDeadlineMs: 100, arrivalGraceMs: 2000, perSourcePerMinute: 6
       }
     })();
     const call = await followCall(dir, `${hosts.address('ca')}:25060`, `127.0.14.${70 + i}`, 31000 + i);
-    await waitFor('the close in POP a\'s replica', () => seenAt > 0, 10_000).catch(() => undefined);
+    await waitFor('the close in POP a\'s replica', () => seenAt > 0).catch(() => undefined);
     running = false;
     await watch;
     t.equal(call.code, 0, `call ${i + 1} completed`);

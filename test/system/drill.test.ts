@@ -2,8 +2,8 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { requireBuild, tempDir } from '../helpers/procs.js';
+import { fromRoot } from '../helpers/paths.js';
 
 /**
  * The short failover drill as CI runs it (root): the whole lab in network namespaces (vcpt-dr-*),
@@ -12,7 +12,7 @@ import { requireBuild, tempDir } from '../helpers/procs.js';
  * move, no call lost on a node that did not fail, failback as the policy says.
  */
 const PREFIX = 'vcpt-dr';
-const DRILL = fileURLToPath(new URL('../../scripts/drill', import.meta.url));
+const DRILL = fromRoot('scripts/drill');
 const root = process.getuid?.() === 0;
 const missing = ['ip', 'bird', 'birdc', 'keepalived', 'sipp', 'curl', 'arping'].filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
 

@@ -2,13 +2,13 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../../shared/config/load.js';
 import { RunDir, sh, signalPid, sleep, waitUntil } from '../../scripts/lab/exec.js';
 import { labLayout, type MemberLayout } from '../../scripts/lab/layout.js';
 import { hostLinksUp, teardown } from '../../scripts/lab/netns.js';
 import { holder, killMember, popNetworkUp, startKeepalived, type PopHost } from '../../scripts/lab/pop.js';
 import { tempDir } from '../helpers/procs.js';
+import { fromRoot } from '../helpers/paths.js';
 
 /**
  * A layer-1 pair on real keepalived with the generated config, in network namespaces (vcpt-ka-*).
@@ -16,7 +16,7 @@ import { tempDir } from '../helpers/procs.js';
  * while a "sick" file exists) and is the process keepalived tracks.
  */
 const PREFIX = 'vcpt-ka';
-const LAB = fileURLToPath(new URL('../../config/examples/failover-lab.yaml', import.meta.url));
+const LAB = fromRoot('config/examples/failover-lab.yaml');
 const root = process.getuid?.() === 0;
 const tools = ['keepalived', 'ip', 'curl'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
 

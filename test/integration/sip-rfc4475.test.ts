@@ -1,21 +1,22 @@
 import t from 'tap';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { SipUas } from '../../../scripts/sim/sip-uas.js';
-import { parseConfig } from '../../../shared/config/load.js';
-import { createLogger } from '../../../shared/logger.js';
-import { startWorker } from '../../../layer2/worker.js';
-import { metric } from '../../helpers/stack.js';
+import { SipUas } from '../../scripts/sim/sip-uas.js';
+import { parseConfig } from '../../shared/config/load.js';
+import { createLogger } from '../../shared/logger.js';
+import { startWorker } from '../../layer2/worker.js';
+import { metric } from '../helpers/stack.js';
+import { fixture } from '../helpers/paths.js';
+import { waitFor } from '../helpers/procs.js';
 
 /**
  * Every verdict of test/fixtures/sip/rfc4475/VERDICTS.md, checked against a real worker over UDP
  * with a real backend behind it. "accept" means the request was handled like any other: proxied to
  * the backend and answered, or answered by the connector with the status the verdict allows.
  */
-const dir = fileURLToPath(new URL('../../fixtures/sip/rfc4475/', import.meta.url));
+const dir = `${fixture('sip', 'rfc4475')}/`;
 
-type Verdict = { accept: true; allow?: number[] } | { reject: number } | { drop: true; reason: string } | { response: true };
+type Verdict = { accept: true; allow?: number[] } | { reject: number } | { drop: true; reason: string } | { response: true } | { unanswered: true };
 const VERDICTS: Record<string, Verdict> = {
   wsinv: { accept: true, allow: [404] }, // in-dialog, routed to a host name: the connector routes by address only
   intmeth: { accept: true },
@@ -27,7 +28,7 @@ const VERDICTS: Record<string, Verdict> = {
   dblreq: { accept: true },
   semiuri: { accept: true },
   transports: { accept: true },
-  mpart01: { accept: true, allow: [408] }, // pre-routed to a loopback port where nothing answers
+  mpart01: { unanswered: true }, // pre-routed to a loopback port where nothing answers; no 408 to a non-INVITE (RFC 4320)
   unreason: { response: true },
   noreason: { response: true },
   badinv01: { reject: 400 },
@@ -73,21 +74,21 @@ pop: t
 wellKnown: { address: 127.0.0.1, sip: 5060 }
 pops: [ { name: t } ]
 connectors:
-  - { name: c, pop: t, address: 127.0.2.2, workers: 1, ports: { sip: 25060, health: 18080 } }
+  - { name: c, pop: t, address: 127.0.17.2, workers: 1, ports: { sip: 25060, health: 18080 } }
 servers:
-  - { name: b, pop: t, address: 127.0.2.10, sipPort: 5060, sipTransport: udp }
-sip: { backendTimeoutMs: 500 }
+  - { name: b, pop: t, address: 127.0.17.10, sipPort: 5060, sipTransport: udp }
+sip: { backendTimeoutMs: 500, transactionTimeoutMs: 1000 }
 `;
 
 t.test('RFC 4475 torture messages get the answers VERDICTS.md names', async (t) => {
   const config = parseConfig(yaml, 'rfc4475.yaml');
   const log = createLogger('test', {});
   log.level = 'silent';
-  const uas = new SipUas({ address: '127.0.2.10', port: 5060 });
+  const uas = new SipUas({ address: '127.0.17.10', port: 5060 });
   await uas.start();
   const worker = await startWorker(config, config.connectors[0]!.endpoints[0]!, log);
   const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.2.100', () => r()));
+  await new Promise<void>((r) => sock.bind(0, '127.0.17.100', () => r()));
   t.teardown(async () => {
     sock.close();
     await worker.close();
@@ -95,23 +96,28 @@ t.test('RFC 4475 torture messages get the answers VERDICTS.md names', async (t) 
   });
   const replies: Buffer[] = [];
   sock.on('message', (m) => replies.push(m));
-  /** Send one message; collect the responses to it (same Call-ID) until a final one or `ms`. */
-  const exchange = async (bytes: Buffer, callId: string, ms: number): Promise<number[]> => {
+  const scrape = async (): Promise<string> => {
+    const res = await fetch('http://127.0.17.2:18080/metrics');
+    return res.text();
+  };
+  /**
+   * Send one message and wait for what must follow: a final response (same Call-ID) when the message
+   * is answered, or the drop counted when it is not; then the responses to it.
+   */
+  const exchange = async (bytes: Buffer, callId: string, v: Verdict, before: string): Promise<number[]> => {
     replies.length = 0;
-    sock.send(bytes, 25060, '127.0.2.2');
+    sock.send(bytes, 25060, '127.0.17.2');
     const statuses = (): number[] =>
       // Read leniently: a 400 copies the malformed headers it answers.
       replies.flatMap((r) => {
         const text = r.toString('latin1');
         return text.startsWith('SIP/2.0 ') && callIdOf(text) === callId ? [Number(text.slice(8, 11))] : [];
       });
-    const until = Date.now() + ms;
-    while (Date.now() < until && !statuses().some((s) => s >= 200)) await new Promise((r) => setTimeout(r, 20));
+    const grew = (name: string) => async (): Promise<boolean> => metric(await scrape(), name) > metric(before, name);
+    if ('drop' in v || 'response' in v) await waitFor(`the drop of ${callId} counted`, grew('vcp_sip_dropped_total'));
+    else if ('unanswered' in v) await waitFor(`the timeout of ${callId} counted`, grew('vcp_sip_client_timeouts_total'));
+    else await waitFor(`a final response to ${callId}`, () => statuses().some((s) => s >= 200));
     return statuses();
-  };
-  const scrape = async (): Promise<string> => {
-    const res = await fetch('http://127.0.2.2:18080/metrics');
-    return res.text();
   };
 
   t.equal(Object.keys(VERDICTS).length, 49, 'the table covers the whole RFC 4475 set');
@@ -119,7 +125,7 @@ t.test('RFC 4475 torture messages get the answers VERDICTS.md names', async (t) 
     const bytes = readFileSync(`${dir}${name}.dat`);
     const before = await scrape();
     const callId = callIdOf(bytes.toString('latin1'));
-    const statuses = await exchange(bytes, callId, 'accept' in v ? 1500 : 250);
+    const statuses = await exchange(bytes, callId, v, before);
     const after = await scrape();
     const finals = statuses.filter((s) => s >= 200);
     if ('reject' in v) {
@@ -132,6 +138,8 @@ t.test('RFC 4475 torture messages get the answers VERDICTS.md names', async (t) 
       const reason = 'drop' in v ? v.reason : 'malformed_response';
       const counted = metric(after, 'vcp_sip_dropped_total', { reason }) - metric(before, 'vcp_sip_dropped_total', { reason });
       t.equal(counted, 'drop' in v ? 1 : 0, 'drop' in v ? `${name}: dropped as ${reason}` : `${name}: parsed, then dropped as not ours`);
+    } else if ('unanswered' in v) {
+      t.same(finals, [], `${name}: forwarded, its next hop silent: no final answer to a non-INVITE (RFC 4320)`);
     } else {
       t.equal(finals.length, 1, `${name}: one final answer (${statuses.join(',')})`);
       const ok = finals[0] === 200 || (v.allow ?? []).includes(finals[0]!);
