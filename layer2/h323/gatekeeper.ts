@@ -189,7 +189,8 @@ export class Gatekeeper {
     const taken = this.table.conflicts(aliases, peer.remoteAddress, now, existing?.endpointId);
     if (taken.length > 0) {
       this.#refuse(m, 'duplicate_alias', peer, { taken: taken.length });
-      return buildRrj(m, 'duplicateAlias', { duplicates: taken });
+      // A few of them say why; listing thousands would make the RRJ a reflection amplifier.
+      return buildRrj(m, 'duplicateAlias', { duplicates: taken.slice(0, 16) });
     }
     if (!existing && this.table.sourceFull(peer.remoteAddress)) {
       this.#refuse(m, 'source_full', peer);
