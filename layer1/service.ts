@@ -10,6 +10,7 @@ import { HealthProber } from './prober.js';
 import { TcpRelay } from './tcp-relay.js';
 import { AddressSet } from '../shared/net/address-set.js';
 import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
+import { FloodGuard } from '../shared/flood-guard.js';
 import { controlToken } from './token.js';
 import { UdpRelay } from './udp-relay.js';
 
@@ -62,10 +63,15 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
     { name: 'h323/tcp', proto: 'tcp', port: wk.h323, target: 'h323Proxied' },
     { name: 'ras/udp', proto: 'udp', port: wk.ras, target: 'rasProxied' },
   ];
-  const exempt = new AddressSet(config.limits.exempt);
+  const exempt = new AddressSet([...config.limits.exempt, ...config.servers.map((s) => s.address), ...config.connectors.map((c) => c.address)]);
   const budget = new ConnectionLimiter(l1.tcp.maxConnections, l1.tcp.maxConnectionsPerSource, exempt);
   const udp: UdpRelay[] = [];
   const tcp: TcpRelay[] = [];
+  const listeners = (): ListenerView[] => [...udp.map((u) => ({ name: u.name, udp: u.stats })), ...tcp.map((t) => ({ name: t.name, tcp: t.stats }))];
+  const metrics = new Layer1Metrics(l1.name, members, listeners);
+  // Datagrams are counted per source at the entrance, where each costs a lookup: a flood is dropped
+  // here before any worker spends time on it (the workers guard their own ports too).
+  const flood = new FloodGuard({ ...config.limits.flood, exempt }, log, metrics.registry);
   for (const p of plan) {
     const serving = members.serving(p.target);
     if (serving.length === 0) {
@@ -73,15 +79,13 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
       continue;
     }
     if (p.proto === 'udp') {
-      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, maxFlowsPerSource: l1.udp.maxFlowsPerSource, exempt, idleTimeoutMs: l1.udp.idleTimeoutMs }, serving, log));
+      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, maxFlowsPerSource: l1.udp.maxFlowsPerSource, exempt, idleTimeoutMs: l1.udp.idleTimeoutMs, ...(flood.enabled ? { flood } : {}) }, serving, log));
     } else {
       tcp.push(new TcpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, connectTimeoutMs: l1.tcp.connectTimeoutMs }, serving, budget, log));
     }
   }
 
   const prober = new HealthProber(members, l1.health, log);
-  const listeners = (): ListenerView[] => [...udp.map((u) => ({ name: u.name, udp: u.stats })), ...tcp.map((t) => ({ name: t.name, tcp: t.stats }))];
-  const metrics = new Layer1Metrics(l1.name, members, listeners);
   let stopping = false;
   let listening = false;
 
@@ -124,6 +128,7 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
   const closeAll = (): void => {
     stopping = true;
     prober.stop();
+    flood.stop();
     for (const u of udp) u.close();
     for (const t of tcp) t.close();
     closeHttp();
@@ -146,6 +151,7 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
   }
   listening = true;
   prober.start();
+  flood.start();
 
   return {
     members,

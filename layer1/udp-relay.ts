@@ -4,6 +4,7 @@ import { BindError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { encodeProxyV2 } from '../shared/proxy-v2.js';
 import type { AddressSet } from '../shared/net/address-set.js';
+import type { FloodGuard } from '../shared/flood-guard.js';
 import { FlowTable } from './flow-table.js';
 import type { Member, TargetPort } from './members.js';
 import { clientHash, pick } from './pick.js';
@@ -21,6 +22,8 @@ export interface UdpRelayOptions {
   /** Flows one client address may hold on this listener (`exempt` addresses excepted). */
   maxFlowsPerSource: number;
   exempt?: AddressSet;
+  /** Datagrams per source: a source over `limits.flood` is ignored for a while. */
+  flood?: FloodGuard;
   idleTimeoutMs: number;
 }
 
@@ -88,6 +91,7 @@ export class UdpRelay implements FlowOwner {
 
   #onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     const now = Date.now();
+    if (this.#o.flood && !this.#o.flood.allow(rinfo.address, this.#o.name, now)) return;
     const f = this.#table.get(rinfo.address, rinfo.port);
     if (f !== undefined && !f.broken && f.member.up) {
       f.toMember(msg, now);

@@ -18,7 +18,7 @@ import { WorkerMetrics } from './metrics.js';
 import { dropPrivileges, profilesPath } from '../shared/privileges.js';
 import { AddressSet } from '../shared/net/address-set.js';
 import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
-import { FloodGuard } from './flood-guard.js';
+import { FloodGuard } from '../shared/flood-guard.js';
 import { SipProxy } from './sip/proxy.js';
 import { SipTransport } from './sip/transport.js';
 

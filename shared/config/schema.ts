@@ -410,8 +410,8 @@ export const Limits = Section({
     defaultText: 'none',
   }, { default: [] }),
   flood: Section({
-    requestsPerSecond: int({ min: 0, def: 100 }, 'flood guard (per worker): a source sending more SIP, H.225 or RAS requests than this per second, averaged over `windowMs`, is ignored for `blockMs` and logged once (`flood guard: source blocked`, for fail2ban); 0: off'),
-    windowMs: ms(2000, 100, 'the window requests are counted in'),
+    requestsPerSecond: int({ min: 0, def: 50 }, 'flood guard (per worker): a source sending more SIP, H.225 or RAS requests than this per second, averaged over `windowMs`, is ignored for `blockMs` and logged once (`flood guard: source blocked`, for fail2ban); 0: off'),
+    windowMs: ms(250, 100, 'the window requests are counted in: short, so that a flood is stopped after a few requests of each source'),
     blockMs: ms(60_000, 100, 'how long a flooding source is ignored'),
   }),
   maxUnsentBytes: int({ min: 65536, def: 1_048_576 }, 'write backpressure: a TCP peer (SIP, H.225, DNS) that leaves more than this many bytes unread is disconnected'),

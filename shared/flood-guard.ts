@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Logger } from '../shared/logger.js';
-import type { AddressSet } from '../shared/net/address-set.js';
+import type { Logger } from './logger.js';
+import type { AddressSet } from './net/address-set.js';
 
 export interface FloodGuardOptions {
   /** Requests one source may send per second, averaged over `windowMs`; 0 turns the guard off. */
