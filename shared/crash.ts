@@ -11,7 +11,12 @@ let leaving = false;
  */
 export function exitProcess(status: number): never {
   leaving = true;
-  process.exit(status);
+  try {
+    process.exit(status);
+  } catch {
+    // An 'exit' listener threw, which stops process.exit half-way: leave anyway, with this status.
+  }
+  return (process as unknown as { reallyExit(code: number): never }).reallyExit(status);
 }
 
 /**

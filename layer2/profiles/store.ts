@@ -110,6 +110,36 @@ function targetOf(op: Op): 'class' | 'net' | 'redirect' | 'log' {
 
 type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | ProfileEvent | Applied | number | Record<string, unknown>;
 
+interface SharedStructures {
+  uninitialized?: boolean;
+}
+interface StructuredEncoder {
+  structures?: SharedStructures;
+  saveStructures?: (structures: unknown, isCompatible: unknown) => unknown;
+}
+
+/**
+ * A record of a new shape first saves the shape (msgpack's shared structures) in its own commit. When
+ * that commit fails (a full disk), msgpackr keeps the unsaved shape in memory and later records would
+ * refer to it: no other process could decode them. So a failed save marks the shapes for reloading
+ * from the store, and the record is written (with a saved shape) by a later write.
+ */
+function guardStructures<D extends Database<Value, string>>(db: D): D {
+  const enc = (db as unknown as { encoder?: StructuredEncoder }).encoder;
+  const save = enc?.saveStructures;
+  if (enc && save) {
+    enc.saveStructures = (structures, isCompatible) => {
+      try {
+        return save.call(enc, structures, isCompatible);
+      } catch (err) {
+        if (enc.structures) enc.structures.uninitialized = true;
+        throw err;
+      }
+    };
+  }
+  return db;
+}
+
 /**
  * The profiles of one host in LMDB, shared by every connector process on it: class profiles, network
  * profiles, redirect records and a bounded outcome log, written as events (see events.ts) in single
@@ -149,8 +179,8 @@ export class ProfileStore {
     this.#outbox = outbox;
     this.origin = origin;
     this.#root = root;
-    this.#db = root.openDB<Value, string>(DB_NAME, { cache: false, sharedStructuresKey: STRUCTURES });
-    this.#read = root.openDB<Value, string>(DB_NAME, { cache: { validated: true }, sharedStructuresKey: STRUCTURES });
+    this.#db = guardStructures(root.openDB<Value, string>(DB_NAME, { cache: false, sharedStructuresKey: STRUCTURES }));
+    this.#read = guardStructures(root.openDB<Value, string>(DB_NAME, { cache: { validated: true }, sharedStructuresKey: STRUCTURES }));
     this.#logSize = logSize;
     this.#ttl = readCacheMs;
   }
@@ -218,15 +248,27 @@ export class ProfileStore {
   }
 
   classProfile(key: string): ClassProfile | undefined {
-    return this.#read.get(CLS + key) as ClassProfile | undefined;
+    return this.#get(CLS + key) as ClassProfile | undefined;
   }
 
   networkProfile(key: string): NetworkProfile | undefined {
-    return this.#read.get(NET + key) as NetworkProfile | undefined;
+    return this.#get(NET + key) as NetworkProfile | undefined;
   }
 
   redirect(token: string): RedirectRecord | undefined {
-    return this.#read.get(RED + token) as RedirectRecord | undefined;
+    return this.#get(RED + token) as RedirectRecord | undefined;
+  }
+
+  /** Records that could not be decoded: read as absent, so that decisions go on from the rest. */
+  readErrors = 0;
+
+  #get(key: string): Value | undefined {
+    try {
+      return this.#read.get(key);
+    } catch {
+      this.readErrors++;
+      return undefined;
+    }
   }
 
   /** The profiles a decision reads, aligned with the class chain and the network identifiers. */
@@ -243,7 +285,7 @@ export class ProfileStore {
   #cached<T extends ClassProfile | NetworkProfile>(cache: Map<string, { v: T | undefined; until: number }>, prefix: string, key: string, now: number): T | undefined {
     const e = cache.get(key);
     if (e && e.until > now) return e.v;
-    const v = this.#read.get(prefix + key) as T | undefined;
+    const v = this.#get(prefix + key) as T | undefined;
     if (cache.size >= 131_072) cache.clear();
     cache.set(key, { v, until: now + this.#ttl });
     return v;
@@ -267,7 +309,7 @@ export class ProfileStore {
     if (this.#closed) return Promise.resolve(undefined);
     const db = this.#db;
     const written = new Map<string, ClassProfile | NetworkProfile>();
-    return this.#tracked(this.#root.transaction(() => {
+    return this.#tracked(() => this.#root.transaction(() => {
       const view: StoreView = {
         classProfile: (k) => db.get(CLS + k) as ClassProfile | undefined,
         networkProfile: (k) => db.get(NET + k) as NetworkProfile | undefined,
@@ -308,7 +350,14 @@ export class ProfileStore {
    * error) is counted and remembered for the health endpoints, then passed on to the caller. Reads
    * keep working, so decisions go on from what the store holds.
    */
-  #tracked<T>(p: Promise<T>): Promise<T> {
+  #tracked<T>(write: () => Promise<T>): Promise<T> {
+    let p: Promise<T>;
+    try {
+      p = write();
+    } catch (err) {
+      // A write can also fail before it is queued (msgpack saving a new record shape commits at once).
+      p = Promise.reject(err);
+    }
     return p.then(
       (v) => {
         this.#lastWriteOk = Date.now();
@@ -344,7 +393,7 @@ export class ProfileStore {
   /** Apply another origin's event once: 'duplicate' when its sequence number was seen already. */
   applyRemote(ev: ProfileEvent): Promise<'applied' | 'duplicate'> {
     const written = new Map<string, ClassProfile | NetworkProfile>();
-    return this.#tracked(this.#root.transaction(() => {
+    return this.#tracked(() => this.#root.transaction(() => {
       if (this.#seen(ev.origin, ev.seq)) return 'duplicate' as const;
       this.#applyOps(ev, written);
       this.#markApplied(ev.origin, ev.seq);
@@ -360,7 +409,7 @@ export class ProfileStore {
    * (malformed, too large) must not leave a hole that holds every later number in wait for ever.
    */
   skipRemote(origin: string, seq: number): Promise<'skipped' | 'duplicate'> {
-    return this.#tracked(this.#root.transaction(() => {
+    return this.#tracked(() => this.#root.transaction(() => {
       if (this.#seen(origin, seq)) return 'duplicate' as const;
       this.#markApplied(origin, seq);
       return 'skipped' as const;
@@ -383,7 +432,7 @@ export class ProfileStore {
   /** Drop outbox entries once the other POPs can have them. */
   async removeOutbox(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.#tracked(this.#root.transaction(() => {
+    await this.#tracked(() => this.#root.transaction(() => {
       for (const k of keys) if (k.startsWith(OUTBOX)) this.#db.removeSync(k);
     }));
   }
@@ -516,7 +565,7 @@ export class ProfileStore {
       const r = value as RedirectRecord;
       if (r.state !== 'open' && r.closedAt < before) old.push(key);
     }
-    await this.#tracked(this.#root.transaction(() => {
+    await this.#tracked(() => this.#root.transaction(() => {
       for (const k of old) this.#db.removeSync(k);
     }));
     return old.length;
@@ -533,18 +582,23 @@ export class ProfileStore {
   // ---- host-local state (not replicated) --------------------------------------------------------
 
   putLocal(key: string, value: Record<string, unknown>): Promise<boolean> {
-    return this.#tracked(this.#db.put(LOCAL + key, value));
+    return this.#tracked(() => this.#db.put(LOCAL + key, value));
   }
 
   removeLocal(key: string): Promise<boolean> {
-    return this.#tracked(this.#db.remove(LOCAL + key));
+    return this.#tracked(() => this.#db.remove(LOCAL + key));
   }
 
 
   rangeLocal<T>(prefix: string): Array<{ key: string; value: T }> {
     const p = LOCAL + prefix;
     const out: Array<{ key: string; value: T }> = [];
-    for (const { key, value } of this.#db.getRange({ start: p, end: `${p}\uffff` })) out.push({ key: key.slice(LOCAL.length), value: value as T });
+    try {
+      for (const { key, value } of this.#db.getRange({ start: p, end: `${p}\uffff` })) out.push({ key: key.slice(LOCAL.length), value: value as T });
+    } catch {
+      // A record that cannot be decoded ends the walk; what was read is used.
+      this.readErrors++;
+    }
     return out;
   }
 
