@@ -3,6 +3,8 @@ import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import { dropPrivileges } from '../shared/privileges.js';
+import { ServiceNotifier } from '../shared/service/notify.js';
+import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-status.js';
 import { startLayer1 } from './service.js';
 
 /** How long flows may go on after SIGTERM/SIGINT before layer 1 closes them. */
@@ -21,8 +23,15 @@ async function main(): Promise<void> {
   const config = loadConfigFile(file, { pop: values.pop, node: values.node });
   const log = createLogger('layer1', { layer1: config.layer1.name });
   installCrashPolicy(log);
+  // A SIGHUP before the start finished (the default action would end the process) reloads once started.
+  let early = false;
+  const onEarlyHup = (): void => {
+    early = true;
+  };
+  process.on('SIGHUP', onEarlyHup);
   const l1 = await startLayer1(config, log);
-  // Every listener is bound; flows open sockets on ephemeral ports, which needs no privilege.
+  // Every listener is bound; flows open sockets on ephemeral ports, which needs no privilege. (A
+  // reload reads the file as runAs then.)
   dropPrivileges(config.runAs, log);
   log.info({
     bind: config.layer1.bind,
@@ -31,13 +40,37 @@ async function main(): Promise<void> {
     control: config.layer1.control,
     metrics: config.layer1.metrics,
   }, 'layer 1 ready');
+  const notifier = new ServiceNotifier(log);
+  void notifier.ready(`serving ${config.wellKnown.address}: ${l1.members.list.length} members`);
+  notifier.startWatchdog();
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'layer 1 stopping');
+    notifier.stopWatchdog();
+    void notifier.stopping('stopping: open flows finish');
     void l1.shutdown(SHUTDOWN_GRACE_MS).then(() => exitProcess(0));
   };
+  // SIGHUP (systemctl reload): members, health probing and timeouts apply at once; a refused file
+  // (invalid, or asking for new listeners) changes nothing. The outcome goes to the reload status.
+  const status = new ReloadStatusFile(reloadStatusPath());
+  process.off('SIGHUP', onEarlyHup);
+  const reload = (): void => {
+    if (stopping) return;
+    try {
+      const next = loadConfigFile(file, { pop: values.pop, node: values.node });
+      const what = l1.reload(next);
+      log.info({ config: file }, `configuration reloaded: ${what}`);
+      status.write(true, what);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log.error({ config: file, err: message, code: (err as { code?: string }).code }, 'configuration refused: nothing changed');
+      status.write(false, message);
+    }
+  };
+  process.on('SIGHUP', reload);
+  if (early) reload();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
@@ -45,5 +78,5 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const code = (err as { code?: string }).code;
   process.stderr.write(`layer1: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
-  exitProcess(1);
+  process.exit(1);
 });

@@ -28,7 +28,10 @@ export class Member implements Candidate {
   readonly seed: number;
   readonly endpoint: WorkerEndpoint;
   health: HealthState = INITIAL_HEALTH;
+  /** Drained by an operator (control API). */
   draining = false;
+  /** Draining by its own word (`"status":"draining"` in its /health answer): it is being replaced. */
+  drainRequested = false;
   readonly stats: MemberStats = {
     tcpTotal: 0, tcpActive: 0, udpFlowsActive: 0, udpFlowsCreated: 0, bytesIn: 0, bytesOut: 0,
     datagramsIn: 0, datagramsOut: 0, connectErrors: 0, probeFailures: 0,
@@ -44,9 +47,9 @@ export class Member implements Candidate {
     return this.health.up;
   }
 
-  /** Takes new flows and connections: healthy and not draining. */
+  /** Takes new flows and connections: healthy and not draining (by an operator or by its own word). */
   get eligible(): boolean {
-    return this.health.up && !this.draining;
+    return this.health.up && !this.draining && !this.drainRequested;
   }
 
   get address(): string {
@@ -60,12 +63,30 @@ export class Member implements Candidate {
 
 /** The members of one layer-1 instance, in configuration order. */
 export class MemberSet {
-  readonly list: readonly Member[];
-  readonly #byId: Map<string, Member>;
+  list: readonly Member[];
+  #byId: Map<string, Member>;
 
   constructor(endpoints: readonly WorkerEndpoint[]) {
     this.list = endpoints.map((e) => new Member(e));
     this.#byId = new Map(this.list.map((m) => [m.id, m]));
+  }
+
+  /**
+   * A reload: the members become `endpoints`. A member whose endpoint is unchanged keeps its health,
+   * drain state and counters; a new or changed one starts down (used once probed healthy). Returns
+   * the members that left (their open flows and connections go on until they end).
+   */
+  update(endpoints: readonly WorkerEndpoint[]): Member[] {
+    const same = (a: WorkerEndpoint, b: WorkerEndpoint): boolean => JSON.stringify(a) === JSON.stringify(b);
+    const next = endpoints.map((e) => {
+      const m = this.#byId.get(e.id);
+      return m && same(m.endpoint, e) ? m : new Member(e);
+    });
+    const kept = new Set(next);
+    const gone = this.list.filter((m) => !kept.has(m));
+    this.list = next;
+    this.#byId = new Map(next.map((m) => [m.id, m]));
+    return gone;
   }
 
   get(id: string): Member | undefined {

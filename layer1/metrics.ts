@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { registerBuildInfo } from '../shared/service/build.js';
 import type { MemberSet, MemberStats } from './members.js';
 import type { TcpRelayStats } from './tcp-relay.js';
 import type { UdpRelayStats } from './udp-relay.js';
@@ -18,6 +19,7 @@ export class Layer1Metrics {
 
   constructor(layer1: string, members: MemberSet, listeners: () => readonly ListenerView[]) {
     this.registry.setDefaultLabels({ layer1 });
+    registerBuildInfo(this.registry, 'layer1');
     collectDefaultMetrics({ register: this.registry, prefix: 'vcp_l1_' });
     const r = [this.registry];
 
@@ -25,6 +27,8 @@ export class Layer1Metrics {
       new Gauge({
         name, help, labelNames: ['member'], registers: r,
         collect(this: Gauge<'member'>) {
+          // Members a reload removed disappear from the next scrape.
+          this.reset();
           for (const m of members.list) this.set({ member: m.id }, read(m.id));
         },
       });
@@ -62,7 +66,7 @@ export class Layer1Metrics {
 
     const byId = (id: string) => members.get(id)!;
     memberGauge('vcp_l1_member_up', '1 while the member passes its health probes', (id) => (byId(id).up ? 1 : 0));
-    memberGauge('vcp_l1_member_draining', '1 while the member is drained (no new flows or connections)', (id) => (byId(id).draining ? 1 : 0));
+    memberGauge('vcp_l1_member_draining', '1 while the member is drained (no new flows or connections): by an operator, or by its own word while it is being replaced', (id) => (byId(id).draining || byId(id).drainRequested ? 1 : 0));
     memberGauge('vcp_l1_tcp_connections_active', 'relayed TCP connections open to the member', (id) => byId(id).stats.tcpActive);
     memberGauge('vcp_l1_udp_flows_active', 'UDP flows held towards the member', (id) => byId(id).stats.udpFlowsActive);
     memberCounter('vcp_l1_tcp_connections_total', 'TCP connections relayed to the member', 'tcpTotal');

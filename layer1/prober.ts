@@ -3,6 +3,11 @@ import type { Logger } from '../shared/logger.js';
 import { observe, type HealthRule } from './health-state.js';
 import type { Member, MemberSet } from './members.js';
 
+/** Set by the prober on each probe (layer 2 reads it: layer2/drain.ts). */
+const PROBER_HEADER = 'x-vcp-layer1';
+/** Only the start of a health answer is read. */
+const MAX_BODY = 4096;
+
 export interface ProberOptions extends HealthRule {
   intervalMs: number;
   timeoutMs: number;
@@ -18,19 +23,28 @@ export class HealthProber {
   readonly #o: ProberOptions;
   readonly #log: Logger;
   readonly #busy = new Set<Member>();
+  readonly #name: string;
   #timer: NodeJS.Timeout | undefined;
   /** Called after a member changed between up and down. */
   onChange: (m: Member) => void = () => undefined;
 
-  constructor(members: MemberSet, o: ProberOptions, log: Logger) {
+  constructor(members: MemberSet, o: ProberOptions, log: Logger, name = 'l1') {
     this.#members = members;
     this.#o = o;
     this.#log = log;
+    this.#name = name;
   }
 
   start(): void {
     this.#round();
     this.#timer = setInterval(() => this.#round(), this.#o.intervalMs);
+  }
+
+  /** A reload changed the probe interval or the members: the next round starts now. */
+  restart(): void {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.start();
   }
 
   stop(): void {
@@ -64,10 +78,21 @@ export class HealthProber {
       path: '/health',
       method: 'GET',
       agent: false,
+      // The worker counts the probes of each layer-1 node: a replacement waits to be seen by all.
+      headers: { [PROBER_HEADER]: this.#name },
     }, (res) => {
-      res.resume();
       const status = res.statusCode ?? 0;
-      finish(status === 200, `status ${status}`);
+      // A worker being replaced says so in its body ("status":"draining"): no new flows for it.
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (body.length < MAX_BODY) body += c;
+      });
+      res.on('end', () => {
+        if (status === 200) this.#drainWord(m, body.includes('"status":"draining"'));
+        finish(status === 200, `status ${status}`);
+      });
+      res.on('error', () => finish(false, 'answer cut'));
     });
     // The verdict waits for the I/O of this loop turn: when this process itself was starved of CPU,
     // the timer fires on waking although the answer already sits in the socket, and the poll phase
@@ -81,6 +106,12 @@ export class HealthProber {
     }, this.#o.timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => finish(false, err.code ?? err.message));
     req.end();
+  }
+
+  #drainWord(m: Member, draining: boolean): void {
+    if (m.drainRequested === draining) return;
+    m.drainRequested = draining;
+    this.#log.info({ member: m.id }, draining ? 'member drains itself: no new flows' : 'member takes new flows again');
   }
 
   #record(m: Member, ok: boolean, why: string): void {

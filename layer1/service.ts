@@ -7,6 +7,8 @@ import { UnknownMemberError } from './errors.js';
 import { Layer1Metrics, type ListenerView } from './metrics.js';
 import { MemberSet, type Member, type TargetPort } from './members.js';
 import { HealthProber } from './prober.js';
+import { reloadLayer1 } from './reload.js';
+import { registerExposure } from '../shared/service/exposure.js';
 import { TcpRelay } from './tcp-relay.js';
 import { AddressSet } from '../shared/net/address-set.js';
 import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
@@ -25,6 +27,8 @@ export interface Layer1 {
   shutdown(graceMs: number): Promise<void>;
   /** Closes everything at once. */
   close(): Promise<void>;
+  /** A reload (SIGHUP): see reload.ts. Returns what changed; throws a ConfigError when refused. */
+  reload(next: Config): string;
 }
 
 interface ListenerPlan {
@@ -85,7 +89,12 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
     }
   }
 
-  const prober = new HealthProber(members, l1.health, log);
+  const prober = new HealthProber(members, l1.health, log, l1.name);
+  registerExposure(metrics.registry, () => [
+    { role: 'l1_control', address: l1.control.address, port: l1.control.port },
+    { role: 'l1_metrics', address: l1.metrics.address, port: l1.metrics.port },
+    { role: 'l1_health', address: l1.healthListener.address, port: l1.healthListener.port },
+  ]);
   let stopping = false;
   let listening = false;
 
@@ -94,7 +103,7 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
     connector: m.endpoint.connector,
     address: m.address,
     up: m.up,
-    draining: m.draining,
+    draining: m.draining || m.drainRequested,
     connections: m.stats.tcpActive,
     flows: m.stats.udpFlowsActive,
     ports: { sipProxied: m.endpoint.sipProxied, h323Proxied: m.endpoint.h323Proxied, rasProxied: m.endpoint.rasProxied, health: m.endpoint.health },
@@ -175,6 +184,9 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
     },
     async close() {
       closeAll();
+    },
+    reload(next: Config) {
+      return reloadLayer1({ config, members, udp, tcp, prober, log }, next);
     },
   };
 }

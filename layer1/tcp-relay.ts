@@ -37,12 +37,18 @@ const eligible = (m: Member): boolean => m.eligible;
 export class TcpRelay {
   readonly stats: TcpRelayStats = { refusedFull: 0, refusedSource: 0, noMember: 0 };
   readonly #o: TcpRelayOptions;
-  readonly #members: readonly Member[];
+  #members: readonly Member[];
   readonly #budget: ConnectionLimiter;
   readonly #log: Logger;
   readonly #clients = new Set<Socket>();
   readonly #upstreams = new Set<Socket>();
   #server: Server | undefined;
+
+  /** A reload: new connections pick among these; open ones keep their member. */
+  setMembers(members: readonly Member[], connectTimeoutMs: number): void {
+    this.#members = members;
+    this.#o.connectTimeoutMs = connectTimeoutMs;
+  }
 
   constructor(o: TcpRelayOptions, members: readonly Member[], budget: ConnectionLimiter, log: Logger) {
     this.#o = o;

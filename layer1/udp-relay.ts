@@ -39,6 +39,18 @@ export interface UdpRelayStats {
 }
 
 /**
+ * A flow towards a member that is being replaced (it drains itself) and that carried nothing either
+ * way for this long moves to another member on its next datagram: a client that comes back from a
+ * source port it used before (a new call from a reused port) must not keep the old worker busy. A
+ * call in progress keeps its flow: its messages come closer together (SIP retransmits within 0.5 to
+ * 4 s, an answer's ACK and the requests of a short call follow within seconds). A long silent call
+ * whose BYE comes later takes the next member (any worker routes an in-dialog request by its Route).
+ */
+export const DRAIN_REPICK_IDLE_MS = 10_000;
+
+const movesOff = (f: UdpFlow, now: number): boolean => f.member.drainRequested && now - f.lastSeen >= DRAIN_REPICK_IDLE_MS;
+
+/**
  * A UDP listener on the well-known address: a flow per client address and port, each with its own
  * socket towards the member it was given. Replies leave from the well-known socket. A flow whose
  * member went down (health) or answered with an ICMP error moves on its next datagram to the next
@@ -48,7 +60,7 @@ export interface UdpRelayStats {
 export class UdpRelay implements FlowOwner {
   readonly stats: UdpRelayStats = { tableFull: 0, sourceFull: 0, noMember: 0, repicks: 0 };
   readonly #o: UdpRelayOptions;
-  readonly #members: readonly Member[];
+  #members: readonly Member[];
   readonly #log: Logger;
   readonly #table: FlowTable<UdpFlow>;
   #sock: Socket | undefined;
@@ -66,6 +78,12 @@ export class UdpRelay implements FlowOwner {
 
   get name(): string {
     return this.#o.name;
+  }
+
+  /** A reload: new flows pick among these; open flows keep their member. */
+  setMembers(members: readonly Member[], idleTimeoutMs: number): void {
+    this.#members = members;
+    this.#o.idleTimeoutMs = idleTimeoutMs;
   }
 
   get flows(): number {
@@ -93,7 +111,7 @@ export class UdpRelay implements FlowOwner {
     const now = Date.now();
     if (this.#o.flood && !this.#o.flood.allow(rinfo.address, this.#o.name, now)) return;
     const f = this.#table.get(rinfo.address, rinfo.port);
-    if (f !== undefined && !f.broken && f.member.up) {
+    if (f !== undefined && !f.broken && f.member.up && !movesOff(f, now)) {
       f.toMember(msg, now);
       return;
     }

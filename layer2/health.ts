@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import { BindError } from '../shared/errors.js';
 import type { ProfileStore } from './profiles/store.js';
@@ -26,14 +26,15 @@ export function healthBody(alarms: readonly Alarm[]): { status: 'ok' | 'degraded
 }
 
 /**
- * GET /health (200 while the worker serves; `status: degraded` with its alarms while something needs
- * an operator but calls go on) and GET /metrics (Prometheus text) on the worker's health port.
+ * GET /health (200 while the worker serves; `status: draining` while it is being replaced, `degraded`
+ * with its alarms while something needs an operator but calls go on) and GET /metrics (Prometheus
+ * text) on the worker's health port.
  */
-export function startHealthServer(address: string, port: number, status: () => Record<string, unknown>, registry: Registry): Promise<Server> {
+export function startHealthServer(address: string, port: number, status: (req: IncomingMessage) => Record<string, unknown>, registry: Registry): Promise<Server> {
   const srv = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', ...status() }));
+      res.end(JSON.stringify({ status: 'ok', ...status(req) }));
       return;
     }
     if (req.method === 'GET' && req.url === '/metrics') {

@@ -3,7 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../shared/config/types.js';
 import { adminAddress } from '../shared/config/load.js';
+import { profilesPath } from '../shared/privileges.js';
 import type { Logger } from '../shared/logger.js';
+import { registerBuildInfo } from '../shared/service/build.js';
+import { registerExposure } from '../shared/service/exposure.js';
+import { registerStoreUsage } from './profiles/usage.js';
 import { startAdmin } from './admin/server.js';
 import { adminToken } from './admin/token.js';
 import { Geo } from './geo/geo.js';
@@ -41,7 +45,14 @@ export class HostServices {
     private readonly connector: ConnectorConfig,
     private readonly log: Logger,
   ) {
-    this.store = ProfileStore.open(config.profiles.path, { origin: `${connector.name}/admin`, logSize: config.profiles.logSize, outbox: config.replication !== undefined });
+    registerBuildInfo(this.registry, 'connector');
+    registerExposure(this.registry, () => [
+      { role: 'admin', address: this.adminAddress, port: this.config.admin.port },
+      ...(this.config.web.enabled ? [{ role: 'web', address: this.config.web.address || this.connector.address, port: this.config.web.port }] : []),
+    ]);
+    registerStoreUsage(this.registry, config.profiles.path);
+    // After a reload the supervisor may run without root: it reopens the store through its directory handle.
+    this.store = ProfileStore.open(config.profiles.path, { origin: `${connector.name}/admin`, logSize: config.profiles.logSize, outbox: config.replication !== undefined, openAt: profilesPath(config.profiles.path) });
     this.#live = new LiveView(this.store, `${connector.name}/admin`);
     this.#prober = new ServerProber(config.servers.filter((s) => s.pop === connector.pop), this.store, log, { ...config.serverHealth, localAddress: connector.address });
     if (config.replication) {

@@ -1,15 +1,19 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile, defaultConfigPath, parseConfig } from '../shared/config/load.js';
 import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
+import { applyInPlace } from '../shared/config/live.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { registerBuildInfo } from '../shared/service/build.js';
+import { registerExposure } from '../shared/service/exposure.js';
 import { Geo } from './geo/geo.js';
 import { H323Connector } from './h323/connector.js';
 import { Gatekeeper } from './h323/gatekeeper.js';
 import { H323Metrics } from './h323/metrics.js';
 import { H323Transport } from './h323/transport.js';
+import { callsEnded, DRAIN_QUIET_MS, Layer1Standing } from './drain.js';
 import { healthBody, startHealthServer, storeAlarms } from './health.js';
 import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
@@ -21,6 +25,7 @@ import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
 import { FloodGuard } from '../shared/flood-guard.js';
 import { SipProxy } from './sip/proxy.js';
 import { SipTransport } from './sip/transport.js';
+import { serveSupervisor } from './worker-control.js';
 
 export interface WorkerHandle {
   endpoint: WorkerEndpoint;
@@ -29,12 +34,21 @@ export interface WorkerHandle {
   gatekeeper: Gatekeeper;
   engine: LearningEngine;
   store: ProfileStore;
+  standing: Layer1Standing;
+  /** SIP and H.323 calls through this worker, and SIP requests still awaiting their final answer. */
+  activeCalls(): number;
+  /** A reload: the new config's values apply at once (same endpoint; see reload.ts for what cannot). */
+  reconfigure(next: Config): void;
+  /** Take no new calls (layer 1 learns it from /health); resolves with the calls left when they ended or at the timeout. */
+  drain(timeoutMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
 /** Bind the worker's ports, then serve. Exported so tests can run a worker in-process. */
 export async function startWorker(config: Config, endpoint: WorkerEndpoint, log: Logger): Promise<WorkerHandle> {
   const metrics = new WorkerMetrics({ worker: endpoint.id });
+  registerBuildInfo(metrics.registry, 'worker');
+  registerExposure(metrics.registry, () => [{ role: 'worker_health', address: endpoint.address, port: endpoint.health }]);
   let proxy: SipProxy | undefined;
   const guard = <A extends unknown[]>(what: string, fn: (...a: A) => void) => (...a: A): void => {
     try {
@@ -55,8 +69,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     if (!c) dropReasons.set(reason, (c = metrics.dropped.labels(reason)));
     c.inc();
   };
-  const transport = new SipTransport(
-    {
+  const sipOptions = {
       address: endpoint.address,
       port: endpoint.sip,
       proxiedPort: endpoint.sipProxied,
@@ -69,7 +82,9 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       ...(flood.enabled ? { admit: (source: string) => flood.allow(source, 'sip') } : {}),
       maxUnsentBytes: config.limits.maxUnsentBytes,
       onDrop: drop,
-    },
+  };
+  const transport = new SipTransport(
+    sipOptions,
     {
       onMessage: guard('message', (bytes, flow, datagram) => proxy!.onMessage(bytes, flow, datagram)),
       onStreamError: guard('stream', (err, flow) => proxy!.onStreamError(err, flow)),
@@ -86,8 +101,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   const h323Metrics = new H323Metrics(metrics.registry);
   let h323: H323Connector | undefined;
   let gatekeeper: Gatekeeper | undefined;
-  const h323Transport = new H323Transport(
-    {
+  const h323Options = {
       address: endpoint.address,
       port: endpoint.h323,
       proxiedPort: endpoint.h323Proxied,
@@ -101,7 +115,9 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       connections: new ConnectionLimiter(h.maxConnections, h.maxConnectionsPerSource, exempt),
       ...(flood.enabled ? { admit: (source: string, protocol: 'h323' | 'ras') => flood.allow(source, protocol) } : {}),
       maxUnsentBytes: config.limits.maxUnsentBytes,
-    },
+  };
+  const h323Transport = new H323Transport(
+    h323Options,
     {
       accept: (conn) => h323!.accept(conn),
       ras: guard('ras', (bytes, peer) => gatekeeper!.onDatagram(bytes, peer)),
@@ -126,7 +142,32 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   live.start();
   engine.start();
   const started = Date.now();
-  const health = await startHealthServer(endpoint.address, endpoint.health, () => ({ ...healthBody(storeAlarms(store)), worker: endpoint.id, uptimeMs: Date.now() - started }), metrics.registry);
+  const standing = new Layer1Standing(config, endpoint);
+  const health = await startHealthServer(endpoint.address, endpoint.health, (req) => ({ ...healthBody(storeAlarms(store)), worker: endpoint.id, pid: process.pid, uptimeMs: Date.now() - started, ...standing.answer(req) }), metrics.registry);
+  /**
+   * What keeps a worker that is being replaced: SIP requests awaiting their final answer, client TCP
+   * connections (a TCP client's calls live on its connection), H.323 calls, and established SIP calls
+   * over UDP while they still send through this worker. A UDP call silent here for DRAIN_QUIET_MS no
+   * longer holds it: any worker routes its next in-dialog request by its Route, and a call whose BYE
+   * took another way (its flow moved) would otherwise hold it until the drain timeout.
+   */
+  const activeCalls = (): number => {
+    const udpQuiet = Date.now() - transport.lastDatagramAt >= DRAIN_QUIET_MS;
+    return proxy.openTransactions + transport.inboundConnections + h323.activeCalls + (udpQuiet ? 0 : proxy.dialogCount);
+  };
+  const closeAll = async (): Promise<void> => {
+    proxy.stop();
+    h323.stop();
+    gatekeeper.stop();
+    flood.stop();
+    engine.stop();
+    await transport.close();
+    await h323Transport.close();
+    await new Promise<void>((r) => health.close(() => r()));
+    await live.stop();
+    await store.close();
+  };
+  let closing: Promise<void> | undefined;
   return {
     endpoint,
     proxy,
@@ -134,22 +175,29 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     gatekeeper,
     engine,
     store,
-    async close() {
-      proxy!.stop();
-      h323!.stop();
-      gatekeeper!.stop();
-      flood.stop();
-      engine.stop();
-      await transport.close();
-      await h323Transport.close();
-      await new Promise<void>((r) => health.close(() => r()));
-      await live.stop();
-      await store.close();
+    standing,
+    activeCalls,
+    reconfigure(next: Config) {
+      applyInPlace(config, next);
+      // Limits the transports read per connection or datagram.
+      Object.assign(sipOptions, { maxMessageBytes: config.sip.maxMessageBytes, headerTimeoutMs: config.sip.headerTimeoutMs, idleTimeoutMs: config.sip.idleTimeoutMs });
+      Object.assign(h323Options, { maxMessageBytes: config.h323.maxMessageBytes, headerTimeoutMs: config.h323.headerTimeoutMs, idleTimeoutMs: config.h323.idleTimeoutMs });
+      engine.reconfigure();
+      gatekeeper.reconfigure(config.connectors);
+    },
+    drain(timeoutMs: number) {
+      standing.drain();
+      return callsEnded(activeCalls, timeoutMs);
+    },
+    /** Idempotent: a second call waits for the same close. */
+    close() {
+      closing ??= closeAll();
+      return closing;
     },
   };
 }
 
-/** The config the supervisor sends as the first IPC message (a worker started unprivileged may not read the file). */
+/** The config the supervisor sends when asked (a worker started unprivileged may not read the file). */
 function configFromParent(): Promise<Config> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new VcpError('VCP_ERR_WORKER', 'no config from the supervisor within 10 s')), 10_000);
@@ -163,6 +211,7 @@ function configFromParent(): Promise<Config> {
         reject(err);
       }
     });
+    // Asked for once the listener is in place: a message sent before it would be lost.
     process.send!({ type: 'want-config' });
   });
 }
@@ -179,11 +228,22 @@ async function main(): Promise<void> {
   const handle = await startWorker(config, endpoint, log);
   dropPrivileges(config.runAs, log);
   log.info({ sip: endpoint.sip, sipProxied: endpoint.sipProxied, h323: endpoint.h323, h323Proxied: endpoint.h323Proxied, ras: endpoint.ras, rasProxied: endpoint.rasProxied, health: endpoint.health }, 'worker ready');
-  process.send?.({ type: 'ready', id: endpoint.id });
+  // The supervisor may be gone already (EPIPE): the disconnect below ends this worker then.
+  process.send?.({ type: 'ready', id: endpoint.id }, () => undefined);
   // When the supervisor goes, so do its workers.
   process.on('disconnect', () => exitProcess(0));
+  serveSupervisor(handle, log);
+  // systemd signals the whole control group and the supervisor signals its workers too: the second
+  // signal finds the worker closing already and waits for the same close.
+  let closing: Promise<void> | undefined;
   const stop = (): void => {
-    void handle.close().then(() => exitProcess(0));
+    closing ??= handle.close().then(
+      () => exitProcess(0),
+      (err: unknown) => {
+        log.error({ err }, 'worker close failed');
+        exitProcess(1);
+      },
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

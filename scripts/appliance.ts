@@ -9,7 +9,7 @@ import { dropPrivileges, isRoot, uidOf } from '../shared/privileges.js';
 /**
  * `npm start`: the whole appliance of one host on one config — layer 1, the connector of this POP
  * (its supervisor and workers) and the built-in backends the config marks (the SIP UAS, and the
- * H.323 MCU simulator for a server with an H.323 port). Each runs as its own
+ * H.323 MCU simulator for a server with an H.323 port, together in one process). Each role runs as its own
  * process; this launcher restarts none of them (the connector supervisor restarts its workers) and
  * stops them all on SIGINT/SIGTERM. Exits non-zero when a role cannot start.
  */
@@ -45,11 +45,7 @@ async function main(): Promise<void> {
     }
     if (left === 0) exitProcess(code);
   };
-  for (const s of config.servers.filter((x) => x.builtin && x.pop === config.pop)) {
-    const asArg = ['--run-as', `${runAs.user}:${runAs.group}`];
-    if (!values['no-backend']) run(`backend ${s.name}`, './sim/sip-uas.js', ['--address', s.address, '--port', String(s.sipPort), ...asArg]);
-    if (!values['no-backend'] && s.h323Port > 0) run(`H.323 backend ${s.name}`, './sim/h323-mcu.js', ['--address', s.address, '--port', String(s.h323Port), ...asArg]);
-  }
+  if (!values['no-backend'] && config.servers.some((x) => x.builtin && x.pop === config.pop)) run('built-in backends', './backends.js', ['--config', file]);
   run('connector', '../layer2/main.js', ['--config', file]);
   if (!values['no-layer1']) run('layer1', '../layer1/main.js', ['--config', file]);
   const wk = config.wellKnown;

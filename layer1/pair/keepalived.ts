@@ -59,6 +59,9 @@ export function renderKeepalived(config: Config, node: string, o: KeepalivedOpti
     '  vrrp_garp_master_delay 1',
     '  vrrp_garp_master_repeat 3',
     '  vrrp_garp_master_refresh 10',
+    // Sub-second adverts must leave on time on a busy host: the VRRP process runs real-time, so a
+    // CPU-bound neighbour cannot delay an advert into a false takeover.
+    '  vrrp_rt_priority 50',
     '}',
     '',
     'vrrp_script vcp_layer1_health {',

@@ -71,7 +71,7 @@ export class Gatekeeper {
   #seq = 0;
   #sweeper: NodeJS.Timeout | undefined;
   /** Whose LRQs are answered: `h323.ras.neighbours` and every connector of the deployment. */
-  readonly #neighbours: AddressSet;
+  #neighbours: AddressSet;
 
   constructor(o: GatekeeperOptions) {
     this.#c = { ras: o.ras, wellKnown: o.wellKnown, servers: o.servers };
@@ -80,13 +80,20 @@ export class Gatekeeper {
     this.#m = o.metrics;
     this.#log = o.log;
     this.table = new RegistrationTable(o.ras.maxRegistrations, o.ras.maxRegistrationsPerSource);
-    this.#neighbours = new AddressSet([...o.ras.neighbours, ...o.connectors.map((c) => c.address)]);
-    for (const c of o.connectors) {
+    this.#neighbours = new AddressSet([]);
+    this.reconfigure(o.connectors);
+    o.metrics.live.registrations = (): number => this.table.size;
+  }
+
+  /** The alternate gatekeepers of each POP and the neighbours, from the connectors (again on a reload). */
+  reconfigure(connectors: readonly ConnectorConfig[]): void {
+    this.#neighbours = new AddressSet([...this.#c.ras.neighbours, ...connectors.map((c) => c.address)]);
+    this.#gatekeepers.clear();
+    for (const c of connectors) {
       const list = this.#gatekeepers.get(c.pop) ?? [];
       for (const e of c.endpoints) if (e.ras > 0) list.push({ ip: e.address, port: e.ras });
       this.#gatekeepers.set(c.pop, list);
     }
-    o.metrics.live.registrations = (): number => this.table.size;
   }
 
   start(): void {

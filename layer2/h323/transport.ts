@@ -1,7 +1,7 @@
 import { type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
-import { bindUdp, listenTcp } from '../../shared/net/listen.js';
+import { bindUdp, closeUdp, listenTcp } from '../../shared/net/listen.js';
 import { decodeProxyV2 } from '../../shared/proxy-v2.js';
 import type { AddressSet } from '../../shared/net/address-set.js';
 import { writeBounded } from '../../shared/net/backpressure.js';
@@ -217,6 +217,8 @@ export class H323Transport {
   readonly #servers: Server[] = [];
   readonly #udp: UdpSocket[] = [];
   readonly #sockets = new Set<Socket>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(o: H323TransportOptions, h: H323TransportHandlers, metrics: H323Metrics, log: Logger) {
     this.#o = o;
@@ -242,9 +244,16 @@ export class H323Transport {
     if (o.rasProxiedPort) this.#udp.push(await bindUdp(o.address, o.rasProxiedPort, 'RAS UDP from layer 1', 1 << 20, (m, r, s) => this.#proxiedRas(m, r, s)));
   }
 
-  async close(): Promise<void> {
+  /** Closes every socket; safe to call again (a second stop signal), and RAS replies after it are dropped. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
     for (const s of this.#sockets) s.destroy();
-    for (const u of this.#udp) u.close();
+    for (const u of this.#udp) closeUdp(u);
     await Promise.all(this.#servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
@@ -353,6 +362,10 @@ export class H323Transport {
     socket.on('data', onData);
   }
 
+  #reply(sock: UdpSocket, b: Buffer, to: RemoteInfo): void {
+    if (!this.#closed) sock.send(b, to.port, to.address);
+  }
+
   #plainRas(msg: Buffer, rinfo: RemoteInfo, sock: UdpSocket): void {
     const o = this.#o;
     if (o.admit && !o.admit(rinfo.address, 'ras')) {
@@ -365,7 +378,7 @@ export class H323Transport {
       localAddress: o.address,
       localPort: o.rasPort,
       proxied: false,
-      reply: (b) => sock.send(b, rinfo.port, rinfo.address),
+      reply: (b) => this.#reply(sock, b, rinfo),
     });
   }
 
@@ -396,7 +409,7 @@ export class H323Transport {
       localAddress: info.dstAddress || this.#o.wellKnown.address,
       localPort: info.dstPort || this.#o.wellKnown.ras,
       proxied: true,
-      reply: (b) => sock.send(b, rinfo.port, rinfo.address),
+      reply: (b) => this.#reply(sock, b, rinfo),
     });
   }
 }

@@ -68,6 +68,17 @@ export interface EngineOptions {
   localPop?: string;
 }
 
+/** The workers of each POP, where a redirected client arrives. */
+function arrivalsOf(config: DeploymentConfig): Map<string, WorkerEndpoint[]> {
+  const arrivals = new Map<string, WorkerEndpoint[]>();
+  for (const c of config.connectors) {
+    const list = arrivals.get(c.pop) ?? [];
+    list.push(...c.endpoints);
+    arrivals.set(c.pop, list);
+  }
+  return arrivals;
+}
+
 /** FNV-1a of the source address: distinct failing callers are counted without keeping addresses. */
 export function sourceHash(s: string): string {
   let h = 0x811c9dc5;
@@ -84,18 +95,18 @@ export function sourceHash(s: string): string {
  * outcome (a carried call, a redirect followed or missed) into profile events.
  */
 export class LearningEngine {
-  readonly topology: Topology;
+  topology: Topology;
   readonly localPop: string;
   readonly #c: DeploymentConfig;
   readonly #store: ProfileStore;
   readonly #geo: Geo;
   readonly #live: LiveView;
   readonly #log: Logger;
-  readonly #nets: NetworkIdentifier;
-  readonly #limit: SourceRateLimit;
-  readonly #suspects: SourceRateLimit;
-  readonly #servers: Map<string, ServerConfig>;
-  readonly #arrivals: Map<string, WorkerEndpoint[]>;
+  #nets: NetworkIdentifier;
+  #limit: SourceRateLimit;
+  #suspects: SourceRateLimit;
+  #servers: Map<string, ServerConfig>;
+  #arrivals: Map<string, WorkerEndpoint[]>;
   /** Redirects this process issued: token → when a missing arrival becomes a failure, and the class. */
   readonly #pending = new Map<string, { due: number; cls: string }>();
   /** Redirects awaiting their arrival per class key: a redirect not yet proven is tried one at a time. */
@@ -113,9 +124,11 @@ export class LearningEngine {
     writeErrors: Counter;
     storeFailing: Gauge;
     refusedOps: Counter<'kind'>;
+    changes: Counter;
   };
   readonly #noticeLog = new LogBudget(10, 60_000);
   readonly #writeLog = new LogBudget(5, 60_000);
+  readonly #lastTechnique = new Map<string, string>();
 
   constructor(o: EngineOptions) {
     this.#c = o.config;
@@ -129,12 +142,7 @@ export class LearningEngine {
     this.#limit = new SourceRateLimit(o.config.learning.perSourcePerMinute);
     this.#suspects = new SourceRateLimit(o.config.serverHealth.suspectPerSourcePerMinute);
     this.#servers = new Map(o.config.servers.map((s) => [s.name, s]));
-    this.#arrivals = new Map();
-    for (const c of o.config.connectors) {
-      const list = this.#arrivals.get(c.pop) ?? [];
-      list.push(...c.endpoints);
-      this.#arrivals.set(c.pop, list);
-    }
+    this.#arrivals = arrivalsOf(o.config);
     const r = [o.registry];
     const pending = this.#pending;
     const store = o.store;
@@ -157,12 +165,26 @@ export class LearningEngine {
       }),
       storeFailing: new Gauge({ name: 'vcp_profile_store_write_failing', help: '1 while the profile store\'s writes are failing (decisions go on from what it holds)', registers: r, collect(this: Gauge) { this.set(store.writeHealth().failing ? 1 : 0); } }),
       refusedOps: new Counter({ name: 'vcp_profile_screened_total', help: 'profile ops refused by the local screen (refused), sequence numbers given up as never arriving (hole-abandoned)', labelNames: ['kind'], registers: r }),
+      changes: new Counter({ name: 'vcp_learning_technique_changes_total', help: 'client classes whose decided technique changed (redirect proven or broken, an override)', registers: r }),
     };
     o.store.onNotice = (n) => {
       this.#m.refusedOps.labels(n.kind).inc(n.count);
       const b = this.#noticeLog.take(Date.now());
       if (b.ok) this.#log.warn({ kind: n.kind, origin: n.origin, detail: n.detail, count: n.count, suppressedLines: b.suppressed || undefined }, n.kind === 'refused' ? 'profile ops refused by the replication screen, not written' : 'replication hole given up');
     };
+  }
+
+  /**
+   * A reload: the config object this engine was given now holds the new values (see
+   * shared/config/live.ts); what it derived from them is built again. The next decision uses them.
+   */
+  reconfigure(): void {
+    this.topology = buildTopology(this.#c, this.localPop);
+    this.#nets = new NetworkIdentifier(this.#c.networks);
+    this.#limit = new SourceRateLimit(this.#c.learning.perSourcePerMinute);
+    this.#suspects = new SourceRateLimit(this.#c.serverHealth.suspectPerSourcePerMinute);
+    this.#servers = new Map(this.#c.servers.map((s) => [s.name, s]));
+    this.#arrivals = arrivalsOf(this.#c);
   }
 
   start(): void {
@@ -199,6 +221,8 @@ export class LearningEngine {
     if (explain) return ctx;
     this.#m.decideSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9);
     this.#m.decisions.labels(decision.technique).inc();
+    // Local and proxy are one technique here; a redirect held back by probation is not a change.
+    if (!decision.reasons.some((r) => r.includes('not yet proven'))) this.#noteTechnique(chain[0]!.key, decision.technique === 'local' ? 'proxy' : decision.technique, decision.decidedBy);
     this.#log.info(
       {
         callId: info.callId, protocol: info.protocol, source: info.source, client: info.identity, class: chain[0]!.key,
@@ -210,6 +234,25 @@ export class LearningEngine {
     return ctx;
   }
 
+
+  /**
+   * A class whose technique changes (learning proved or broke redirect for it, an override) is
+   * counted and logged once per change: `vcp_learning_technique_changes_total`, the alert
+   * VcproxyLearningFlipping when it keeps changing. Bounded: the last technique of at most 10,000
+   * classes is remembered.
+   */
+  #noteTechnique(cls: string, technique: string, decidedBy: string): void {
+    const last = this.#lastTechnique.get(cls);
+    if (last === technique) return;
+    if (last === undefined) {
+      if (this.#lastTechnique.size >= 10_000) this.#lastTechnique.clear();
+      this.#lastTechnique.set(cls, technique);
+      return;
+    }
+    this.#lastTechnique.set(cls, technique);
+    this.#m.changes.inc();
+    this.#log.warn({ event: 'technique_changed', class: cls, from: last, to: technique, decidedBy }, `technique of ${cls} changed from ${last} to ${technique}`);
+  }
 
   #workType(chain: readonly ClassKey[]): string {
     for (const c of chain) {

@@ -55,7 +55,6 @@ export class SipProxy {
   readonly #awaitingAck = new Map<string, { ctx: CallContext; sentAt: number }>();
   readonly #branchPrefix: string;
   #seq = 0;
-  readonly #t1: number;
   readonly #engine: LearningEngine;
   readonly #live: LiveView;
   #ackSweep: NodeJS.Timeout | undefined;
@@ -65,7 +64,6 @@ export class SipProxy {
     this.#t = o.transport;
     this.#log = o.log;
     this.#m = o.metrics;
-    this.#t1 = o.sip.t1Ms;
     this.#engine = o.engine;
     this.#live = o.live;
     this.#branchPrefix = `z9hG4bK${randomBytes(4).toString('hex')}`;
@@ -92,6 +90,17 @@ export class SipProxy {
   /** Established calls through this worker. */
   get dialogCount(): number {
     return this.#dialogs.size;
+  }
+
+  /**
+   * Requests from clients still without a final response: a retransmission or a CANCEL of one must
+   * find this worker, so a worker being drained waits for them. Completed transactions that only
+   * absorb retransmissions do not count.
+   */
+  get openTransactions(): number {
+    let n = 0;
+    for (const s of this.#tx.servers.values()) if (s.state < TxState.Completed) n++;
+    return n;
   }
 
   // ---- input ---------------------------------------------------------------------------------
@@ -147,6 +156,9 @@ export class SipProxy {
     const key = serverKey(req, method);
     const existing = this.#tx.servers.get(key);
     if (existing) {
+      // A retransmission answers the way it came: when the layer-1 member that relayed the request
+      // died, the client's retransmission arrives through its peer, and the old way leads nowhere.
+      existing.flow = flow;
       if (existing.last) existing.flow.send(existing.last);
       return;
     }
@@ -344,7 +356,7 @@ export class SipProxy {
       sent: {
         uri: uri ?? req.uri, via: viaValue, from: headerText(req, H.From), to: headerText(req, H.To), callId: req.callId, cseq: req.cseq, routes: remaining,
       },
-      server, state: TxState.Trying, provisional: false, cancelSent: false, retransmitTimer: undefined, interval: this.#t1,
+      server, state: TxState.Trying, provisional: false, cancelSent: false, retransmitTimer: undefined, interval: this.#c.sip.t1Ms,
       deadline: undefined, expires: Number.MAX_SAFE_INTEGER, stx,
     };
     stx.client = c;
@@ -434,7 +446,7 @@ export class SipProxy {
     const c: ClientTxn = {
       key: `${branch}|${req.method}`, branch, method: req.method, peer, bytes,
       sent: { uri: req.uri, via: viaValue, from: headerText(req, H.From), to: headerText(req, H.To), callId: req.callId, cseq: req.cseq, routes: routeValues(req).slice(drop) },
-      server: undefined, state: TxState.Trying, provisional: false, cancelSent: false, retransmitTimer: undefined, interval: this.#t1,
+      server: undefined, state: TxState.Trying, provisional: false, cancelSent: false, retransmitTimer: undefined, interval: this.#c.sip.t1Ms,
       deadline: undefined, expires: Number.MAX_SAFE_INTEGER, stx,
     };
     stx.client = c;

@@ -1,7 +1,7 @@
 import { type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
-import { bindUdp, listenTcp } from '../../shared/net/listen.js';
+import { bindUdp, closeUdp, listenTcp } from '../../shared/net/listen.js';
 import { decodeProxyV2 } from '../../shared/proxy-v2.js';
 import type { AddressSet } from '../../shared/net/address-set.js';
 import { writeBounded } from '../../shared/net/backpressure.js';
@@ -105,13 +105,16 @@ class UdpFlow implements Flow {
     private readonly toAddress: string,
     private readonly toPort: number,
     private readonly counters: TransportCounters,
+    /** Shared with the transport: once it closed, its UDP sockets take no more sends. */
+    private readonly closed: { value: boolean },
   ) {}
   send(buf: Buffer): void {
+    if (this.closed.value) return;
     this.counters.udpOut++;
     this.socket.send(buf, this.toPort, this.toAddress);
   }
   isOpen(): boolean {
-    return true;
+    return !this.closed.value;
   }
 }
 
@@ -152,12 +155,18 @@ export class SipTransport {
   readonly #byKey = new Map<string, Flow>();
   readonly #outbound = new Map<string, TcpFlow>();
   readonly #sockets = new Set<Socket>();
+  /** Connections clients opened (directly or through layer 1), not ours towards backends. */
+  readonly #inbound = new Set<Socket>();
+  #lastDatagram = 0;
   #sweeper: NodeJS.Timeout | undefined;
   readonly #maxUnsent: number;
   readonly #unread = (): void => {
     this.counters.unread++;
     this.#o.onDrop?.('unread');
   };
+  /** Set by close(): a UDP socket sent to or closed after that would throw ERR_SOCKET_DGRAM_NOT_RUNNING. */
+  readonly #closed = { value: false };
+  #closing: Promise<void> | undefined;
 
   constructor(o: TransportOptions, h: TransportHandlers, log: Logger) {
     this.#o = o;
@@ -168,6 +177,16 @@ export class SipTransport {
 
   get address(): string {
     return this.#o.address;
+  }
+
+  /** TCP connections from clients open now. */
+  get inboundConnections(): number {
+    return this.#inbound.size;
+  }
+
+  /** When the last UDP datagram arrived (0: none yet). */
+  get lastDatagramAt(): number {
+    return this.#lastDatagram;
   }
   get port(): number {
     return this.#o.port;
@@ -184,12 +203,19 @@ export class SipTransport {
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(10000, o.idleTimeoutMs)).unref();
   }
 
-  async close(): Promise<void> {
+  /** Closes every socket; safe to call again (a second stop signal), and sends after it are dropped. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed.value = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
     for (const s of this.#sockets) s.destroy();
     const closeServer = (s: Server | undefined): Promise<void> => new Promise((r) => (s ? s.close(() => r()) : r()));
-    this.#udp?.close();
-    this.#udpProxied?.close();
+    closeUdp(this.#udp);
+    closeUdp(this.#udpProxied);
     await Promise.all([closeServer(this.#tcp), closeServer(this.#tcpProxied)]);
   }
 
@@ -201,6 +227,7 @@ export class SipTransport {
 
   /** Send to a peer by address: UDP from the plain socket, TCP over a kept connection (opened on demand). */
   sendTo(peer: Peer, buf: Buffer): void {
+    if (this.#closed.value) return;
     if (peer.transport === 'udp') {
       this.counters.udpOut++;
       this.#udp?.send(buf, peer.port, peer.address);
@@ -238,11 +265,12 @@ export class SipTransport {
     let f = this.#udpFlows.get(k);
     if (!f) {
       const key = flowKey('udp', rinfo.address, rinfo.port);
-      f = new UdpFlow(false, rinfo.address, rinfo.port, this.#o.address, this.#o.port, key, this.#udp!, rinfo.address, rinfo.port, this.counters);
+      f = new UdpFlow(false, rinfo.address, rinfo.port, this.#o.address, this.#o.port, key, this.#udp!, rinfo.address, rinfo.port, this.counters, this.#closed);
       this.#udpFlows.set(k, f);
       this.#byKey.set(key, f);
     }
     f.lastSeen = Date.now();
+    this.#lastDatagram = f.lastSeen;
     this.#h.onMessage(msg, f, true);
   }
 
@@ -274,11 +302,12 @@ export class SipTransport {
     let f = this.#udpFlows.get(k);
     if (!f) {
       const key = flowKey('udp', info.srcAddress, info.srcPort);
-      f = new UdpFlow(true, info.srcAddress, info.srcPort, this.#o.wellKnown.address, this.#o.wellKnown.port, key, this.#udpProxied!, rinfo.address, rinfo.port, this.counters);
+      f = new UdpFlow(true, info.srcAddress, info.srcPort, this.#o.wellKnown.address, this.#o.wellKnown.port, key, this.#udpProxied!, rinfo.address, rinfo.port, this.counters, this.#closed);
       this.#udpFlows.set(k, f);
       this.#byKey.set(key, f);
     }
     f.lastSeen = Date.now();
+    this.#lastDatagram = f.lastSeen;
     this.#h.onMessage(payload, f, true);
   }
 
@@ -298,6 +327,8 @@ export class SipTransport {
 
   #onConnection(socket: Socket, proxied: boolean): void {
     this.counters.tcpConnections++;
+    this.#inbound.add(socket);
+    socket.once('close', () => this.#inbound.delete(socket));
     const remoteAddress = socket.remoteAddress ?? '';
     const remotePort = socket.remotePort ?? 0;
     socket.on('error', () => socket.destroy());

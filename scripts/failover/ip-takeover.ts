@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { loadConfigFile } from '../../shared/config/load.js';
 import type { Config, PopFailoverConfig } from '../../shared/config/types.js';
 import { ConfigError, VcpError } from '../../shared/errors.js';
+import { ServiceNotifier } from '../../shared/service/notify.js';
 import { Birdc } from './birdc.js';
 import { EdgeControl } from './edge-control.js';
 import { arpHolder, interfaceExists } from './edge.js';
@@ -263,14 +264,18 @@ export async function main(argv: string[]): Promise<Exit> {
         return await new Promise<Exit>((resolve) => {
           const w = new Watch(config, pf, ctx.edge, stateDir, log);
           log.info({ event: 'watch_start', policy: { primary: config.failover!.primary, anycast: config.failover!.anycast, failback: config.failover!.failback }, watch: config.failover!.watch }, `watching POP ${pf.pop}`);
+          const notifier = new ServiceNotifier(log);
           const stop = (): void => {
             w.stop();
+            notifier.stopWatchdog();
             log.info({ event: 'watch_stop' }, 'watch stopped; the announcement stays as it is');
             resolve(Exit.Ok);
           };
           process.once('SIGTERM', stop);
           process.once('SIGINT', stop);
           w.start();
+          void notifier.ready(`watching POP ${pf.pop}`);
+          notifier.startWatchdog();
         });
     }
   } catch (err) {

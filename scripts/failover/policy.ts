@@ -28,6 +28,12 @@ export interface PolicyInput {
   current: Announce;
   /** This POP carried the address at some time before (kept in the state file). */
   carriedBefore: boolean;
+  /**
+   * A layer-1 member answers ARP for the address on the edge interface; undefined: not checked. The
+   * watch checks it only before it starts announcing, so that a POP whose pair holds nothing (no
+   * VRRP master yet, or keepalived down on both members while layer 1 answers) never draws traffic.
+   */
+  held?: boolean | undefined;
 }
 
 export interface PolicyDecision {
@@ -36,6 +42,14 @@ export interface PolicyDecision {
 }
 
 export function decide(i: PolicyInput): PolicyDecision {
+  const d = decideAnnounce(i);
+  if (i.current === 'none' && d.announce !== 'none' && i.held === false) {
+    return { announce: 'none', reason: `would announce (${d.reason}), but no layer-1 member holds the address yet (no ARP answer on the edge interface)` };
+  }
+  return d;
+}
+
+function decideAnnounce(i: PolicyInput): PolicyDecision {
   if (i.override === 'release') return { announce: 'none', reason: 'released by the operator (ip-takeover release; resume hands back to the watch)' };
   if (!i.healthy) return { announce: 'none', reason: 'the local tiers are unhealthy' };
   if (i.override === 'takeover') return { announce: 'active', reason: 'taken over by the operator (ip-takeover takeover)' };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config, PopFailoverConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { EdgeControl } from './edge-control.js';
+import { arpHolder } from './edge.js';
 import { Debounce, probeAll, tiersVerdict, tierProbes } from './health.js';
 import { decide, type Announce } from './policy.js';
 import { readState, writeState } from './state.js';
@@ -77,7 +78,7 @@ export class Watch {
       writeState(this.stateDir, this.pf.pop, state);
       this.log.info({ event: 'order_spent', order: 'takeover' }, "the operator's takeover ends: this POP stopped announcing");
     }
-    const d = decide({
+    const input = {
       isPrimary: policy.primary === this.pf.pop,
       anycast: policy.anycast,
       failback: policy.failback,
@@ -87,7 +88,10 @@ export class Watch {
       sessionsReady: this.#establishedSince !== undefined && now - this.#establishedSince >= SESSION_GRACE_MS,
       current: view.announce,
       carriedBefore: state.carriedBefore,
-    });
+    };
+    let d = decide(input);
+    // About to start announcing: only when a pair member holds the address (one ARP request).
+    if (d.announce !== 'none' && view.announce === 'none') d = decide({ ...input, held: (await arpHolder(this.config.wellKnown.address, this.pf.bgp.edgeInterface).catch(() => undefined)) !== undefined });
     // Re-apply even when the announcement looks right: a route removed by hand comes back.
     const steps = d.announce !== view.announce || (d.announce !== 'none') !== view.routePresent ? await this.edge.apply(d.announce) : [];
     if (d.announce === 'active' && !state.carriedBefore) writeState(this.stateDir, this.pf.pop, { ...state, carriedBefore: true, updatedAt: new Date().toISOString(), by: 'watch' });

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { VcpError } from '../../shared/errors.js';
 import { dist, LabError, repo, RunDir, sh, waitUntil } from './exec.js';
+import { summary, table } from './report.js';
 import { popRestore } from './pop.js';
-import { Lab } from './lab.js';
+import { Lab, type LabStartup } from './lab.js';
 import { teardown } from './netns.js';
 import { connectorKill, failback, layer1Process, pairTakeover, popMove, type Figure, type Traffic } from './scenarios.js';
 
@@ -20,8 +21,12 @@ options:
   --topology FILE       topology (default config/examples/failover-lab.yaml)
   --anycast on|off      override failover.anycast of the topology
   --failback automatic|manual   override failover.failback
+  --pin on|off          the router pins each flow to the POP it started on while that POP announces
+                        (default on: calls in progress stay where they are when the address moves back)
   --rounds N            run the scenarios N times (default 1)
   --short               pair takeover, POP move and failback only, less traffic (the test suite's run)
+  --functional          recovery times are printed, not judged: every other target stays (the test
+                        suite's run, on a machine of unknown load; the sub-second targets are --rounds')
   --rate N              sipp calls per second (default 10; --short 5)
   --hold MS             call length (default 2000)
   --json FILE           also write the figures as JSON
@@ -29,32 +34,6 @@ options:
   --keep                leave the lab running at the end (scripts/drill --cleanup removes it)
   --keep-logs           keep the run dir (configs, logs, sipp traces) when every target is met too
   --cleanup             remove what an earlier drill left (namespaces with the prefix) and exit`;
-
-function table(figures: Figure[]): string {
-  const rows = [['round', 'scenario', 'back after', 'gap', 'failed probes', 'calls (done/lost)', 'lost: failed node', 'lost: survivors', 'mechanism', 'result']];
-  const ms = (v: number | null): string => (v === null ? '—' : `${v} ms`);
-  for (const f of figures) {
-    const mech = Object.entries(f.detail)
-      .filter(([, v]) => v !== null && v !== undefined)
-      .map(([k, v]) => `${k}=${v}`)
-      .concat(f.proberStallMs > 100 ? [`proberStallMs=${f.proberStallMs}`] : [])
-      .join(' ');
-    rows.push([
-      String(f.round),
-      f.scenario,
-      ms(f.recoveryMs),
-      ms(f.gapMs),
-      String(f.failedProbes),
-      f.calls ? `${f.calls.calls} (${f.calls.completed}/${f.calls.lost})` : '—',
-      f.calls ? String(f.calls.lostOnFailed) : '—',
-      f.calls ? String(f.calls.lostOnSurvivors) : '—',
-      mech,
-      f.missed.length === 0 ? 'ok' : `${f.disturbed ? 'DISTURBED' : 'MISSED'}: ${f.missed.join('; ')}`,
-    ]);
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-}
 
 async function main(): Promise<number> {
   let v;
@@ -64,8 +43,10 @@ async function main(): Promise<number> {
         topology: { type: 'string' },
         anycast: { type: 'string' },
         failback: { type: 'string' },
+        pin: { type: 'string', default: 'on' },
         rounds: { type: 'string', default: '1' },
         short: { type: 'boolean' },
+        functional: { type: 'boolean' },
         rate: { type: 'string' },
         hold: { type: 'string', default: '2000' },
         json: { type: 'string' },
@@ -96,15 +77,15 @@ async function main(): Promise<number> {
   }
   const anycast = v.anycast === undefined ? undefined : v.anycast === 'on' ? true : v.anycast === 'off' ? false : null;
   const fb = v.failback;
-  if (anycast === null || (fb !== undefined && fb !== 'automatic' && fb !== 'manual')) {
-    process.stderr.write(`drill: --anycast takes on|off and --failback automatic|manual\n${USAGE}\n`);
+  if (anycast === null || (fb !== undefined && fb !== 'automatic' && fb !== 'manual') || (v.pin !== 'on' && v.pin !== 'off')) {
+    process.stderr.write(`drill: --anycast and --pin take on|off, --failback automatic|manual\n${USAGE}\n`);
     return 2;
   }
   if (process.getuid?.() !== 0) {
     process.stderr.write('drill: needs root (it creates network namespaces)\n');
     return 3;
   }
-  for (const cmd of ['ip', 'bird', 'birdc', 'keepalived', 'sipp', 'curl', 'arping']) {
+  for (const cmd of ['ip', 'bird', 'birdc', 'keepalived', 'sipp', 'curl', 'arping', 'nft']) {
     if (sh('sh', ['-c', `command -v ${cmd}`], { allowFail: true }).code !== 0) {
       process.stderr.write(`drill: ${cmd} is missing: run ./scripts/install --test\n`);
       return 3;
@@ -137,14 +118,20 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const figures: Figure[] = [];
+  let startup: LabStartup | undefined;
   try {
     const lab = Lab.prepare(run, v.topology ?? repo('config/examples/failover-lab.yaml'), prefix, { anycast, failback: fb as 'automatic' | 'manual' | undefined });
-    say(`run dir ${run.path}; policy: primary ${lab.policy.primary}, anycast ${lab.policy.anycast ? 'on' : 'off'}, failback ${lab.policy.failback}`);
-    await lab.build(say);
+    lab.pin = v.pin === 'on';
+    lab.timed = !v.functional;
+    say(`run dir ${run.path}; policy: primary ${lab.policy.primary}, anycast ${lab.policy.anycast ? 'on' : 'off'}, failback ${lab.policy.failback}; flows pinned at the router: ${v.pin}`);
+    // What an interrupted run left under this prefix goes first (one drill per prefix at a time).
+    for (const note of await teardown(undefined, prefix)) say(`earlier run: ${note}`);
+    startup = await lab.build(say);
     lab.startProber(50);
-    await new Promise((r) => setTimeout(r, 1500));
-    if (!lab.probes.some((p) => p.ok)) throw new LabError('the prober gets no answer from the well-known address: the lab did not come up (see the logs in the run dir)');
-    say(`calls answer at ${lab.config.wellKnown.address} through POP ${lab.carrierPop()}`);
+    const proberMs = await waitUntil('the prober to get an answer from the well-known address', () => lab.probes.some((p) => p.ok), 15_000, 20).catch(() => {
+      throw new LabError('the prober gets no answer from the well-known address: the lab did not come up (see the logs in the run dir)');
+    });
+    say(`calls answer at ${lab.config.wellKnown.address} through POP ${lab.carrierPop()} (first probe answered ${proberMs} ms after the prober started)`);
     const rounds = Math.max(1, Number(v.rounds));
     for (let round = 1; round <= rounds; round++) {
       const plan = short ? [pairTakeover, popMove, failback] : [pairTakeover, layer1Process, connectorKill, popMove, failback];
@@ -152,13 +139,12 @@ async function main(): Promise<number> {
       const reset = async (scenario: (typeof plan)[number]): Promise<void> => {
         if (scenario !== popMove) return;
         await popRestore(lab.host(lab.policy.primary));
-        await waitUntil(`POP ${lab.policy.primary} to carry the address again`, () => lab.carrierPop() === lab.policy.primary, 30_000, 100);
-        await new Promise((r) => setTimeout(r, 2000));
+        await lab.converged(30_000);
       };
       for (const scenario of plan) {
         say(`round ${round}: ${scenario.name}`);
         let f = await scenario(lab, round, t);
-        if (f.missed.length > 0 && f.proberStallMs > DISTURBED_MS && scenario !== failback) {
+        if (lab.timed && f.missed.length > 0 && f.proberStallMs > DISTURBED_MS && scenario !== failback) {
           // The machine starved the prober itself: the figure says more about the host than about
           // failover. Say so, keep the row, and measure once more.
           f.missed = f.missed.map((m) => `${m} (prober stalled ${f.proberStallMs} ms: measured again)`);
@@ -174,9 +160,10 @@ async function main(): Promise<number> {
     }
     await lab.stopProber();
     process.stdout.write(`\n${table(figures)}\n\n`);
+    if (rounds > 1) process.stdout.write(`${summary(figures)}\n\n`);
     process.stdout.write('back after: fault → first successful new call; gap: last success before → first after (prober, a new call every 50 ms, no retransmission)\n');
     process.stdout.write('calls: sipp UAC calls in the window; lost on survivors counts calls held by nodes that did not fail and calls no connector saw\n');
-    if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, policy: lab.policy, figures }, null, 2)}\n`);
+    if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, policy: lab.policy, startup, figures }, null, 2)}\n`);
     const missed = figures.filter((f) => f.missed.length > 0 && !f.disturbed).length;
     say(missed === 0 ? 'every target met' : `${missed} scenario(s) missed a target`);
     if (v.keep) {
@@ -190,7 +177,7 @@ async function main(): Promise<number> {
   } catch (err) {
     say(`failed: ${err instanceof VcpError ? `${err.code}: ` : ''}${(err as Error).message}`);
     say(`logs: ${run.path}/logs`);
-    if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, error: (err as Error).message, figures }, null, 2)}\n`);
+    if (v.json) writeFileSync(v.json, `${JSON.stringify({ runDir: run.path, error: (err as Error).message, startup, figures }, null, 2)}\n`);
     await clean();
     return 3;
   }

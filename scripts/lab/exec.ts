@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,11 +19,19 @@ export function inNs(ns: string | undefined, cmd: string, args: readonly string[
 
 export class LabError extends Error {}
 
+/**
+ * A command run real-time (round robin, priority 10) where the kernel allows it, as is where not (a
+ * container without a real-time budget): [command, args] for RunDir.start.
+ */
+export function realtime(cmd: string, args: readonly string[]): [string, string[]] {
+  return ['sh', ['-c', 'chrt --rr 10 true 2>/dev/null && exec chrt --rr 10 "$@" || exec "$@"', cmd, cmd, ...args]];
+}
+
 /** Run to completion; throws with the command's output unless `allowFail`. */
-export function sh(cmd: string, args: readonly string[], o: { ns?: string | undefined; allowFail?: boolean; timeoutMs?: number } = {}): { code: number; out: string } {
+export function sh(cmd: string, args: readonly string[], o: { ns?: string | undefined; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): { code: number; out: string } {
   const [c, a] = inNs(o.ns, cmd, args);
   try {
-    const out = execFileSync(c, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 10_000 });
+    const out = execFileSync(c, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: o.timeoutMs ?? 10_000, env: { ...process.env, ...o.env } });
     return { code: 0, out };
   } catch (err) {
     const e = err as { status?: number; stdout?: string; stderr?: string; message: string };
@@ -35,9 +43,13 @@ export function sh(cmd: string, args: readonly string[], o: { ns?: string | unde
 
 /**
  * Where a lab keeps what it starts: pid files, logs, generated configs. Daemons run detached (they
- * outlive the command that started them, as provisioning needs) and are stopped by their pid file.
+ * outlive the command that started them, as provisioning needs), each leading its own process group,
+ * and are stopped as a group by their pid file.
  */
 export class RunDir {
+  readonly #spawns = new Map<string, Spawn>();
+  readonly #marks = new Map<string, number>();
+
   constructor(readonly path: string) {
     mkdirSync(join(path, 'pids'), { recursive: true });
     mkdirSync(join(path, 'logs'), { recursive: true });
@@ -64,15 +76,71 @@ export class RunDir {
     return join(this.path, 'pids', `${name}.pid`);
   }
 
+  /**
+   * Start a daemon detached, as the leader of its own process group (everything it forks stays in
+   * that group and is stopped with it). Remembers when it was spawned and where its log stood then,
+   * so that readiness is read from the lines it writes from now on.
+   */
   start(name: string, ns: string | undefined, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): number {
     const [c, a] = inNs(ns, cmd, args);
-    const fd = openSync(this.log(name), 'a');
+    const log = this.log(name);
+    const fd = openSync(log, 'a');
+    const logOffset = fstatSync(fd).size;
+    const spawnedAt = Date.now();
     const child = spawn(c, a, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
     closeSync(fd);
     if (child.pid === undefined) throw new LabError(`could not start ${name} (${c})`);
     child.unref();
-    writeFileSync(this.pidFile(name), `${child.pid}\n`);
+    writeFileSync(this.pidFile(name), `${child.pid} ${startTime(child.pid) ?? ''}\n`);
+    this.#spawns.set(name, { pid: child.pid, spawnedAt, logOffset });
     return child.pid;
+  }
+
+  /** Remember where a log file (of a process not started here: a notify script's) ends now. */
+  mark(name: string): void {
+    const file = this.log(name);
+    this.#marks.set(name, existsSync(file) ? statSync(file).size : 0);
+  }
+
+  marked(name: string): number {
+    return this.#marks.get(name) ?? 0;
+  }
+
+  /** When `name` was last started by this run dir, and its log's size then. */
+  spawned(name: string): Spawn | undefined {
+    return this.#spawns.get(name);
+  }
+
+  /** Lines `name` logged since it was last started (all of them when it was not started here). */
+  linesSince(name: string, from = this.#spawns.get(name)?.logOffset ?? 0): string[] {
+    const file = this.log(name);
+    if (!existsSync(file)) return [];
+    const buf = readFileSync(file);
+    return buf.subarray(Math.min(from, buf.length)).toString('utf8').split('\n');
+  }
+
+  /**
+   * Wait for a JSON log line of `name` (since its last start) whose `msg` is `msg`; resolves with the
+   * time the line carries (pino's `time`, or `ms` for the notify script), the moment it was ready.
+   */
+  async waitLog(name: string, match: (e: LogEvent) => boolean, what: string, timeoutMs: number): Promise<number> {
+    let at = 0;
+    await waitUntil(what, () => {
+      for (const line of this.linesSince(name)) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const e = JSON.parse(line) as LogEvent;
+          if (match(e)) {
+            at = typeof e.ms === 'number' ? e.ms : Date.parse(String(e.time));
+            return true;
+          }
+        } catch {
+          // a line being written
+        }
+      }
+      return false;
+    }, timeoutMs, 25);
+    return at;
   }
 
   /** Record a pid a daemon wrote itself (keepalived's VRRP child, for one). */
@@ -92,23 +160,68 @@ export class RunDir {
       .map((f) => f.slice(0, -4));
   }
 
-  /** Signal a daemon; SIGKILL is not followed by waiting. Forgets it once it is gone. */
+  /** Signal a daemon's process group; waits for its leader to go (SIGKILL follows after `waitMs`). */
   async stop(name: string, signal: NodeJS.Signals = 'SIGTERM', waitMs = 3000): Promise<void> {
     const pid = this.pid(name);
     if (pid === undefined) return;
-    signalPid(pid, signal);
+    signalGroup(pid, signal);
     const until = Date.now() + waitMs;
     while (alive(pid) && Date.now() < until) await sleep(25);
-    if (alive(pid)) signalPid(pid, 'SIGKILL');
+    signalGroup(pid, 'SIGKILL');
     while (alive(pid) && Date.now() < until + 2000) await sleep(25);
     rmSync(this.pidFile(name), { force: true });
   }
+
+  /** Kill a daemon and everything it forked at once, without waiting (a fault, not a stop). */
+  kill(name: string): void {
+    const pid = this.pid(name);
+    if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+  }
 }
 
+export interface Spawn {
+  pid: number;
+  spawnedAt: number;
+  logOffset: number;
+}
+
+export interface LogEvent {
+  msg?: string;
+  time?: string | number;
+  ms?: number;
+  [k: string]: unknown;
+}
+
+/**
+ * The pid in a pid file, if that process still runs: a file may also carry the process's start time,
+ * and a pid now used by another process (after a reboot, say) is no longer ours.
+ */
 export function readPid(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
-  const n = Number(readFileSync(file, 'utf8').trim());
-  return Number.isInteger(n) && n > 1 ? n : undefined;
+  const [p, start] = readFileSync(file, 'utf8').trim().split(/\s+/);
+  const n = Number(p);
+  if (!Number.isInteger(n) || n <= 1) return undefined;
+  if (start && startTime(n) !== undefined && startTime(n) !== start) return undefined;
+  return n;
+}
+
+/** A process's start time (clock ticks since boot, /proc/PID/stat field 22), as text. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signal a process group (its leader's pid); falls back to the process alone when it leads none. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    signalPid(pid, signal);
+  }
 }
 
 export function signalPid(pid: number, signal: NodeJS.Signals): void {
@@ -136,8 +249,12 @@ export function alive(pid: number): boolean {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Deadlines stretch by VCP_TEST_SLOWNESS (default 1) on a machine known to be slow. */
+export const SLOWNESS = Math.max(1, Number(process.env.VCP_TEST_SLOWNESS) || 1);
+
 export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<number> {
   const start = Date.now();
+  timeoutMs *= SLOWNESS;
   for (;;) {
     try {
       if (await check()) return Date.now() - start;

@@ -1,3 +1,4 @@
+import { copyFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../../shared/config/load.js';
 import { VcpError } from '../../shared/errors.js';
@@ -13,12 +14,14 @@ Sets up one host of the failover lab in the machine it runs on (the Vagrant prov
   pop      this machine is the edge of POP --pop: the POP LAN bridge, a namespace per layer-1 pair
            member and one for the connectors and the backend, every process, BIRD and ip-takeover watch
   client   a route to the well-known address through the router
+  --container  this machine is a container (lxc): keepalived cannot track the layer-1 process by the
+               kernel's process events there, only by its /health
 Run again, it first removes what it set up before (namespaces, processes).`;
 
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { topology: { type: 'string' }, 'run-dir': { type: 'string', default: '/var/lib/vcproxy-lab' }, pop: { type: 'string' }, prefix: { type: 'string', default: 'vcpd' } } });
+    parsed = parseArgs({ allowPositionals: true, options: { topology: { type: 'string' }, 'run-dir': { type: 'string', default: '/var/lib/vcproxy-lab' }, pop: { type: 'string' }, prefix: { type: 'string', default: 'vcpd' }, container: { type: 'boolean' } } });
   } catch (err) {
     process.stderr.write(`host: ${(err as Error).message}\n${USAGE}\n`);
     return 2;
@@ -30,12 +33,16 @@ async function main(): Promise<number> {
     return 2;
   }
   try {
-    const config = loadConfigFile(v.topology, role === 'pop' ? { pop: v.pop } : {});
     const run = new RunDir(v['run-dir']!);
+    // This host's own copy of the topology: what the connectors keep next to it (learned profiles,
+    // the admin token) stays on this host, never in a tree shared with others (/vagrant).
+    const topology = run.file('topology.yaml');
+    copyFileSync(v.topology, topology);
+    const config = loadConfigFile(topology, role === 'pop' ? { pop: v.pop } : {});
     const layout = labLayout(config, v.prefix!, false);
     for (const n of await teardown(run, v.prefix!)) process.stdout.write(`host: ${n}\n`);
     if (role === 'router') {
-      const socket = routerStart(config, run, undefined);
+      const socket = routerStart(config, run, undefined, { pin: true });
       process.stdout.write(`host: router up, BIRD on ${socket} (birdc -s ${socket} show protocols)\n`);
     } else if (role === 'client') {
       sh('ip', ['route', 'replace', `${config.wellKnown.address}/32`, 'via', LAB.client.gateway]);
@@ -43,11 +50,11 @@ async function main(): Promise<number> {
     } else {
       const pl = layout.pops.find((p) => p.pop === v.pop);
       if (!pl) throw new VcpError('VCP_ERR_CONFIG', `${v.topology}: failover.pops: an entry for POP ${v.pop}`);
-      const h: PopHost = { config, topology: v.topology, pl, run };
+      const h: PopHost = { config, topology, pl, run, trackProcess: !v.container };
       sh('ip', ['link', 'del', pl.lanIf], { allowFail: true });
       popNetworkUp(h);
       await popStart(h);
-      process.stdout.write(`host: POP ${pl.pop} up; ip-takeover status --config ${v.topology} --pop ${pl.pop} --bird-socket ${run.file(pl.pop, 'bird.ctl')} --state-dir ${run.dir(pl.pop, 'state')}\n`);
+      process.stdout.write(`host: POP ${pl.pop} up; ip-takeover status --config ${topology} --pop ${pl.pop} --bird-socket ${run.file(pl.pop, 'bird.ctl')} --state-dir ${run.dir(pl.pop, 'state')}\n`);
     }
     return 0;
   } catch (err) {

@@ -8,9 +8,25 @@ import { Birdc } from '../failover/birdc.js';
 import { dist, inNs, type RunDir, sh, waitUntil } from './exec.js';
 import { LAB, labLayout, type LabLayout, type PopLayout } from './layout.js';
 import { hostLinksUp } from './netns.js';
-import { birdSocket, popNetworkUp, popStart, stateDir, type PopHost } from './pop.js';
+import { birdSocket, popNetworkUp, popStart, type PopHost, type PopStartup, stateDir, vrrpStates } from './pop.js';
 import type { ProbeResult } from './prober.js';
 import { routerNextHop, routerStart } from './router.js';
+
+/** What the lab's start-up took: every POP's pieces, and when the router learnt each announcement. */
+export interface LabStartup {
+  totalMs: number;
+  /** Namespaces, links and addresses. */
+  networkMs: number;
+  pops: PopStartup[];
+  /** Build start → the router has the POP's announcement. */
+  routerLearntMs: Record<string, number>;
+}
+
+/** One POP's start-up figures on one line. */
+export function startupLine(s: PopStartup): string {
+  const each = (r: Record<string, number>): string => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `backend ${s.backendMs} ms; connectors ${each(s.connectorsMs)} ms; layer 1 ${each(s.layer1Ms)} ms, serving ${each(s.layer1ServingMs)} ms; keepalived ${each(s.keepalivedMs)} ms; BGP established ${s.bgpMs} ms; watch announces ${s.announceMs} ms`;
+}
 
 /** The whole drill lab in network namespaces: hosts, links, every process, and the prober. */
 export class Lab {
@@ -18,6 +34,11 @@ export class Lab {
   readonly probes: ProbeResult[] = [];
   #prober: ChildProcess | undefined;
   routerSocket = '';
+
+  /** Flows pinned at the router to the POP they started on (router.ts). */
+  pin = true;
+  /** Recovery times are targets (< 1 s); false: figures only (the test suite's functional run). */
+  timed = true;
 
   private constructor(
     readonly config: Config,
@@ -60,30 +81,99 @@ export class Lab {
     return this.host(pop).pl;
   }
 
+  /**
+   * When the router's main table started sending the address to `pop` after `after` (ms since the
+   * epoch), from `ip monitor route`; null when it has not (yet).
+   */
+  routeMovedAt(pop: string, after: number): number | null {
+    const hop = this.pop(pop).uplinkAddress;
+    const wk = this.config.wellKnown.address;
+    for (const line of this.run.linesSince('router.routes')) {
+      const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\] (.*)$/.exec(line);
+      if (!m || m[2]!.includes(' table ') || m[2]!.startsWith('Deleted')) continue;
+      if (!m[2]!.startsWith(`${wk} `) && !m[2]!.startsWith(`${wk}/32 `)) continue;
+      const at = Date.parse(m[1]!);
+      if (at >= after && m[2]!.includes(` via ${hop} `)) return at;
+    }
+    return null;
+  }
+
   /** Which POP the router sends the well-known address to now, by its next hop. */
   carrierPop(): string | undefined {
     const hop = routerNextHop(this.config, this.layout.routerNs);
     return this.layout.pops.find((p) => p.uplinkAddress === hop)?.pop;
   }
 
-  async build(log: (line: string) => void): Promise<void> {
+  /**
+   * Both POPs at once, every piece as soon as what it needs is ready (pop.ts). Resolves when every
+   * piece is ready and the router has converged: the primary carries the address and, with anycast,
+   * every POP's announcement is in the router's table. Returns the start-up figures.
+   */
+  async build(log: (line: string) => void, timeoutMs = 60_000): Promise<LabStartup> {
+    const t0 = Date.now();
     hostLinksUp(this.layout);
-    this.routerSocket = routerStart(this.config, this.run, this.layout.routerNs);
+    this.routerSocket = routerStart(this.config, this.run, this.layout.routerNs, { pin: this.pin, table: `${this.layout.prefix.replace(/-/g, '_')}_pin` });
+    // Every change of the router's kernel routes, time-stamped: when traffic really moved.
+    this.run.start('router.routes', this.layout.routerNs, 'ip', ['-ts', 'monitor', 'route']);
     for (const pl of this.layout.pops) popNetworkUp(this.host(pl.pop));
-    // The primary first, so that a cold start ends the way the policy means it to.
-    for (const pl of this.layout.pops) {
-      const t0 = Date.now();
-      await popStart(this.host(pl.pop));
-      log(`POP ${pl.pop} up in ${Date.now() - t0} ms (connectors, layer-1 pair, keepalived, BIRD, watch)`);
-      if (pl.pop === this.policy.primary) {
-        await waitUntil(`the router to send ${this.config.wellKnown.address} to POP ${pl.pop}`, () => this.carrierPop() === pl.pop, 30_000, 100);
-      }
-    }
-    if (this.policy.anycast) {
-      const want = this.layout.pops.length;
-      const bird = new Birdc(this.routerSocket);
-      await waitUntil('every POP announcing to the router', async () => (await bird.routes(`${this.config.wellKnown.address}/32`)).length === want, 30_000, 200);
-    }
+    const networkMs = Date.now() - t0;
+    const bird = new Birdc(this.routerSocket);
+    const seenAt = new Map<string, number>();
+    const wk = `${this.config.wellKnown.address}/32`;
+    // The router's view: when each POP's announcement arrives (its AS ends the path).
+    const watchRoutes = (async () => {
+      const want = this.policy.anycast ? this.layout.pops.length : 1;
+      await waitUntil(`the router to learn ${wk} from ${this.policy.anycast ? 'every POP' : `POP ${this.policy.primary}`}`, async () => {
+        for (const r of await bird.routes(wk)) {
+          const pop = this.config.failover!.pops.find((p) => p.bgp.localAs === r.asPath[r.asPath.length - 1]);
+          if (pop && !seenAt.has(pop.pop)) seenAt.set(pop.pop, Date.now() - t0);
+        }
+        return seenAt.size >= want && this.carrierPop() === this.policy.primary;
+      }, timeoutMs, 25);
+    })();
+    const pops = await Promise.all(
+      this.layout.pops.map(async (pl) => {
+        const s = await popStart(this.host(pl.pop), timeoutMs);
+        log(`POP ${pl.pop} ready in ${s.totalMs} ms (${startupLine(s)})`);
+        return s;
+      }),
+    );
+    await watchRoutes;
+    const totalMs = Date.now() - t0;
+    log(`lab ready in ${totalMs} ms: router routes ${wk} to POP ${this.carrierPop()}; announcements at the router after ${[...seenAt].map(([p, ms]) => `${p} ${ms} ms`).join(', ')}`);
+    return { totalMs, networkMs, pops, routerLearntMs: Object.fromEntries(seenAt) };
+  }
+
+  /**
+   * The lab is as after its start: the primary carries the address, with anycast every POP's
+   * announcement is at the router, and every POP's pair has a master and a backup.
+   */
+  async converged(timeoutMs: number): Promise<number> {
+    const bird = new Birdc(this.routerSocket);
+    const want = this.policy.anycast ? this.layout.pops.length : 1;
+    return waitUntil('the lab to settle (primary carries, every announcement in, a master and a backup per pair)', async () => {
+      if (this.carrierPop() !== this.policy.primary) return false;
+      if ((await bird.routes(`${this.config.wellKnown.address}/32`)).length !== want) return false;
+      return this.layout.pops.every((pl) => {
+        const states = pl.members.map((m) => vrrpStates(this.host(pl.pop), m).at(-1)?.state);
+        return states.includes('MASTER') && states.includes('BACKUP');
+      });
+    }, timeoutMs, 50);
+  }
+
+  /**
+   * Every probe sent before `at` has reported (answered, failed or timed out). Probes are numbered
+   * in the order they are sent: once one sent at or after `at` has reported, every lower number must.
+   */
+  async probesSettled(at: number, timeoutMs = 60_000): Promise<void> {
+    await waitUntil('the prober to report every probe sent so far', () => {
+      const later = this.probes.filter((p) => p.sentAt >= at);
+      if (later.length === 0) return false;
+      const first = Math.min(...later.map((p) => p.seq));
+      const seen = new Set(this.probes.map((p) => p.seq));
+      for (let q = 1; q < first; q++) if (!seen.has(q)) return false;
+      return true;
+    }, timeoutMs, 20);
   }
 
   startProber(intervalMs = 50): void {

@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { renderKeepalived } from '../../layer1/pair/keepalived.js';
 import type { Config } from '../../shared/config/types.js';
 import { renderBirdSpeaker } from '../failover/bird-speaker.js';
-import { dist, httpOk, LabError, repo, type RunDir, sh, signalPid, waitUntil } from './exec.js';
+import { Birdc } from '../failover/birdc.js';
+import { dist, httpOk, LabError, type LogEvent, realtime, repo, type RunDir, sh, waitUntil } from './exec.js';
 import { LAB, type MemberLayout, type PopLayout } from './layout.js';
 
 /**
@@ -15,6 +16,12 @@ export interface PopHost {
   topology: string;
   pl: PopLayout;
   run: RunDir;
+  /**
+   * keepalived tracks the layer-1 process by the kernel's process events (default). Those come only
+   * to the initial network namespace: inside a container (the Vagrant lab on lxc) they are refused,
+   * and the instance is faulted by the /health track script alone.
+   */
+  trackProcess?: boolean;
 }
 
 const edge = (h: PopHost, args: string[]): void => {
@@ -58,33 +65,58 @@ export function popNetworkUp(h: PopHost): void {
 
 export const layer1Argv = (h: PopHost, node: string): string[] => [process.execPath, dist('layer1/main.js'), '--config', h.topology, '--node', node];
 
-export async function startServers(h: PopHost): Promise<void> {
+/** How long each piece of a POP took from spawn to ready, in ms (see popStart). */
+export interface PopStartup {
+  pop: string;
+  /** Spawn of the first process → every condition below met. */
+  totalMs: number;
+  backendMs: number;
+  /** Per connector: supervisor spawned → "connector ready" (its workers forked and ready). */
+  connectorsMs: Record<string, number>;
+  /** Per pair member: layer 1 spawned → "layer 1 ready" (listening). */
+  layer1Ms: Record<string, number>;
+  /** Per pair member: layer 1 spawned → its first connector counted up (serving; /health 200). */
+  layer1ServingMs: Record<string, number>;
+  /** Per pair member: keepalived spawned → its first VRRP state (MASTER or BACKUP). */
+  keepalivedMs: Record<string, number>;
+  /** BIRD spawned → its upstream session Established. */
+  bgpMs: number;
+  /** The watch spawned → it announces (active or standby). */
+  announceMs: number;
+}
+
+/** A ready line of a daemon started by `h.run`, as ms after its spawn. */
+async function readyAfter(h: PopHost, name: string, msg: string | ((e: LogEvent) => boolean), timeoutMs: number): Promise<number> {
+  const match = typeof msg === 'string' ? (e: LogEvent) => e.msg === msg : msg;
+  const at = await h.run.waitLog(name, match, `${name} to log ${typeof msg === 'string' ? `"${msg}"` : 'its ready line'}`, timeoutMs);
+  return at - h.run.spawned(name)!.spawnedAt;
+}
+
+export function startBackends(h: PopHost): void {
   const { pl, run } = h;
   for (const b of pl.backends) run.start(`${pl.pop}.${b.name}`, pl.servers.ns, process.execPath, [dist('scripts/sim/sip-uas.js'), '--address', b.address, '--port', String(b.port)]);
-  for (const c of pl.connectors) startConnector(h, c);
-  await waitServers(h);
 }
 
 export function startConnector(h: PopHost, name: string): void {
   h.run.start(`${h.pl.pop}.${name}`, h.pl.servers.ns, process.execPath, [dist('layer2/main.js'), '--config', h.topology, '--connector', name], { VCP_POP: h.pl.pop, VCP_LOG_LEVEL: 'info' });
 }
 
-export async function waitServers(h: PopHost, timeoutMs = 20_000): Promise<void> {
-  const eps = h.config.connectors.filter((c) => c.pop === h.pl.pop).flatMap((c) => c.endpoints);
-  await waitUntil(`the connectors of POP ${h.pl.pop}`, () => eps.every((ep) => httpOk(h.pl.servers.ns, `http://${ep.address}:${ep.health}/health`)), timeoutMs, 200);
-}
+/** A connector is ready when its supervisor says so: every worker forked and serving (health included). */
+export const connectorReady = (h: PopHost, name: string, timeoutMs: number): Promise<number> => readyAfter(h, `${h.pl.pop}.${name}`, 'connector ready', timeoutMs);
 
 export function startLayer1(h: PopHost, m: MemberLayout): void {
   const argv = layer1Argv(h, m.node);
   h.run.start(`${m.node}.layer1`, m.ns, argv[0]!, argv.slice(1), { VCP_LOG_LEVEL: 'info' });
 }
 
+export const layer1Ready = (h: PopHost, m: MemberLayout, timeoutMs: number): Promise<number> => readyAfter(h, `${m.node}.layer1`, 'layer 1 ready', timeoutMs);
+
 export function layer1Healthy(h: PopHost, m: MemberLayout): boolean {
   return httpOk(m.ns, `http://127.0.0.1:${h.config.layer1.control.port}/health`);
 }
 
 /** keepalived for one member, generated from the topology, started from the host into the member's namespace. */
-export function startKeepalived(h: PopHost, m: MemberLayout, trackArgv: string[] = layer1Argv(h, m.node)): void {
+export function startKeepalived(h: PopHost, m: MemberLayout, trackArgv: string[] = h.trackProcess === false ? [] : layer1Argv(h, m.node)): void {
   const conf = h.run.file(h.pl.pop, `keepalived-${m.node}.conf`);
   writeFileSync(
     conf,
@@ -96,9 +128,36 @@ export function startKeepalived(h: PopHost, m: MemberLayout, trackArgv: string[]
     }),
   );
   const pid = h.run.file(h.pl.pop, `keepalived-${m.node}.pid`);
+  // The notify lines of this start begin where the file ends now.
+  h.run.mark(`${m.node}.vrrp`);
   // -s: keepalived enters the namespace itself, after opening the process-event socket that
   // track_process needs (that socket only works from the host's initial namespace).
   h.run.start(`${m.node}.keepalived`, undefined, 'keepalived', ['-s', m.ns, '-P', '-n', '-l', '-G', '-f', conf, '-p', pid, '-r', `${pid}.vrrp`]);
+}
+
+/** The VRRP states a member's notify script reported since its keepalived was last started. */
+export function vrrpStates(h: PopHost, m: MemberLayout): Array<{ state: string; ms: number }> {
+  const out: Array<{ state: string; ms: number }> = [];
+  for (const line of h.run.linesSince(`${m.node}.vrrp`, h.run.marked(`${m.node}.vrrp`))) {
+    try {
+      const e = JSON.parse(line) as { state?: string; ms?: number };
+      if (e.state && typeof e.ms === 'number') out.push({ state: e.state, ms: e.ms });
+    } catch {
+      // partial line
+    }
+  }
+  return out;
+}
+
+/** keepalived spawned → its first VRRP state, reported by the notify script. */
+export async function keepalivedReady(h: PopHost, m: MemberLayout, timeoutMs: number): Promise<number> {
+  let at = 0;
+  await waitUntil(`keepalived on ${m.node} to enter MASTER or BACKUP`, () => {
+    const s = vrrpStates(h, m).find((x) => x.state === 'MASTER' || x.state === 'BACKUP');
+    if (s) at = s.ms;
+    return s !== undefined;
+  }, timeoutMs, 25);
+  return at - h.run.spawned(`${m.node}.keepalived`)!.spawnedAt;
 }
 
 /** The member currently holding the well-known address (the VRRP master), if any. */
@@ -107,44 +166,75 @@ export function holder(h: PopHost): MemberLayout | undefined {
   return h.pl.members.find((m) => sh('ip', ['-o', 'addr', 'show', 'dev', m.iface], { ns: m.ns, allowFail: true }).out.includes(` ${wk}/32 `));
 }
 
-export async function startMember(h: PopHost, m: MemberLayout): Promise<void> {
+/**
+ * Layer 1 first, then keepalived once layer 1 serves (a connector counted up: its /health, which
+ * keepalived's track script reads, is 200 only then; started earlier, keepalived would fault the
+ * instance and need `rise` more seconds to leave FAULT).
+ */
+export async function startMember(h: PopHost, m: MemberLayout, timeoutMs = 30_000): Promise<{ layer1Ms: number; servingMs: number; keepalivedMs: number }> {
   startLayer1(h, m);
-  await waitUntil(`layer 1 on ${m.node}`, () => layer1Healthy(h, m), 20_000, 200);
+  const [layer1Ms, servingMs] = await Promise.all([layer1Ready(h, m, timeoutMs), readyAfter(h, `${m.node}.layer1`, 'member up', timeoutMs)]);
   startKeepalived(h, m);
-  // keepalived forks its VRRP process; keep its pid too so that a node kill takes it.
-  await waitUntil(`keepalived on ${m.node}`, () => h.run.adopt(`${m.node}.keepalived-vrrp`, h.run.file(h.pl.pop, `keepalived-${m.node}.pid.vrrp`)) !== undefined, 10_000, 50);
+  const keepalivedMs = await keepalivedReady(h, m, timeoutMs);
+  return { layer1Ms, servingMs, keepalivedMs };
 }
 
 export function startEdge(h: PopHost, opts: { birdSocket: string; stateDir: string }): void {
   const pf = h.config.failover!.pops.find((p) => p.pop === h.pl.pop)!;
   const conf = h.run.file(h.pl.pop, 'bird.conf');
   writeFileSync(conf, renderBirdSpeaker(h.config, pf));
-  h.run.start(`${h.pl.pop}.bird`, h.pl.edgeNs, 'bird', ['-f', '-c', conf, '-s', opts.birdSocket, '-P', h.run.file(h.pl.pop, 'bird.pid')]);
-  h.run.start(`${h.pl.pop}.watch`, h.pl.edgeNs, process.execPath, [
-    dist('scripts/failover/ip-takeover.js'),
-    'watch',
-    '--config',
-    h.topology,
-    '--pop',
-    h.pl.pop,
-    '--bird-socket',
-    opts.birdSocket,
-    '--state-dir',
-    opts.stateDir,
-    '--log',
-    h.run.log(`${h.pl.pop}.watch-events`),
-  ]);
+  // BFD at 50 ms must not wait for a busy CPU: BIRD runs real-time, ahead of any ordinary work (a
+  // nice value would not do: each daemon leads its own session, and with autogroup scheduling a
+  // session competes as one group whatever its nice). Where real-time is refused (a container
+  // without an RT budget), chrt fails and BIRD starts as it is.
+  h.run.start(`${h.pl.pop}.bird`, h.pl.edgeNs, ...realtime('bird', ['-f', '-c', conf, '-s', opts.birdSocket, '-P', h.run.file(h.pl.pop, 'bird.pid')]));
+  // The watch logs its events to stdout, into the run dir's log of the process.
+  h.run.start(`${h.pl.pop}.watch`, h.pl.edgeNs, process.execPath, [dist('scripts/failover/ip-takeover.js'), 'watch', '--config', h.topology, '--pop', h.pl.pop, '--bird-socket', opts.birdSocket, '--state-dir', opts.stateDir]);
 }
 
 export const birdSocket = (h: PopHost): string => h.run.file(h.pl.pop, 'bird.ctl');
 export const stateDir = (h: PopHost): string => h.run.dir(h.pl.pop, 'state');
 
-/** Everything of the POP, in dependency order; resolves when one pair member holds the address. */
-export async function popStart(h: PopHost): Promise<void> {
-  await startServers(h);
-  await Promise.all(h.pl.members.map((m) => startMember(h, m)));
-  await waitUntil(`a VRRP master in POP ${h.pl.pop}`, () => holder(h) !== undefined, 15_000, 100);
+/**
+ * Everything of the POP at once, each piece started as soon as what it needs is ready: the backend,
+ * the connectors, layer 1, BIRD and the watch right away; per pair member keepalived once its layer
+ * 1 serves. The watch announces only once a member holds the address (it asks ARP first). Resolves
+ * when every piece says it is ready (its own log line), a member is VRRP master and the watch
+ * announces, with how long each piece took.
+ */
+export async function popStart(h: PopHost, timeoutMs = 60_000): Promise<PopStartup> {
+  const t0 = Date.now();
+  const { pl } = h;
+  startBackends(h);
+  for (const c of pl.connectors) startConnector(h, c);
   startEdge(h, { birdSocket: birdSocket(h), stateDir: stateDir(h) });
+  const watch = `${pl.pop}.watch`;
+  const [backends, connectors, members, bgpMs, announceMs] = await Promise.all([
+    Promise.all(pl.backends.map((b) => readyAfter(h, `${pl.pop}.${b.name}`, 'built-in backend ready', timeoutMs))),
+    Promise.all(pl.connectors.map((c) => connectorReady(h, c, timeoutMs))),
+    Promise.all(pl.members.map((m) => startMember(h, m, timeoutMs))),
+    bgpEstablished(h, timeoutMs),
+    readyAfter(h, watch, (e) => e.event === 'announce' && e.announce !== 'none', timeoutMs),
+  ]);
+  await waitUntil(`a VRRP master in POP ${pl.pop}`, () => pl.members.some((m) => vrrpStates(h, m).at(-1)?.state === 'MASTER'), timeoutMs, 25);
+  return {
+    pop: pl.pop,
+    totalMs: Date.now() - t0,
+    backendMs: Math.max(0, ...backends),
+    connectorsMs: Object.fromEntries(pl.connectors.map((c, i) => [c, connectors[i]!])),
+    layer1Ms: Object.fromEntries(pl.members.map((m, i) => [m.node, members[i]!.layer1Ms])),
+    layer1ServingMs: Object.fromEntries(pl.members.map((m, i) => [m.node, members[i]!.servingMs])),
+    keepalivedMs: Object.fromEntries(pl.members.map((m, i) => [m.node, members[i]!.keepalivedMs])),
+    bgpMs,
+    announceMs,
+  };
+}
+
+/** BIRD of the edge spawned → an upstream session Established, by BIRD's own account (birdc). */
+async function bgpEstablished(h: PopHost, timeoutMs: number): Promise<number> {
+  const bird = new Birdc(birdSocket(h));
+  await waitUntil(`BIRD of POP ${h.pl.pop} to establish its upstream session`, async () => (await bird.protocols()).some((p) => p.name.startsWith('vcp_up') && p.info.startsWith('Established')), timeoutMs, 25);
+  return Date.now() - h.run.spawned(`${h.pl.pop}.bird`)!.spawnedAt;
 }
 
 /** The names of every process of the POP in the run dir. */
@@ -153,44 +243,46 @@ export function popProcesses(h: PopHost): string[] {
   return h.run.names().filter((n) => n.startsWith(`${h.pl.pop}.`) || nodes.some((p) => n.startsWith(p)));
 }
 
-/** A pair member dies: its link goes down at once, then its processes are killed (no goodbye advert). */
-export function killMember(h: PopHost, m: MemberLayout): void {
+/**
+ * A pair member dies: its link goes down at once, then its processes are killed (no goodbye advert).
+ * Returns when the link went down.
+ */
+export function killMember(h: PopHost, m: MemberLayout): number {
   sh('ip', ['link', 'set', m.iface, 'down'], { ns: m.ns });
-  for (const n of [`${m.node}.keepalived-vrrp`, `${m.node}.keepalived`, `${m.node}.layer1`]) {
-    const pid = h.run.pid(n);
-    if (pid) signalPid(pid, 'SIGKILL');
-  }
+  const downAt = Date.now();
+  for (const n of [`${m.node}.keepalived`, `${m.node}.layer1`]) h.run.kill(n);
+  return downAt;
 }
 
 /** Bring a dead member back: drop the address it still has configured, link up, start its processes. */
-export async function restoreMember(h: PopHost, m: MemberLayout): Promise<void> {
-  for (const n of [`${m.node}.keepalived-vrrp`, `${m.node}.keepalived`, `${m.node}.layer1`]) await h.run.stop(n, 'SIGKILL', 1000);
+export async function restoreMember(h: PopHost, m: MemberLayout): Promise<{ layer1Ms: number; servingMs: number; keepalivedMs: number }> {
+  for (const n of [`${m.node}.keepalived`, `${m.node}.layer1`]) await h.run.stop(n, 'SIGKILL', 1000);
   sh('ip', ['addr', 'del', `${h.config.wellKnown.address}/32`, 'dev', m.iface], { ns: m.ns, allowFail: true });
   sh('ip', ['link', 'set', m.iface, 'up'], { ns: m.ns });
   // The default route went with the link.
   sh('ip', ['route', 'replace', 'default', 'via', h.pl.lanAddress], { ns: m.ns });
-  await startMember(h, m);
+  return startMember(h, m);
 }
 
 /**
  * The whole POP goes at once, as in a power cut: its uplink falls silent first (the upstream notices
- * only by BFD), then every process of the POP is killed.
+ * only by BFD), then every process of the POP is killed. Returns when the uplink fell silent.
  */
-export function popCut(h: PopHost): void {
+export function popCut(h: PopHost): number {
   const uplink = uplinkIf(h);
   writeFileSync(h.run.file(h.pl.pop, 'uplink-if'), uplink);
-  // Nothing is forwarded from the upstream any more, and without its address the edge sends nothing.
-  sh('sysctl', ['-qw', `net.ipv4.conf.${uplink}.forwarding=0`], { ns: h.pl.edgeNs });
-  sh('ip', ['addr', 'flush', 'dev', uplink], { ns: h.pl.edgeNs });
-  for (const n of popProcesses(h)) {
-    const pid = h.run.pid(n);
-    if (pid) signalPid(pid, 'SIGKILL');
-  }
+  // Nothing is forwarded from the upstream any more, and without its address the edge sends nothing
+  // (BFD falls silent): both in one command, a few microseconds apart.
+  sh('sh', ['-c', `sysctl -qw net.ipv4.conf.${uplink}.forwarding=0 && ip addr flush dev ${uplink}`], { ns: h.pl.edgeNs });
+  // From here the POP is gone for the rest of the network; what follows happens behind it.
+  const silentAt = Date.now();
+  for (const n of popProcesses(h)) h.run.kill(n);
   for (const m of h.pl.members) sh('ip', ['link', 'set', m.iface, 'down'], { ns: m.ns });
+  return silentAt;
 }
 
 /** The POP comes back: uplink address, members' links, then every process as at start. */
-export async function popRestore(h: PopHost): Promise<void> {
+export async function popRestore(h: PopHost): Promise<PopStartup> {
   for (const n of popProcesses(h)) await h.run.stop(n, 'SIGKILL', 1000);
   const uplink = readFileSync(h.run.file(h.pl.pop, 'uplink-if'), 'utf8').trim();
   sh('ip', ['addr', 'replace', `${h.pl.uplinkAddress}/24`, 'dev', uplink], { ns: h.pl.edgeNs });
@@ -202,7 +294,7 @@ export async function popRestore(h: PopHost): Promise<void> {
     sh('ip', ['link', 'set', m.iface, 'up'], { ns: m.ns });
     sh('ip', ['route', 'replace', 'default', 'via', h.pl.lanAddress], { ns: m.ns });
   }
-  await popStart(h);
+  return popStart(h);
 }
 
 /** The edge's interface towards the upstream: the one that carries (or carried) the uplink address. */

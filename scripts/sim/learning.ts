@@ -59,6 +59,8 @@ export interface SimOptions {
   /** Log level of the connectors, whose lines then go to this process's stdout (default: silent). */
   connectorLog?: string;
   log?: (line: string) => void;
+  /** How long the connectors may take to start (default 60 s). */
+  startTimeoutMs?: number;
 }
 
 export const NETWORKS: Record<string, { prefix: string; base: string; geoPop: string; blocks?: string }> = {
@@ -197,7 +199,7 @@ export async function runLearningSimulation(o: SimOptions): Promise<SimResult> {
     for (const c of ['ca', 'cb']) {
       children.push(spawn(process.execPath, [CONNECTOR, '--config', file, '--connector', c], { stdio: ['ignore', o.connectorLog ? 'inherit' : 'ignore', 'inherit'], env: { ...process.env, VCP_LOG_LEVEL: o.connectorLog ?? 'error' } }));
     }
-    const until = Date.now() + 20_000;
+    const until = Date.now() + (o.startTimeoutMs ?? 60_000);
     while (!(await httpOk('http://127.0.7.2:18080/health')) || !(await httpOk('http://127.0.7.3:18080/health'))) {
       if (Date.now() > until) throw new Error('the connectors did not start');
       await sleep(100);

@@ -20,7 +20,7 @@ export const CONFIG_TABLES: Readonly<Record<string, readonly string[]>> = {
   file: [
     'pop', 'wellKnown', 'pops[].name', 'connectors',
     'servers[].name', 'servers[].pop', 'servers[].address', 'servers[].sipPort', 'servers[].sipTransport', 'servers[].h323Port', 'servers[].builtin',
-    'sip', 'runAs',
+    'sip', 'runAs', 'service',
   ],
   layer1: ['layer1'],
   topology: [

@@ -228,6 +228,7 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     learning: raw.learning,
     admin: { ...raw.admin, address: raw.admin.address ?? '', token: raw.admin.token, tokenFile: at(raw.admin.tokenFile) },
     serverHealth: raw.serverHealth,
+    service: raw.service,
     replication: raw.replication ? resolveReplication(raw.replication, connectors, fail) : undefined,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
     limits: raw.limits,

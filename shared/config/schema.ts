@@ -290,6 +290,11 @@ export const ServerHealth = Section({
   suspectPerSourcePerMinute: int({ min: 1, def: 3 }, 'failed calls of one source address that may make a server suspect per minute (more are only counted): a caller that fails calls on purpose cannot keep servers out of the decisions'),
 });
 
+export const Service = Section({
+  drainTimeoutMs: ms(1_800_000, 0, 'a worker replaced by a reload or an upgrade takes no new calls and exits once its calls have ended, at the latest after this'),
+  layer1WaitMs: ms(15_000, 0, 'after starting a replacement, how long the supervisor waits for every layer-1 node of the POP to see it healthy before it drains the next worker'),
+}, 'how a connector replaces its workers on reload and upgrade');
+
 export const Admin = Section({
   address: Type.Optional(address({ description: 'address of the admin API (always behind its bearer token; plain HTTP: expose it on a management network only)', defaultText: 'loopback: the connector\'s address when that is a loopback one, else `127.0.0.1`' })),
   port: optPort('port of the admin API; 0: none', 9300),
@@ -503,6 +508,7 @@ export const ConfigSchema = Obj({
   learning: Learning,
   admin: Admin,
   serverHealth: ServerHealth,
+  service: Service,
   replication: Type.Optional(Replication),
   runAs: Type.Optional(RunAs),
   web: Type.Optional(Web),

@@ -69,6 +69,7 @@ export type ProfilesConfig = Static<typeof S.Profiles>;
 export type ServerHealthConfig = Static<typeof S.ServerHealth>;
 /** Per-source limits, flood guard and write backpressure of the public ports. */
 export type LimitsConfig = Static<typeof S.Limits>;
+export type ServiceConfig = Static<typeof S.Service>;
 /** `address` '' = loopback (`adminAddress` in load.ts); `tokenFile` absolute. */
 export type AdminConfig = Omit<Static<typeof S.Admin>, 'token'> & { address: string; token: string | undefined };
 
@@ -142,6 +143,7 @@ export interface Config {
   learning: LearningConfig;
   admin: AdminConfig;
   serverHealth: ServerHealthConfig;
+  service: ServiceConfig;
   /** Absent: no replication (a single POP), and no outbox. */
   replication: ReplicationConfig | undefined;
   runAs: { user: string; group: string } | undefined;

@@ -31,3 +31,12 @@ export function bindUdp(address: string, port: number, role: string, bufferBytes
     });
   });
 }
+
+/** Close a UDP socket that may be closed already (a second stop signal): never throws for that. */
+export function closeUdp(s: UdpSocket | undefined): void {
+  try {
+    s?.close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_SOCKET_DGRAM_NOT_RUNNING') throw err;
+  }
+}

@@ -3,15 +3,15 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import type { H323Message } from '../../layer2/h323/message.js';
 import { decodeRas, encodeRas, type RasMessage } from '../../layer2/h323/ras.js';
 import { H323Stream } from '../../scripts/sim/h323-stream.js';
-import { within } from './procs.js';
+import { remaining, within } from './procs.js';
 
 /** Scripted H.225 peers for tests: a caller connection and a server that answers as told. */
 
 export type Predicate = (m: H323Message) => boolean;
 
-/** Polls `find` until it finds something; `timeoutMs` is scaled by VCP_TEST_SLOWNESS. */
-async function until<T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + within(timeoutMs);
+/** Polls `find` until it finds something, at most until the file's deadline or `timeoutMs` (scaled). */
+async function until<T>(find: () => T | undefined, timeoutMs: number | undefined, what: string): Promise<T> {
+  const end = Date.now() + (timeoutMs === undefined ? remaining() : Math.min(remaining(), within(timeoutMs)));
   for (;;) {
     const x = find();
     if (x !== undefined) return x;
@@ -58,11 +58,11 @@ export class H323Conn {
     this.socket.write(b);
   }
 
-  wait(p: Predicate, what: string, timeoutMs = 10_000): Promise<H323Message> {
+  wait(p: Predicate, what: string, timeoutMs?: number): Promise<H323Message> {
     return until(() => this.received.find(p), timeoutMs, what);
   }
 
-  waitClosed(timeoutMs = 10_000): Promise<true> {
+  waitClosed(timeoutMs?: number): Promise<true> {
     return until(() => (this.closed ? true : undefined), timeoutMs, 'the connection to close');
   }
 
@@ -92,7 +92,7 @@ export class H323ScriptedServer {
     return this.conns.flatMap((c) => c.received);
   }
 
-  wait(p: Predicate, what: string, timeoutMs = 10_000): Promise<H323Message> {
+  wait(p: Predicate, what: string, timeoutMs?: number): Promise<H323Message> {
     return until(() => this.all().find(p), timeoutMs, what);
   }
 
@@ -129,7 +129,7 @@ export class RasClient {
   }
 
   /** The reply to request number `seq`. */
-  reply(seq: number, timeoutMs = 10_000): Promise<RasMessage> {
+  reply(seq: number, timeoutMs?: number): Promise<RasMessage> {
     return until(() => this.replies.find((r) => (r.value as { requestSeqNum?: number } | null)?.requestSeqNum === seq), timeoutMs, `the RAS reply to ${seq}`);
   }
 

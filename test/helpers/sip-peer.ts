@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { parseSipMessage } from '../../layer2/sip/parser.js';
 import type { SipMessage, SipRequest } from '../../layer2/sip/message.js';
-import { within } from './procs.js';
+import { remaining, within } from './procs.js';
 
 /**
  * A scripted SIP endpoint on UDP for tests: sends raw text, collects every message it receives,
@@ -48,12 +48,12 @@ export class SipPeer {
     this.#sock.send(Buffer.from(text.replace(/\r?\n/g, '\r\n')), port, address);
   }
 
-  /** The first message (already received or coming) that matches, or a rejection after `ms` (scaled by VCP_TEST_SLOWNESS). */
-  wait(pred: (m: SipMessage) => boolean, ms = 10_000, what = 'a SIP message'): Promise<SipMessage> {
+  /** The first message (already received or coming) that matches; a rejection at the file's deadline, or after `ms` (scaled). */
+  wait(pred: (m: SipMessage) => boolean, ms?: number, what = 'a SIP message'): Promise<SipMessage> {
     const seen = this.received.find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), within(ms));
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms === undefined ? remaining() : Math.min(remaining(), within(ms)));
       this.#waiters.push({ pred, resolve: (m) => (clearTimeout(timer), resolve(m)) });
     });
   }

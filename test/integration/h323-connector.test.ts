@@ -177,7 +177,7 @@ t.test('failover: refused, a resource release and silence move the call on; the 
   const c = await caller(t, '127.0.6.103');
   const setup = setupFor({ callReference: 10 });
   c.send(setup);
-  await c.wait(is(MsgType.Connect, 10), 'Connect from the fourth server', 5000);
+  await c.wait(is(MsgType.Connect, 10), 'Connect from the fourth server');
   t.equal(live.arrivals(guidToString(setupOf(setup)!.callIdentifier!.guid)), 1, 'the call arrived at the live MCU with its call identifier');
   t.equal(busy.all().filter(is(MsgType.Setup)).length, 1);
   const toSilent = await silent.wait(is(MsgType.ReleaseComplete), 'a release for the silent server');
@@ -194,7 +194,7 @@ t.test('every server failing: Release Complete to the caller, cause 102 when the
   await worker(t, ['  - { name: a-refused, pop: t, address: 127.0.6.13, sipPort: 0, h323Port: 1720 }', '  - { name: c-silent, pop: t, address: 127.0.6.15, sipPort: 0, h323Port: 1720 }'].join('\n'), '', 'connectTimeoutMs: 5000, setupTimeoutMs: 500');
   const c = await caller(t, '127.0.6.104');
   c.send(setupFor({ callReference: 11 }));
-  const rc = await c.wait(is(MsgType.ReleaseComplete, 11), 'the release when every server failed', 5000);
+  const rc = await c.wait(is(MsgType.ReleaseComplete, 11), 'the release when every server failed');
   t.match(summarizeCall(rc), { cause: 102, releaseReason: 'unreachableDestination' });
   t.equal(metric(await metrics(), 'vcp_h323_calls_total', { outcome: 'failed' }), 1);
   await c.waitClosed();

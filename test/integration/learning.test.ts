@@ -1,20 +1,19 @@
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { analyse, DEFAULT_POPULATION, runLearningSimulation, POP_ADDRESS } from '../../scripts/sim/learning.js';
-import { requireBuild, sippPath } from '../helpers/procs.js';
+import { remaining, requireBuild, requireTool, sippPath } from '../helpers/procs.js';
 
 // The learning simulation (scripts/sim/learning.ts): addresses 127.0.7.0/24 and 127.0.40-42.0/24,
 // and an nftables table of its own for the firewall of one network.
 t.before(() => {
   requireBuild();
   sippPath();
-  execFileSync('sh', ['-c', 'command -v nft'], { stdio: 'ignore' });
+  requireTool('nft', 'nftables');
 });
 
 t.test('a mixed population: wrong techniques stop failing after ≤ 2 calls per class, ≤ 1 per (network, server)', async (t) => {
   const rounds = 5;
   const perRound = DEFAULT_POPULATION.reduce((n, m) => n + m.networks.length, 0);
-  const { calls } = await runLearningSimulation({ rounds, gapMs: 350 });
+  const { calls } = await runLearningSimulation({ rounds, gapMs: 350, startTimeoutMs: remaining() });
   const a = analyse(calls);
   t.equal(calls.length, rounds * perRound, 'every call of the schedule was placed');
   for (const [cls, failed] of Object.entries(a.perClass)) t.ok(failed <= 2, `class ${cls}: ${failed} failed call(s) ≤ 2`);

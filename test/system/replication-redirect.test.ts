@@ -1,10 +1,9 @@
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SipUas } from '../../scripts/sim/sip-uas.js';
 import { NatsCluster, localCluster } from '../../scripts/nats-cluster.js';
-import { ROOT, requireBuild, sippPath, sleep, start, waitFor } from '../helpers/procs.js';
+import { ROOT, requireBuild, requireTool, sippPath, sleep, start, waitFor } from '../helpers/procs.js';
 import { PopHosts, TOKEN, metric } from '../helpers/pop-hosts.js';
 
 // A redirect issued at POP a is closed by the arrival at POP b, each POP with its own profile store,
@@ -16,7 +15,7 @@ import { PopHosts, TOKEN, metric } from '../helpers/pop-hosts.js';
 t.before(() => {
   requireBuild();
   sippPath();
-  execFileSync('sh', ['-c', 'command -v nats-server'], { stdio: 'ignore' });
+  requireTool('nats-server');
 });
 
 const UA = 'RoomKit-Follow/1.0';

@@ -49,6 +49,11 @@ t.test('the cross-POP policy, case by case', async (t) => {
     ['anycast off: secondary waits for its session', { isPrimary: false, anycast: false, sessionsReady: false }, 'none'],
     ['anycast off: secondary takes the address when nobody carries', { isPrimary: false, anycast: false }, 'backup'],
     ['anycast off: secondary unhealthy stays out', { isPrimary: false, anycast: false, healthy: false }, 'none'],
+    ['no pair member holds the address: the primary does not start announcing', { held: false }, 'none'],
+    ['no pair member holds the address: nor does a secondary', { isPrimary: false, held: false }, 'none'],
+    ['the address held: the primary announces', { held: true }, 'active'],
+    ['already announcing: the ARP check does not apply (a pair takeover is not a withdrawal)', { held: false, current: 'active' }, 'active'],
+    ['an operator takeover waits for a holder too', { override: 'takeover', held: false }, 'none'],
   ];
   for (const [name, over, want] of cases) {
     const d = decide({ ...base, ...over });

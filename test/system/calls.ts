@@ -1,0 +1,75 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { dist, tempDir, within } from '../helpers/procs.js';
+
+/** How a command is started: directly, or wrapped (e.g. nsenter into a container's network). */
+export type Wrap = (cmd: string, args: string[]) => { cmd: string; args: string[] };
+export const direct: Wrap = (cmd, args) => ({ cmd, args });
+
+export interface SippCount {
+  code: number | null;
+  successful: number;
+  failed: number;
+  output: string;
+}
+
+/**
+ * sipp to completion, its counts from the statistics file (`-trace_stat`): every call ends as
+ * successful or failed (a call that waits more than -recv_timeout for a message fails).
+ */
+export function sipp(args: string[], wrap: Wrap = direct, timeoutMs = 300_000): Promise<SippCount> {
+  const dir = tempDir('sipp');
+  const bin = execFileSync('sh', ['-c', 'command -v sipp'], { encoding: 'utf8' }).trim();
+  const full = [...args, '-recv_timeout', String(within(10_000)), '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'];
+  const w = wrap(bin, full);
+  const child = spawn(w.cmd, w.args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)));
+  child.stderr.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)));
+  return new Promise((resolve) => {
+    child.on('exit', (code) => {
+      let successful = 0;
+      let failed = -1;
+      const stat = join(dir, 'stat.csv');
+      if (existsSync(stat)) {
+        const lines = readFileSync(stat, 'utf8').trim().split('\n');
+        const head = lines[0]!.split(';');
+        const last = lines[lines.length - 1]!.split(';');
+        successful = Number(last[head.indexOf('SuccessfulCall(C)')]);
+        failed = Number(last[head.indexOf('FailedCall(C)')]);
+      }
+      const errors = readdirSync(dir).filter((f) => f.endsWith('_errors.log')).map((f) => readFileSync(join(dir, f), 'utf8').slice(0, 4000)).join('\n');
+      rmSync(dir, { recursive: true, force: true });
+      resolve({ code, successful, failed, output: out + errors });
+    });
+  });
+}
+
+export interface H323Count {
+  code: number | null;
+  attempted: number;
+  successful: number;
+  failed: number;
+  output: string;
+}
+
+/** The H.323 endpoint simulator placing `max` calls at `rate` per second; its JSON report. */
+export function h323Calls(target: string, max: number, rate: number, wrap: Wrap = direct): Promise<H323Count> {
+  const w = wrap(process.execPath, [dist('scripts/sim/h323-endpoint.js'), target, '-m', String(max), '-r', String(rate), '--json']);
+  const child = spawn(w.cmd, w.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  return new Promise((resolve) => {
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        const r = JSON.parse(line) as { attempted: number; succeeded: number; failed: number };
+        resolve({ code, attempted: r.attempted, successful: r.succeeded, failed: r.failed, output: out });
+      } catch {
+        resolve({ code, attempted: 0, successful: 0, failed: -1, output: out });
+      }
+    });
+  });
+}
