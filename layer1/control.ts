@@ -1,6 +1,7 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { BindError } from '../shared/errors.js';
-import { badRequest, ControlRequestError, notFound, wrongMethod } from './errors.js';
+import { badRequest, ControlRequestError, notFound, unauthorized, wrongMethod } from './errors.js';
 
 /** A member as the control API shows it. */
 export interface MemberView {
@@ -29,6 +30,12 @@ export interface ControlApi {
 export interface Endpoints {
   control: boolean;
   metrics: boolean;
+  /** GET /health. */
+  health: boolean;
+  /** Bearer token required by the control paths (not /health, /metrics); undefined = none. */
+  token?: string | undefined;
+  /** The probe listener: GET /health answered `ok` or `unavailable`, nothing else, no detail. */
+  minimal?: boolean;
 }
 
 const DRAIN = /^\/members\/(.+)\/(drain|undrain)$/;
@@ -47,13 +54,25 @@ function sendError(res: ServerResponse, err: unknown): void {
 
 /**
  * Layer 1's HTTP endpoints: control (`GET /health`, `GET /members`, `POST /members/<id>/drain` and
- * `/undrain`; the id may be written as `c1/0` or `c1%2F0`) and metrics (`GET /metrics`). One server
- * serves both when they share an address and port. Errors answer JSON `{error: {code, message}}`.
+ * `/undrain`; the id may be written as `c1/0` or `c1%2F0`; with a token, every path but /health and
+ * /metrics needs `Authorization: Bearer <token>`), metrics (`GET /metrics`) and the minimal health
+ * listener for probes from other hosts. One server serves control and metrics when they share an
+ * address and port. Errors answer JSON `{error: {code, message}}`.
  */
 export function startHttp(role: string, address: string, port: number, which: Endpoints, api: ControlApi): Promise<Server> {
+  const expected = which.token !== undefined ? Buffer.from(which.token) : undefined;
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
+    if (which.minimal) {
+      // For probes from other hosts: one bit of information, nothing else served.
+      const ok = path === '/health' && (method === 'GET' || method === 'HEAD');
+      const serving = ok && api.health().serving;
+      const body = !ok ? '' : serving ? 'ok\n' : 'unavailable\n';
+      res.writeHead(!ok ? (path === '/health' ? 405 : 404) : serving ? 200 : 503, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+      res.end(method === 'HEAD' ? undefined : body);
+      return;
+    }
     if (which.metrics && path === '/metrics') {
       if (method !== 'GET') throw wrongMethod('GET');
       api.metrics().then(
@@ -65,10 +84,22 @@ export function startHttp(role: string, address: string, port: number, which: En
       );
       return;
     }
+    if (which.health && path === '/health' && !which.control) {
+      const h = api.health();
+      return send(res, h.serving ? 200 : 503, { status: h.serving ? 'ok' : 'unavailable' });
+    }
     if (!which.control) throw notFound(path);
     if (path === '/health') {
       const h = api.health();
       return send(res, h.serving ? 200 : 503, { status: h.serving ? 'ok' : 'unavailable', reason: h.reason, membersUp: h.membersUp, members: h.members });
+    }
+    if (expected !== undefined) {
+      const h = req.headers.authorization ?? '';
+      const given = Buffer.from(h.startsWith('Bearer ') ? h.slice(7) : '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        res.setHeader('www-authenticate', 'Bearer realm="vcproxy layer 1"');
+        throw unauthorized();
+      }
     }
     if (path === '/members') {
       if (method !== 'GET') throw wrongMethod('GET');

@@ -24,6 +24,9 @@ export const notFound = (path: string): ControlRequestError => new ControlReques
 /** The path exists for another method (405). */
 export const wrongMethod = (allowed: string): ControlRequestError => new ControlRequestError('VCP_ERR_L1_METHOD', 405, `use ${allowed}`);
 
+/** The control API has a token and the request did not carry it (401). */
+export const unauthorized = (): ControlRequestError => new ControlRequestError('VCP_ERR_L1_UNAUTHORIZED', 401, 'a valid bearer token is required (Authorization: Bearer <token>; l1ctl reads layer1.control.token or tokenFile)');
+
 /** The path cannot be understood (400). */
 export const badRequest = (why: string): ControlRequestError => new ControlRequestError('VCP_ERR_L1_BAD_REQUEST', 400, why);
 

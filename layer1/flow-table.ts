@@ -24,6 +24,11 @@ export class FlowTable<F extends Expiring> {
     return this.#size >= this.#max;
   }
 
+  /** Flows of one client address. */
+  countFor(address: string): number {
+    return this.#byAddress.get(address)?.size ?? 0;
+  }
+
   get(address: string, port: number): F | undefined {
     return this.#byAddress.get(address)?.get(port);
   }

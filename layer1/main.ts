@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
+import { exitProcess, installCrashPolicy } from '../shared/crash.js';
+import { dropPrivileges } from '../shared/privileges.js';
 import { ServiceNotifier } from '../shared/service/notify.js';
 import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-status.js';
 import { startLayer1 } from './service.js';
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
   const file = values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath();
   const config = loadConfigFile(file, { pop: values.pop, node: values.node });
   const log = createLogger('layer1', { layer1: config.layer1.name });
+  installCrashPolicy(log);
   // A SIGHUP before the start finished (the default action would end the process) reloads once started.
   let early = false;
   const onEarlyHup = (): void => {
@@ -27,6 +30,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGHUP', onEarlyHup);
   const l1 = await startLayer1(config, log);
+  // Every listener is bound; flows open sockets on ephemeral ports, which needs no privilege. (A
+  // reload reads the file as runAs then.)
+  dropPrivileges(config.runAs, log);
   log.info({
     bind: config.layer1.bind,
     listeners: [...l1.udp.map((u) => u.name), ...l1.tcp.map((t) => t.name)],
@@ -44,7 +50,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'layer 1 stopping');
     notifier.stopWatchdog();
     void notifier.stopping('stopping: open flows finish');
-    void l1.shutdown(SHUTDOWN_GRACE_MS).then(() => process.exit(0));
+    void l1.shutdown(SHUTDOWN_GRACE_MS).then(() => exitProcess(0));
   };
   // SIGHUP (systemctl reload): members, health probing and timeouts apply at once; a refused file
   // (invalid, or asking for new listeners) changes nothing. The outcome goes to the reload status.

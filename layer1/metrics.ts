@@ -80,7 +80,9 @@ export class Layer1Metrics {
     listenerCounter('vcp_l1_udp_table_full_drops_total', 'datagrams dropped because the flow table was full (udp.maxFlows)', 'udp', 'tableFull');
     listenerCounter('vcp_l1_udp_no_member_drops_total', 'datagrams dropped because no member was eligible', 'udp', 'noMember');
     listenerCounter('vcp_l1_udp_repicks_total', 'UDP flows moved to another member because theirs went down or refused', 'udp', 'repicks');
+    listenerCounter('vcp_l1_udp_source_full_drops_total', 'datagrams dropped because their source address held udp.maxFlowsPerSource flows', 'udp', 'sourceFull');
     listenerCounter('vcp_l1_tcp_refused_total', 'connections refused because tcp.maxConnections were open', 'tcp', 'refusedFull');
+    listenerCounter('vcp_l1_tcp_source_refused_total', 'connections refused because their source address held tcp.maxConnectionsPerSource', 'tcp', 'refusedSource');
     listenerCounter('vcp_l1_tcp_no_member_total', 'connections closed because no member was eligible or every member refused', 'tcp', 'noMember');
   }
 }

@@ -34,6 +34,7 @@ export function reloadLayer1(p: Layer1Parts, next: Config): string {
   if (l1.pop !== n.pop) needsRestart.push('layer1.pop');
   if (!sameValue(l1.control, n.control)) needsRestart.push('layer1.control');
   if (!sameValue(l1.metrics, n.metrics)) needsRestart.push('layer1.metrics');
+  if (!sameValue(l1.healthListener, n.healthListener)) needsRestart.push('layer1.healthListener');
   if (needsRestart.length > 0) {
     throw new ConfigError(next.file, needsRestart.join(', '), `unchanged for a reload of layer 1: new listeners need a restart (systemctl restart the layer-1 unit; in a pair, one member after the other)`);
   }

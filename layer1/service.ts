@@ -9,7 +9,11 @@ import { MemberSet, type Member, type TargetPort } from './members.js';
 import { HealthProber } from './prober.js';
 import { reloadLayer1 } from './reload.js';
 import { registerExposure } from '../shared/service/exposure.js';
-import { TcpRelay, type ConnectionBudget } from './tcp-relay.js';
+import { TcpRelay } from './tcp-relay.js';
+import { AddressSet } from '../shared/net/address-set.js';
+import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
+import { FloodGuard } from '../shared/flood-guard.js';
+import { controlToken } from './token.js';
 import { UdpRelay } from './udp-relay.js';
 
 export interface Layer1 {
@@ -63,9 +67,15 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
     { name: 'h323/tcp', proto: 'tcp', port: wk.h323, target: 'h323Proxied' },
     { name: 'ras/udp', proto: 'udp', port: wk.ras, target: 'rasProxied' },
   ];
-  const budget: ConnectionBudget = { active: 0, max: l1.tcp.maxConnections };
+  const exempt = new AddressSet([...config.limits.exempt, ...config.servers.map((s) => s.address), ...config.connectors.map((c) => c.address)]);
+  const budget = new ConnectionLimiter(l1.tcp.maxConnections, l1.tcp.maxConnectionsPerSource, exempt);
   const udp: UdpRelay[] = [];
   const tcp: TcpRelay[] = [];
+  const listeners = (): ListenerView[] => [...udp.map((u) => ({ name: u.name, udp: u.stats })), ...tcp.map((t) => ({ name: t.name, tcp: t.stats }))];
+  const metrics = new Layer1Metrics(l1.name, members, listeners);
+  // Datagrams are counted per source at the entrance, where each costs a lookup: a flood is dropped
+  // here before any worker spends time on it (the workers guard their own ports too).
+  const flood = new FloodGuard({ ...config.limits.flood, exempt }, log, metrics.registry);
   for (const p of plan) {
     const serving = members.serving(p.target);
     if (serving.length === 0) {
@@ -73,18 +83,17 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
       continue;
     }
     if (p.proto === 'udp') {
-      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, idleTimeoutMs: l1.udp.idleTimeoutMs }, serving, log));
+      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, maxFlowsPerSource: l1.udp.maxFlowsPerSource, exempt, idleTimeoutMs: l1.udp.idleTimeoutMs, ...(flood.enabled ? { flood } : {}) }, serving, log));
     } else {
       tcp.push(new TcpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, connectTimeoutMs: l1.tcp.connectTimeoutMs }, serving, budget, log));
     }
   }
 
   const prober = new HealthProber(members, l1.health, log, l1.name);
-  const listeners = (): ListenerView[] => [...udp.map((u) => ({ name: u.name, udp: u.stats })), ...tcp.map((t) => ({ name: t.name, tcp: t.stats }))];
-  const metrics = new Layer1Metrics(l1.name, members, listeners);
   registerExposure(metrics.registry, () => [
     { role: 'l1_control', address: l1.control.address, port: l1.control.port },
     { role: 'l1_metrics', address: l1.metrics.address, port: l1.metrics.port },
+    { role: 'l1_health', address: l1.healthListener.address, port: l1.healthListener.port },
   ]);
   let stopping = false;
   let listening = false;
@@ -128,24 +137,30 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
   const closeAll = (): void => {
     stopping = true;
     prober.stop();
+    flood.stop();
     for (const u of udp) u.close();
     for (const t of tcp) t.close();
     closeHttp();
   };
 
   try {
-    for (const r of [...udp, ...tcp]) await r.start();
     const c = l1.control;
     const m = l1.metrics;
+    const h = l1.healthListener;
+    // Read before anything listens: a missing or short token file stops the start.
+    const token = c.port !== 0 ? controlToken(c, config.file) : undefined;
+    for (const r of [...udp, ...tcp]) await r.start();
     const shared = c.port !== 0 && c.port === m.port && c.address === m.address;
-    if (c.port !== 0) servers.push(await startHttp(shared ? 'layer 1 control and metrics HTTP' : 'layer 1 control HTTP', c.address, c.port, { control: true, metrics: shared }, api));
-    if (m.port !== 0 && !shared) servers.push(await startHttp('layer 1 metrics HTTP', m.address, m.port, { control: false, metrics: true }, api));
+    if (c.port !== 0) servers.push(await startHttp(shared ? 'layer 1 control and metrics HTTP' : 'layer 1 control HTTP', c.address, c.port, { control: true, metrics: shared, health: true, token }, api));
+    if (m.port !== 0 && !shared) servers.push(await startHttp('layer 1 metrics HTTP', m.address, m.port, { control: false, metrics: true, health: false }, api));
+    if (h.port !== 0) servers.push(await startHttp('layer 1 health HTTP', h.address, h.port, { control: false, metrics: false, health: true, minimal: true }, api));
   } catch (err) {
     closeAll();
     throw err;
   }
   listening = true;
   prober.start();
+  flood.start();
 
   return {
     members,

@@ -1,5 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { BindError } from '../shared/errors.js';
+import type { ConnectionLimiter } from '../shared/net/connection-limiter.js';
 import type { Logger } from '../shared/logger.js';
 import { encodeProxyV2 } from '../shared/proxy-v2.js';
 import type { Member, TargetPort } from './members.js';
@@ -14,15 +15,11 @@ export interface TcpRelayOptions {
   connectTimeoutMs: number;
 }
 
-/** Connections relayed by every TCP listener of the process, against `tcp.maxConnections`. */
-export interface ConnectionBudget {
-  active: number;
-  readonly max: number;
-}
-
 export interface TcpRelayStats {
   /** Connections refused because `tcp.maxConnections` were open. */
   refusedFull: number;
+  /** Connections refused because their source address held `tcp.maxConnectionsPerSource`. */
+  refusedSource: number;
   /** Connections closed because no member was eligible, or every eligible member refused. */
   noMember: number;
 }
@@ -30,16 +27,18 @@ export interface TcpRelayStats {
 const eligible = (m: Member): boolean => m.eligible;
 
 /**
- * A TCP listener on the well-known address. Each connection is held paused while a member is picked
+ * A TCP listener on the well-known address. Connections count against `tcp.maxConnections` (every
+ * listener together) and `tcp.maxConnectionsPerSource`; one over either is reset at once. Each
+ * connection is held paused while a member is picked
  * and connected (refused or timed out: the next member in hash order), then gets a PROXY v2 header and
  * is piped both ways with backpressure and half-close. Bytes the client sent early wait in the paused
  * socket and go first.
  */
 export class TcpRelay {
-  readonly stats: TcpRelayStats = { refusedFull: 0, noMember: 0 };
+  readonly stats: TcpRelayStats = { refusedFull: 0, refusedSource: 0, noMember: 0 };
   readonly #o: TcpRelayOptions;
   #members: readonly Member[];
-  readonly #budget: ConnectionBudget;
+  readonly #budget: ConnectionLimiter;
   readonly #log: Logger;
   readonly #clients = new Set<Socket>();
   readonly #upstreams = new Set<Socket>();
@@ -51,7 +50,7 @@ export class TcpRelay {
     this.#o.connectTimeoutMs = connectTimeoutMs;
   }
 
-  constructor(o: TcpRelayOptions, members: readonly Member[], budget: ConnectionBudget, log: Logger) {
+  constructor(o: TcpRelayOptions, members: readonly Member[], budget: ConnectionLimiter, log: Logger) {
     this.#o = o;
     this.#members = members;
     this.#budget = budget;
@@ -79,19 +78,20 @@ export class TcpRelay {
   #onConnection(client: Socket): void {
     const address = client.remoteAddress;
     const port = client.remotePort;
-    if (this.#budget.active >= this.#budget.max) {
-      this.stats.refusedFull++;
-      client.resetAndDestroy();
-      return;
-    }
     if (address === undefined || port === undefined) {
       client.destroy();
       return;
     }
-    this.#budget.active++;
+    const admitted = this.#budget.take(address);
+    if (admitted !== 'ok') {
+      if (admitted === 'full') this.stats.refusedFull++;
+      else this.stats.refusedSource++;
+      client.resetAndDestroy();
+      return;
+    }
     this.#clients.add(client);
     client.once('close', () => {
-      this.#budget.active--;
+      this.#budget.release(address);
       this.#clients.delete(client);
     });
     client.on('error', () => client.destroy());

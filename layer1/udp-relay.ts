@@ -3,6 +3,8 @@ import { isIPv6 } from 'node:net';
 import { BindError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { encodeProxyV2 } from '../shared/proxy-v2.js';
+import type { AddressSet } from '../shared/net/address-set.js';
+import type { FloodGuard } from '../shared/flood-guard.js';
 import { FlowTable } from './flow-table.js';
 import type { Member, TargetPort } from './members.js';
 import { clientHash, pick } from './pick.js';
@@ -17,12 +19,19 @@ export interface UdpRelayOptions {
   /** The address clients dialled, written into every PROXY v2 header. */
   dialled: { address: string; port: number };
   maxFlows: number;
+  /** Flows one client address may hold on this listener (`exempt` addresses excepted). */
+  maxFlowsPerSource: number;
+  exempt?: AddressSet;
+  /** Datagrams per source: a source over `limits.flood` is ignored for a while. */
+  flood?: FloodGuard;
   idleTimeoutMs: number;
 }
 
 export interface UdpRelayStats {
   /** Datagrams dropped because the flow table was full. */
   tableFull: number;
+  /** Datagrams dropped because their source address held `udp.maxFlowsPerSource` flows. */
+  sourceFull: number;
   /** Datagrams dropped because no member was eligible. */
   noMember: number;
   /** Flows that moved to another member because theirs went down or stopped answering. */
@@ -45,10 +54,11 @@ const movesOff = (f: UdpFlow, now: number): boolean => f.member.drainRequested &
  * A UDP listener on the well-known address: a flow per client address and port, each with its own
  * socket towards the member it was given. Replies leave from the well-known socket. A flow whose
  * member went down (health) or answered with an ICMP error moves on its next datagram to the next
- * member in hash order; a draining member keeps its flows.
+ * member in hash order; a draining member keeps its flows. The table holds at most `maxFlows`, and
+ * `maxFlowsPerSource` for one client address: a datagram that would open one more is dropped.
  */
 export class UdpRelay implements FlowOwner {
-  readonly stats: UdpRelayStats = { tableFull: 0, noMember: 0, repicks: 0 };
+  readonly stats: UdpRelayStats = { tableFull: 0, sourceFull: 0, noMember: 0, repicks: 0 };
   readonly #o: UdpRelayOptions;
   #members: readonly Member[];
   readonly #log: Logger;
@@ -99,6 +109,7 @@ export class UdpRelay implements FlowOwner {
 
   #onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     const now = Date.now();
+    if (this.#o.flood && !this.#o.flood.allow(rinfo.address, this.#o.name, now)) return;
     const f = this.#table.get(rinfo.address, rinfo.port);
     if (f !== undefined && !f.broken && f.member.up && !movesOff(f, now)) {
       f.toMember(msg, now);
@@ -109,6 +120,17 @@ export class UdpRelay implements FlowOwner {
 
   #newFlow(msg: Buffer, address: string, port: number, old: UdpFlow | undefined, now: number): void {
     if (!this.#accepting) return;
+    if (old === undefined) {
+      // Refused before any work: a flood of new sources or ports costs a lookup each.
+      if (this.#table.full) {
+        this.stats.tableFull++;
+        return;
+      }
+      if (this.#table.countFor(address) >= this.#o.maxFlowsPerSource && !this.#o.exempt?.has(address)) {
+        this.stats.sourceFull++;
+        return;
+      }
+    }
     this.#exclude = old?.member;
     const m = pick(this.#members, clientHash(address, port), this.#eligible);
     this.#exclude = undefined;

@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../shared/config/types.js';
+import { adminAddress } from '../shared/config/load.js';
+import { profilesPath } from '../shared/privileges.js';
 import type { Logger } from '../shared/logger.js';
 import { registerBuildInfo } from '../shared/service/build.js';
 import { registerExposure } from '../shared/service/exposure.js';
@@ -50,7 +52,8 @@ export class HostServices {
       ...(this.config.web.enabled ? [{ role: 'web', address: this.config.web.address || this.connector.address, port: this.config.web.port }] : []),
     ]);
     registerStoreUsage(this.registry, config.profiles.path);
-    this.store = ProfileStore.open(config.profiles.path, { origin: `${connector.name}/admin`, logSize: config.profiles.logSize, outbox: config.replication !== undefined });
+    // After a reload the supervisor may run without root: it reopens the store through its directory handle.
+    this.store = ProfileStore.open(config.profiles.path, { origin: `${connector.name}/admin`, logSize: config.profiles.logSize, outbox: config.replication !== undefined, openAt: profilesPath(config.profiles.path) });
     this.#live = new LiveView(this.store, `${connector.name}/admin`);
     this.#prober = new ServerProber(config.servers.filter((s) => s.pop === connector.pop), this.store, log, { ...config.serverHealth, localAddress: connector.address });
     if (config.replication) {
@@ -84,7 +87,7 @@ export class HostServices {
   }
 
   get adminAddress(): string {
-    return this.config.admin.address || this.connector.address;
+    return adminAddress(this.config, this.connector);
   }
 
   async stop(): Promise<void> {

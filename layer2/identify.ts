@@ -20,7 +20,13 @@ export interface ClassKey {
   key: string;
 }
 
-const norm = (s: string): string => s.trim().toLowerCase();
+/**
+ * Longest vendor, product or version part kept in a class key: a key stays well inside what the
+ * profile events accept (512 characters), whatever a client sends as its User-Agent.
+ */
+export const MAX_CLASS_PART = 100;
+
+const norm = (s: string): string => s.trim().toLowerCase().slice(0, MAX_CLASS_PART).trimEnd();
 
 /** Most specific first; levels whose part is unknown are left out. Keys look like `sip/polycom/hdx 8000/3.1`. */
 export function classChain(id: ClientIdentity): ClassKey[] {

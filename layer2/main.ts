@@ -1,12 +1,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
 import { defaultConfigPath, parseConfig } from '../shared/config/load.js';
 import type { Config, ConnectorConfig, WorkerEndpoint } from '../shared/config/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { exitProcess, installCrashPolicy } from '../shared/crash.js';
+import { dropPrivileges, handOver, isRoot, PROFILES_FD, resolveIds } from '../shared/privileges.js';
 import { childEnv, ServiceNotifier } from '../shared/service/notify.js';
 import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-status.js';
 import { buildInfo } from '../shared/service/build.js';
@@ -85,15 +87,24 @@ export class Supervisor {
   #rollout: Promise<void> = Promise.resolve();
   /** Told about rollout progress (the service status line). */
   onProgress: (text: string) => void = () => undefined;
+  /**
+   * The config text handed to each worker over IPC at its start (a worker started after the
+   * supervisor gave up root may not be able to read the file): the text of the last accepted config.
+   */
+  #text: string;
+  /** An open handle of the profile directory, handed to every worker as fd 4 (set before privileges are dropped). */
+  profilesDir: number | undefined;
 
   constructor(
     private readonly configFile: string,
     config: Config,
     connector: ConnectorConfig,
     private readonly log: Logger,
+    text: string,
   ) {
     this.#config = config;
     this.#connector = connector;
+    this.#text = text;
   }
 
   start(): Promise<void> {
@@ -103,10 +114,14 @@ export class Supervisor {
   #spawn(endpoint: WorkerEndpoint, restarts: number): Promise<void> {
     const index = endpoint.index;
     const id = endpoint.id;
-    const child = fork(WORKER, ['--config', this.configFile, '--connector', this.#connector.name, '--index', String(index)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: childEnv(),
+    // The profile directory travels as an open handle (fd 4): a worker started after the supervisor
+    // gave up root opens the store through it, whatever the directories above allow.
+    const dir = this.profilesDir;
+    const child = fork(WORKER, ['--config', this.configFile, '--connector', this.#connector.name, '--index', String(index), '--config-over-ipc'], {
+      stdio: dir === undefined ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc', dir],
+      env: dir === undefined ? childEnv() : { ...childEnv(), VCP_PROFILES_FD: String(PROFILES_FD) },
     });
+    const text = this.#text;
     let exited!: () => void;
     const slot: Slot = { index, endpoint, child, code: buildInfo().code, retiring: false, exited: new Promise((r) => (exited = r)) };
     this.#slots.set(index, slot);
@@ -119,7 +134,8 @@ export class Supervisor {
       });
       child.on('message', (m: unknown) => {
         const type = (m as { type?: string }).type;
-        if (type === 'pong') heartbeat.answered();
+        if (type === 'want-config') child.send({ type: 'config', file: this.configFile, text }, () => undefined);
+        else if (type === 'pong') heartbeat.answered();
         else if (type === 'ready') {
           ready = true;
           heartbeat.start();
@@ -192,6 +208,7 @@ export class Supervisor {
     if (!connector) throw new ConfigError(config.file, 'connectors', `a connector named ${this.#connector.name} (this supervisor's; rename it with a restart)`);
     const plan = planReload(this.running, this.#config, config, connector.name, buildInfo().code);
     this.#config = config;
+    this.#text = text;
     this.#connector = connector;
     const failed: number[] = [];
     await Promise.all(plan.reconfigure.map(async (index) => {
@@ -297,11 +314,19 @@ const RECONFIGURE_MS = 10_000;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' } } });
   const file = values.config ?? defaultConfigPath();
-  const { config } = readConfig(file);
+  const { config, text } = readConfig(file);
   const name = values.connector ?? process.env.VCP_CONNECTOR;
   const connector = name ? config.connectors.find((c) => c.name === name) : config.connectors.find((c) => c.pop === config.pop);
   if (!connector) throw new ConfigError(file, 'connectors', `a connector named ${name ?? `in POP ${config.pop}`}`);
   const log = createLogger('connector', { connector: connector.name });
+  installCrashPolicy(log);
+  const ids = isRoot() && config.runAs?.user !== 'root' ? resolveIds(config.runAs) : undefined;
+  if (ids) {
+    // Started as root, the supervisor gives up root once everything is bound: what it or a worker
+    // binds later (a restarted worker, the host services after a reload) must not need root.
+    const low = privilegedPorts(config, connector);
+    if (low.length > 0) throw new ConfigError(file, `connectors (${connector.name})`, `ports of ${unprivilegedStart()} or above when started as root (a restarted worker or a reload binds them without root), or the service run unprivileged with CAP_NET_BIND_SERVICE: ${low.join(', ')}`);
+  }
   // A SIGHUP before the start finished (the default action would end the process) reloads once started.
   let early = false;
   const onEarlyHup = (): void => {
@@ -309,9 +334,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGHUP', onEarlyHup);
   let host = new HostServices(config, connector, log);
-  const sup = new Supervisor(file, config, connector, log);
+  const sup = new Supervisor(file, config, connector, log, text);
+  if (ids) sup.profilesDir = openSync(config.profiles.path, 'r');
   await sup.start();
   await host.start();
+  if (ids) {
+    // What root created and a process started later must write: the profile store, a log file.
+    handOver([config.profiles.path, ...(process.env.VCP_LOG_FILE ? [process.env.VCP_LOG_FILE] : [])], ids);
+    // The supervisor's own later opens of the store (host services after a reload) go through the handle too.
+    process.env.VCP_PROFILES_FD = String(sup.profilesDir);
+    dropPrivileges(config.runAs, log);
+  }
   log.info({ workers: sup.pids }, 'connector ready');
   const notifier = new ServiceNotifier(log);
   const status = new ReloadStatusFile(reloadStatusPath());
@@ -360,7 +393,7 @@ async function main(): Promise<void> {
     stopping = true;
     notifier.stopWatchdog();
     void notifier.stopping('stopping');
-    void Promise.all([sup.stop(), host.stop()]).then(() => process.exit(0));
+    void Promise.all([sup.stop(), host.stop()]).then(() => exitProcess(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -377,9 +410,32 @@ function readConfig(file: string): { config: Config; text: string } {
   return { config: applyIdentity(parseConfig(text, file), identityFromEnv()), text };
 }
 
+/** The lowest port an unprivileged process may bind (net.ipv4.ip_unprivileged_port_start, 1024 by default). */
+function unprivilegedStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim()) || 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+/** The ports of this connector host (its workers', the admin API, web, DNS) that need root to bind. */
+function privilegedPorts(config: Config, c: ConnectorConfig): string[] {
+  const limit = unprivilegedStart();
+  const out: string[] = [];
+  for (const ep of c.endpoints) {
+    for (const k of ['sipProxied', 'sip', 'h323Proxied', 'h323', 'rasProxied', 'ras', 'health'] as const) if (ep[k] > 0 && ep[k] < limit) out.push(`${k} ${ep[k]} (worker ${ep.id})`);
+  }
+  if (config.admin.port > 0 && config.admin.port < limit) out.push(`admin.port ${config.admin.port}`);
+  if (config.web.enabled && config.web.port < limit) out.push(`web.port ${config.web.port}`);
+  if (config.dns.enabled && config.dns.port < limit) out.push(`dns.port ${config.dns.port}`);
+  return out;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
-    process.stderr.write(`connector: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    const code = (err as { code?: string }).code;
+    process.stderr.write(`connector: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
+    exitProcess(1);
   });
 }

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
-import { loadConfigFile, defaultConfigPath } from '../shared/config/load.js';
+import { loadConfigFile, defaultConfigPath, parseConfig } from '../shared/config/load.js';
+import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
 import { applyInPlace } from '../shared/config/live.js';
+import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -12,14 +14,17 @@ import { Gatekeeper } from './h323/gatekeeper.js';
 import { H323Metrics } from './h323/metrics.js';
 import { H323Transport } from './h323/transport.js';
 import { callsEnded, DRAIN_QUIET_MS, Layer1Standing } from './drain.js';
-import { startHealthServer } from './health.js';
+import { healthBody, startHealthServer, storeAlarms } from './health.js';
 import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
 import { createRouter } from './route/create.js';
 import type { Router } from './route/router.js';
 import { ProfileStore } from './profiles/store.js';
 import { WorkerMetrics } from './metrics.js';
-import { dropPrivileges } from './privileges.js';
+import { dropPrivileges, profilesPath } from '../shared/privileges.js';
+import { AddressSet } from '../shared/net/address-set.js';
+import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
+import { FloodGuard } from '../shared/flood-guard.js';
 import { SipProxy } from './sip/proxy.js';
 import { SipTransport } from './sip/transport.js';
 import { serveSupervisor } from './worker-control.js';
@@ -57,6 +62,16 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       log.error({ err, what }, 'internal error while handling a message');
     }
   };
+  // Per-source limits and the flood guard spare the deployment's own hosts and what the operator exempts.
+  const exempt = new AddressSet([...config.limits.exempt, ...config.servers.map((x) => x.address), ...config.connectors.map((c) => c.address)]);
+  const trusted = new AddressSet(config.layer1.trustedSources);
+  const flood = new FloodGuard({ ...config.limits.flood, exempt }, log, metrics.registry);
+  const dropReasons = new Map<string, { inc(): void }>();
+  const drop = (reason: string): void => {
+    let c = dropReasons.get(reason);
+    if (!c) dropReasons.set(reason, (c = metrics.dropped.labels(reason)));
+    c.inc();
+  };
   const sipOptions = {
       address: endpoint.address,
       port: endpoint.sip,
@@ -65,6 +80,11 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       maxMessageBytes: config.sip.maxMessageBytes,
       headerTimeoutMs: config.sip.headerTimeoutMs,
       idleTimeoutMs: config.sip.idleTimeoutMs,
+      trusted,
+      connections: new ConnectionLimiter(config.sip.maxConnections, config.sip.maxConnectionsPerSource, exempt),
+      ...(flood.enabled ? { admit: (source: string) => flood.allow(source, 'sip') } : {}),
+      maxUnsentBytes: config.limits.maxUnsentBytes,
+      onDrop: drop,
   };
   const transport = new SipTransport(
     sipOptions,
@@ -75,7 +95,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     },
     log,
   );
-  const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize, readCacheMs: config.profiles.readCacheMs, outbox: config.replication !== undefined });
+  const store = ProfileStore.open(config.profiles.path, { origin: endpoint.id, logSize: config.profiles.logSize, readCacheMs: config.profiles.readCacheMs, outbox: config.replication !== undefined, openAt: profilesPath(config.profiles.path) });
   const live = new LiveView(store, endpoint.id);
   const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), live, log, registry: metrics.registry, localPop: endpoint.pop });
   const router = createRouter(config, { engine, live, registry: metrics.registry, log });
@@ -96,6 +116,10 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
       maxMessageBytes: h.maxMessageBytes,
       headerTimeoutMs: h.headerTimeoutMs,
       idleTimeoutMs: h.idleTimeoutMs,
+      trusted,
+      connections: new ConnectionLimiter(h.maxConnections, h.maxConnectionsPerSource, exempt),
+      ...(flood.enabled ? { admit: (source: string, protocol: 'h323' | 'ras') => flood.allow(source, protocol) } : {}),
+      maxUnsentBytes: config.limits.maxUnsentBytes,
   };
   const h323Transport = new H323Transport(
     h323Options,
@@ -119,11 +143,12 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     throw err;
   }
   gatekeeper.start();
+  flood.start();
   live.start();
   engine.start();
   const started = Date.now();
   const standing = new Layer1Standing(config, endpoint);
-  const health = await startHealthServer(endpoint.address, endpoint.health, (req) => ({ worker: endpoint.id, pid: process.pid, uptimeMs: Date.now() - started, ...standing.answer(req) }), metrics.registry);
+  const health = await startHealthServer(endpoint.address, endpoint.health, (req) => ({ ...healthBody(storeAlarms(store)), worker: endpoint.id, pid: process.pid, uptimeMs: Date.now() - started, ...standing.answer(req) }), metrics.registry);
   /**
    * What keeps a worker that is being replaced: SIP requests awaiting their final answer, client TCP
    * connections (a TCP client's calls live on its connection), H.323 calls, and established SIP calls
@@ -139,6 +164,7 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
     proxy.stop();
     h323.stop();
     gatekeeper.stop();
+    flood.stop();
     engine.stop();
     await transport.close();
     await h323Transport.close();
@@ -178,31 +204,51 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   };
 }
 
+/** The config the supervisor sends when asked (a worker started unprivileged may not read the file). */
+function configFromParent(): Promise<Config> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new VcpError('VCP_ERR_WORKER', 'no config from the supervisor within 10 s')), 10_000);
+    process.once('message', (m: unknown) => {
+      clearTimeout(timer);
+      const msg = m as { type?: string; file?: string; text?: string };
+      if (msg.type !== 'config' || typeof msg.text !== 'string' || typeof msg.file !== 'string') return reject(new VcpError('VCP_ERR_WORKER', 'the supervisor\'s first message is not the config'));
+      try {
+        resolve(applyIdentity(parseConfig(msg.text, msg.file), identityFromEnv()));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    // Asked for once the listener is in place: a message sent before it would be lost.
+    process.send!({ type: 'want-config' });
+  });
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' }, index: { type: 'string' } } });
+  const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' }, index: { type: 'string' }, 'config-over-ipc': { type: 'boolean' } } });
   const file = values.config ?? defaultConfigPath();
-  const config = loadConfigFile(file);
+  const config = values['config-over-ipc'] ? await configFromParent() : loadConfigFile(file);
   const connector = config.connectors.find((c) => c.name === values.connector) ?? config.connectors[0]!;
   const endpoint = connector.endpoints[Number(values.index ?? 0)];
   if (!endpoint) throw new VcpError('VCP_ERR_WORKER', `connector ${connector.name} has no worker ${values.index}`);
   const log = createLogger('worker', { worker: endpoint.id });
+  installCrashPolicy(log);
   const handle = await startWorker(config, endpoint, log);
   dropPrivileges(config.runAs, log);
   log.info({ sip: endpoint.sip, sipProxied: endpoint.sipProxied, h323: endpoint.h323, h323Proxied: endpoint.h323Proxied, ras: endpoint.ras, rasProxied: endpoint.rasProxied, health: endpoint.health }, 'worker ready');
   // The supervisor may be gone already (EPIPE): the disconnect below ends this worker then.
   process.send?.({ type: 'ready', id: endpoint.id }, () => undefined);
   // When the supervisor goes, so do its workers.
-  process.on('disconnect', () => process.exit(0));
+  process.on('disconnect', () => exitProcess(0));
   serveSupervisor(handle, log);
   // systemd signals the whole control group and the supervisor signals its workers too: the second
   // signal finds the worker closing already and waits for the same close.
   let closing: Promise<void> | undefined;
   const stop = (): void => {
     closing ??= handle.close().then(
-      () => process.exit(0),
+      () => exitProcess(0),
       (err: unknown) => {
         log.error({ err }, 'worker close failed');
-        process.exit(1);
+        exitProcess(1);
       },
     );
   };
@@ -212,7 +258,8 @@ async function main(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
-    process.stderr.write(`worker: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    const code = (err as { code?: string }).code;
+    process.stderr.write(`worker: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
+    exitProcess(1);
   });
 }

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
+import { exitProcess, installCrashPolicy } from '../shared/crash.js';
+import { dropPrivileges, isRoot, uidOf } from '../shared/privileges.js';
 
 /**
  * `npm start`: the whole appliance of one host on one config — layer 1, the connector of this POP
@@ -18,6 +20,8 @@ async function main(): Promise<void> {
   const file = values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath();
   const config = loadConfigFile(file);
   const log = createLogger('appliance');
+  installCrashPolicy(log);
+  const runAs = config.runAs ?? { user: 'nobody', group: 'nogroup' };
   const children: ChildProcess[] = [];
   let stopping = false;
   const run = (role: string, script: string, args: string[]): void => {
@@ -33,13 +37,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-    setTimeout(() => process.exit(code), 500).unref();
+    setTimeout(() => exitProcess(code), 500).unref();
     let left = children.length;
     for (const c of children) {
       if (c.exitCode !== null) left--;
-      else c.once('exit', () => --left === 0 && process.exit(code));
+      else c.once('exit', () => --left === 0 && exitProcess(code));
     }
-    if (left === 0) process.exit(code);
+    if (left === 0) exitProcess(code);
   };
   if (!values['no-backend'] && config.servers.some((x) => x.builtin && x.pop === config.pop)) run('built-in backends', './backends.js', ['--config', file]);
   run('connector', '../layer2/main.js', ['--config', file]);
@@ -51,9 +55,20 @@ async function main(): Promise<void> {
   );
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
+  // The launcher gives up root too, once every role did (it must still be able to signal them).
+  if (isRoot() && runAs.user !== 'root') {
+    const until = Date.now() + 60_000;
+    const timer = setInterval(() => {
+      const rootLeft = children.filter((c) => c.exitCode === null && c.pid !== undefined && uidOf(c.pid) === 0);
+      if (rootLeft.length > 0 && Date.now() < until) return;
+      clearInterval(timer);
+      if (rootLeft.length > 0) log.warn({ pids: rootLeft.map((c) => c.pid) }, 'roles still running as root after 60 s; the launcher gives up root anyway');
+      if (!stopping) dropPrivileges(runAs, log);
+    }, 100);
+  }
 }
 
 main().catch((err: unknown) => {
   process.stderr.write(`appliance: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  exitProcess(1);
 });

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
+import { exitProcess, installCrashPolicy } from '../shared/crash.js';
+import { dropPrivileges } from '../shared/privileges.js';
 import { ServiceNotifier } from '../shared/service/notify.js';
 import { H323Mcu } from './sim/h323-mcu.js';
 import { SipUas } from './sim/sip-uas.js';
@@ -16,6 +18,7 @@ async function main(): Promise<void> {
   const file = values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath();
   const config = loadConfigFile(file, { pop: values.pop });
   const log = createLogger('backend');
+  installCrashPolicy(log);
   const notifier = new ServiceNotifier(log);
   const servers = config.servers.filter((s) => s.builtin && s.pop === config.pop);
   if (servers.length === 0) {
@@ -36,6 +39,8 @@ async function main(): Promise<void> {
       log.info({ server: s.name, address: s.address, port: mcu.port }, 'H.323 MCU simulator ready');
     }
   }
+  // Every port is bound: started as root, the backends go on without it.
+  dropPrivileges(config.runAs, log);
   await notifier.ready(`serving ${servers.length} built-in backend(s)`);
   notifier.startWatchdog();
   let stopping = false;
@@ -43,7 +48,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     notifier.stopWatchdog();
-    void Promise.all(closers.map((c) => c())).then(() => process.exit(0));
+    void Promise.all(closers.map((c) => c())).then(() => exitProcess(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -3,20 +3,21 @@ import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { ControlError } from '../layer1/errors.js';
 import { VcpError } from '../shared/errors.js';
 import type { MemberView } from '../layer1/control.js';
+import { controlToken } from '../layer1/token.js';
 
-const USAGE = `usage: l1ctl [--config file | --url http://address:port] [--json] <command>
+const USAGE = `usage: l1ctl [--config file | --url http://address:port] [--token T] [--json] <command>
 commands:
   list             the members: up, draining, open connections and UDP flows
   drain <id>       no new flows or connections to member <id> (e.g. c1/0); open ones continue
   undrain <id>     the member takes new flows again
   health           layer 1's own health (what the keepalived track script checks)`;
 
-/** Talks to layer 1's control API (`layer1.control` of the config, or --url). */
-async function call(base: string, method: string, path: string): Promise<unknown> {
+/** Talks to layer 1's control API (`layer1.control` of the config, or --url), with its token when it has one. */
+async function call(base: string, method: string, path: string, token: string | undefined): Promise<unknown> {
   const url = `${base}${path}`;
   let res: Response;
   try {
-    res = await fetch(url, { method, signal: AbortSignal.timeout(3000) });
+    res = await fetch(url, { method, signal: AbortSignal.timeout(3000), headers: token ? { authorization: `Bearer ${token}` } : {} });
   } catch (err) {
     throw new ControlError(base, `no answer (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message})`, { cause: err });
   }
@@ -48,7 +49,7 @@ function table(members: MemberView[]): string {
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { config: { type: 'string' }, url: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const [command, id] = positionals;
   if (values.help || !command) {
@@ -56,14 +57,18 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   let base = values.url?.replace(/\/$/, '');
-  if (!base) {
-    const c = loadConfigFile(values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath()).layer1.control;
-    base = `http://${c.address.includes(':') ? `[${c.address}]` : c.address}:${c.port}`;
+  let token = values.token ?? process.env.VCP_L1_TOKEN;
+  if (!base || (token === undefined && values.config !== undefined)) {
+    const config = loadConfigFile(values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath());
+    const c = config.layer1.control;
+    const host = c.address === '0.0.0.0' ? '127.0.0.1' : c.address === '::' ? '::1' : c.address;
+    base ??= `http://${host.includes(':') ? `[${host}]` : host}:${c.port}`;
+    token ??= controlToken(c, config.file);
   }
   const out = (body: unknown, text: string): void => void process.stdout.write(`${values.json ? JSON.stringify(body, null, 2) : text}\n`);
   switch (command) {
     case 'list': {
-      const members = (await call(base, 'GET', '/members')) as MemberView[];
+      const members = (await call(base, 'GET', '/members', token)) as MemberView[];
       out(members, table(members));
       return 0;
     }
@@ -73,12 +78,12 @@ async function main(): Promise<number> {
         process.stderr.write(`l1ctl: ${command} needs a member id (see l1ctl list)\n`);
         return 2;
       }
-      const m = (await call(base, 'POST', `/members/${encodeURIComponent(id)}/${command}`)) as MemberView;
+      const m = (await call(base, 'POST', `/members/${encodeURIComponent(id)}/${command}`, token)) as MemberView;
       out(m, `${m.id}: ${m.draining ? 'draining (no new flows; open ones continue)' : 'taking new flows'}; ${m.connections} connections, ${m.flows} flows open`);
       return 0;
     }
     case 'health': {
-      const h = (await call(base, 'GET', '/health')) as { status: string; reason: string; membersUp: number; members: number };
+      const h = (await call(base, 'GET', '/health', token)) as { status: string; reason: string; membersUp: number; members: number };
       out(h, `${h.status} (${h.reason}): ${h.membersUp} of ${h.members} members up`);
       return h.status === 'ok' ? 0 : 1;
     }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { adminToken } from '../layer2/admin/token.js';
-import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
+import { adminAddress, defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 
 /**
  * The operator's command line for a connector host's admin API (`npm run vcpctl -- <command>`).
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   }
   const config = loadConfigFile(values.config ?? process.env.VCP_CONFIG ?? defaultConfigPath());
   const connector = config.connectors.find((c) => c.name === values.connector) ?? config.connectors.find((c) => c.pop === config.pop) ?? config.connectors[0]!;
-  const base = values.url ?? `http://${config.admin.address || connector.address}:${config.admin.port}`;
+  const base = values.url ?? `http://${adminAddress(config, connector)}:${config.admin.port}`;
   const token = values.token ?? adminToken(config.admin, false);
   const enc = encodeURIComponent;
   const need = (n: number): void => {

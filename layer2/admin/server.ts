@@ -9,6 +9,7 @@ import type { ClientIdentity } from '../identify.js';
 import type { LearningEngine } from '../learn/engine.js';
 import type { LiveView } from '../learn/live.js';
 import type { ProfileStore } from '../profiles/store.js';
+import { healthBody, storeAlarms } from '../health.js';
 import { identifySip } from '../sip/user-agent.js';
 
 export interface AdminOptions {
@@ -70,7 +71,7 @@ export async function startAdmin(o: AdminOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler(async (req, reply) => reply.code(404).send({ error: 'not found', message: `no route ${req.method} ${req.url.split('?')[0]}` }));
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/health', async () => healthBody(storeAlarms(store)));
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
   // ---- profiles -------------------------------------------------------------------------------

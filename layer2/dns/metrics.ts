@@ -16,7 +16,7 @@ export class DnsMetrics {
   constructor(registry: Registry) {
     const r = [registry];
     this.#queries = new Counter({ name: 'vcp_dns_queries_total', help: 'DNS queries answered, by query type (A, AAAA, SOA, NS, ANY, other), response code and transport', labelNames: ['qtype', 'rcode', 'transport'], registers: r });
-    this.dropped = new Counter({ name: 'vcp_dns_dropped_total', help: 'DNS messages dropped without an answer, by reason (short, response, tcp_frame, tcp_limit, internal)', labelNames: ['reason', 'transport'], registers: r });
+    this.dropped = new Counter({ name: 'vcp_dns_dropped_total', help: 'DNS messages dropped without an answer, by reason (short, response, tcp_frame, tcp_limit, tcp_source_limit, tcp_unread, internal)', labelNames: ['reason', 'transport'], registers: r });
     this.truncated = new Counter({ name: 'vcp_dns_truncated_total', help: 'UDP responses sent truncated (TC=1) to stay within the size bound', registers: r });
   }
 

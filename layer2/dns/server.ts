@@ -2,6 +2,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
+import type { AddressSet } from '../../shared/net/address-set.js';
+import { writeBounded } from '../../shared/net/backpressure.js';
+import { ChunkQueue } from '../../shared/net/chunk-queue.js';
+import { ConnectionLimiter } from '../../shared/net/connection-limiter.js';
 import { BindError } from '../../shared/errors.js';
 import { DnsTcpError } from './errors.js';
 import type { DnsMetrics } from './metrics.js';
@@ -15,6 +19,11 @@ export interface DnsListenerOptions {
   log: Logger;
   tcpIdleMs: number;
   maxTcpConnections: number;
+  /** Connections one source address may hold (those of `exempt` only count towards the total). */
+  maxTcpConnectionsPerSource?: number;
+  exempt?: AddressSet;
+  /** A client that leaves more than this many bytes of answers unread is disconnected. */
+  maxUnsentBytes?: number;
 }
 
 export interface DnsListener {
@@ -64,40 +73,51 @@ export async function startDnsListener(o: DnsListenerOptions): Promise<DnsListen
   });
 
   const conns = new Set<TcpSocket>();
+  const limiter = new ConnectionLimiter(o.maxTcpConnections, o.maxTcpConnectionsPerSource ?? o.maxTcpConnections, o.exempt);
+  const maxUnsent = o.maxUnsentBytes ?? 1 << 20;
   const tcp = createServer((sock) => {
-    if (conns.size >= o.maxTcpConnections) {
-      o.metrics.dropped.labels('tcp_limit', 'tcp').inc();
-      o.log.debug({ source: sock.remoteAddress, err: new DnsTcpError(`more than ${o.maxTcpConnections} connections`) }, 'DNS TCP connection refused');
+    const source = sock.remoteAddress ?? '';
+    const admitted = limiter.take(source);
+    if (admitted !== 'ok') {
+      const limit = admitted === 'full' ? `more than ${o.maxTcpConnections} connections` : `more than ${o.maxTcpConnectionsPerSource} connections from ${source}`;
+      o.metrics.dropped.labels(admitted === 'full' ? 'tcp_limit' : 'tcp_source_limit', 'tcp').inc();
+      o.log.debug({ source, err: new DnsTcpError(limit) }, 'DNS TCP connection refused');
       sock.destroy();
       return;
     }
     conns.add(sock);
     sock.setTimeout(o.tcpIdleMs, () => sock.destroy());
-    sock.on('close', () => conns.delete(sock));
+    sock.on('close', () => {
+      conns.delete(sock);
+      limiter.release(source);
+    });
     sock.on('error', () => undefined);
-    let pending: Buffer = Buffer.alloc(0);
+    // Chunks are kept as they arrive: a query sent one octet per segment costs no rescans or copies.
+    const pending = new ChunkQueue();
     sock.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let off = 0;
-      while (pending.length - off >= 2) {
-        const len = pending.readUInt16BE(off);
+      pending.push(chunk);
+      while (pending.length >= 2) {
+        const len = (pending.byteAt(0) << 8) | pending.byteAt(1);
         if (len === 0) {
           o.metrics.dropped.labels('tcp_frame', 'tcp').inc();
           o.log.debug({ source: sock.remoteAddress, err: new DnsTcpError('a message of length 0') }, 'DNS TCP connection closed');
           sock.destroy();
           return;
         }
-        if (pending.length - off - 2 < len) break;
-        const res = answer(pending.subarray(off + 2, off + 2 + len), sock.remoteAddress ?? '', 'tcp');
-        off += 2 + len;
+        if (pending.length - 2 < len) break;
+        pending.skip(2);
+        const res = answer(pending.take(len), sock.remoteAddress ?? '', 'tcp');
         if (res) {
           const framed = Buffer.allocUnsafe(2 + res.length);
           framed.writeUInt16BE(res.length, 0);
           res.copy(framed, 2);
-          sock.write(framed);
+          // A client that asks and never reads is disconnected before its answers pile up.
+          if (!writeBounded(sock, framed, maxUnsent)) {
+            o.metrics.dropped.labels('tcp_unread', 'tcp').inc();
+            return;
+          }
         }
       }
-      pending = off === pending.length ? Buffer.alloc(0) : pending.subarray(off);
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
+import { AddressSet } from '../../shared/net/address-set.js';
 import type { LearningEngine } from '../learn/engine.js';
 import { DnsMetrics } from './metrics.js';
 import { ResolverOrder } from './order.js';
@@ -26,6 +27,7 @@ export async function startDns(o: StartDnsOptions): Promise<DnsListener> {
   const address = o.config.dns.address || o.connector.address;
   const l = await startDnsListener({
     address, port: o.config.dns.port, responder, metrics: new DnsMetrics(o.registry), log, tcpIdleMs: o.config.dns.tcpIdleMs, maxTcpConnections: o.config.dns.maxTcpConnections,
+    maxTcpConnectionsPerSource: o.config.dns.maxTcpConnectionsPerSource, exempt: new AddressSet(o.config.limits.exempt), maxUnsentBytes: o.config.limits.maxUnsentBytes,
   });
   log.info({ dns: `${address}:${o.config.dns.port}`, zones: o.config.dns.zones.map((z) => z.name), names: o.config.dns.names.length }, 'DNS responder ready');
   return l;

@@ -16,6 +16,7 @@ import {
   buildRcf,
   buildRrj,
   buildUcf,
+  buildUrj,
   decodeRas,
   encodeRas,
   RAS_ABBREVIATIONS,
@@ -23,7 +24,8 @@ import {
   type AlternateGatekeeper,
   type RasMessage,
 } from './ras.js';
-import { RegistrationTable, type Registration } from './registrations.js';
+import { newEndpointId, RegistrationTable, type Registration } from './registrations.js';
+import { AddressSet } from '../../shared/net/address-set.js';
 import { aliasDomain, meetingOf } from './rewrite.js';
 import type { RasPeer } from './transport.js';
 import { identifyH323 } from './vendor.js';
@@ -49,6 +51,13 @@ const UNKNOWN: ClientIdentity = { protocol: 'h323', vendor: '', product: '', ver
  * DCF. GCF and RCF list the other POPs' connectors as alternate gatekeepers; a class taken by
  * redirect whose POP is another gets RRJ/ARJ with `altGKInfo` naming that POP. A datagram that
  * does not decode is dropped and counted.
+ *
+ * RAS is UDP, so a source address is all a datagram proves. A registration belongs to the address
+ * its RRQ came from: an alias that a live registration of another address holds is refused
+ * (RRJ duplicateAlias), keep-alives, URQ and ARQ naming a registration count only from that address,
+ * and endpoint identifiers are random. An RRQ with more than `maxAliases` aliases, a datagram over
+ * `maxDatagramBytes`, a source over `maxRegistrationsPerSource` are refused before anything is
+ * stored; LRQs are answered only for configured neighbours and the deployment's connectors.
  */
 export class Gatekeeper {
   readonly table: RegistrationTable;
@@ -61,6 +70,8 @@ export class Gatekeeper {
   readonly #gatekeepers = new Map<string, Array<{ ip: string; port: number }>>();
   #seq = 0;
   #sweeper: NodeJS.Timeout | undefined;
+  /** Whose LRQs are answered: `h323.ras.neighbours` and every connector of the deployment. */
+  #neighbours: AddressSet;
 
   constructor(o: GatekeeperOptions) {
     this.#c = { ras: o.ras, wellKnown: o.wellKnown, servers: o.servers };
@@ -68,13 +79,15 @@ export class Gatekeeper {
     this.#router = o.router;
     this.#m = o.metrics;
     this.#log = o.log;
-    this.table = new RegistrationTable(o.ras.maxRegistrations);
+    this.table = new RegistrationTable(o.ras.maxRegistrations, o.ras.maxRegistrationsPerSource);
+    this.#neighbours = new AddressSet([]);
     this.reconfigure(o.connectors);
     o.metrics.live.registrations = (): number => this.table.size;
   }
 
-  /** The alternate gatekeepers of each POP, from the connectors (again on a reload). */
+  /** The alternate gatekeepers of each POP and the neighbours, from the connectors (again on a reload). */
   reconfigure(connectors: readonly ConnectorConfig[]): void {
+    this.#neighbours = new AddressSet([...this.#c.ras.neighbours, ...connectors.map((c) => c.address)]);
     this.#gatekeepers.clear();
     for (const c of connectors) {
       const list = this.#gatekeepers.get(c.pop) ?? [];
@@ -93,6 +106,10 @@ export class Gatekeeper {
   }
 
   onDatagram(bytes: Buffer, peer: RasPeer): void {
+    if (bytes.length > this.#c.ras.maxDatagramBytes) {
+      this.#m.rasDropped.labels('too_large').inc();
+      return;
+    }
     let m: RasMessage;
     try {
       m = decodeRas(bytes);
@@ -105,7 +122,7 @@ export class Gatekeeper {
     this.#m.ras.labels(RAS_ABBREVIATIONS[m.choice] ?? 'other').inc();
     const out = this.#answer(m, peer, Date.now());
     if (out) peer.reply(encodeRas(out));
-    else if (m.choice.endsWith('Request')) this.#m.rasDropped.labels('unsupported').inc();
+    else if (m.choice.endsWith('Request') && m.choice !== 'locationRequest') this.#m.rasDropped.labels('unsupported').inc();
   }
 
   #answer(m: RasMessage, peer: RasPeer, now: number): RasMessage | undefined {
@@ -118,16 +135,14 @@ export class Gatekeeper {
       }
       case 'registrationRequest':
         return this.#register(m, v, peer, now);
-      case 'unregistrationRequest': {
-        const id = typeof v.endpointIdentifier === 'string' ? v.endpointIdentifier : '';
-        if (id) this.table.remove(id);
-        else for (const a of (v.endpointAlias as AliasAddress[] | undefined) ?? []) {
-          const r = this.table.byAlias(a, now);
-          if (r) this.table.remove(r.endpointId);
-        }
-        return buildUcf(m);
-      }
+      case 'unregistrationRequest':
+        return this.#unregister(m, v, peer, now);
       case 'locationRequest': {
+        if (!this.#neighbours.has(peer.remoteAddress)) {
+          // Not a neighbour: no answer at all (an LRJ would tell a scanner there is a gatekeeper here).
+          this.#m.rasDropped.labels('not_neighbour').inc();
+          return undefined;
+        }
         const dest = (v.destinationInfo as AliasAddress[] | undefined) ?? [];
         const reg = this.#registered(dest, now);
         if (reg?.callSignal[0]) return buildLcf(m, { callSignalAddress: reg.callSignal[0], rasAddress: transportAddress(reg.rasAddress, reg.rasPort) });
@@ -143,27 +158,61 @@ export class Gatekeeper {
     }
   }
 
+  /** The live registration named by `id`, if it belongs to the address this datagram came from. */
+  #registrant(id: unknown, peer: RasPeer, now: number): Registration | undefined {
+    const key = endpointIdOf(id);
+    const r = key ? this.table.byId(key, now) : undefined;
+    return r && r.rasAddress === peer.remoteAddress ? r : undefined;
+  }
+
+  #refuse(m: RasMessage, reason: string, peer: RasPeer, detail: Record<string, unknown> = {}): void {
+    this.#m.rasRefused.labels(reason).inc();
+    this.#log.debug({ ras: RAS_ABBREVIATIONS[m.choice], reason, from: `${peer.remoteAddress}:${peer.remotePort}`, ...detail }, 'RAS request refused');
+  }
+
   #register(m: RasMessage, v: PerObject, peer: RasPeer, now: number): RasMessage {
+    const ras = this.#c.ras;
     const ttl = this.#ttl(v.timeToLive);
-    const gk = this.#c.ras.gatekeeperId;
-    const id = typeof v.endpointIdentifier === 'string' ? v.endpointIdentifier : '';
+    const gk = ras.gatekeeperId;
     if (v.keepAlive === true) {
-      // A lightweight RRQ refreshes a registration; one this worker does not hold needs a full one.
-      const r = id ? this.table.byId(id, now) : undefined;
-      if (!r) return buildRrj(m, 'fullRegistrationRequired');
+      // A lightweight RRQ refreshes a registration of its own source; anything else needs a full one.
+      const r = this.#registrant(v.endpointIdentifier, peer, now);
+      if (!r) {
+        if (this.table.byId(endpointIdOf(v.endpointIdentifier), now)) this.#refuse(m, 'not_registrant', peer);
+        return buildRrj(m, 'fullRegistrationRequired');
+      }
       r.expires = now + ttl * 1000;
+      r.rasPort = peer.remotePort;
       return buildRcf(m, { endpointIdentifier: r.endpointId, callSignalAddress: [this.#ownSignal(peer)], gatekeeperIdentifier: gk, timeToLive: ttl });
+    }
+    const aliases = (v.terminalAlias as AliasAddress[] | undefined) ?? [];
+    if (aliases.length > ras.maxAliases) {
+      this.#refuse(m, 'too_many_aliases', peer, { aliases: aliases.length });
+      return buildRrj(m, 'resourceUnavailable');
     }
     const vendor = (v.endpointVendor as VendorIdentifier | undefined) ?? (v.terminalType as EndpointType | undefined)?.vendor;
     const identity = identifyH323(vendor);
-    const aliases = (v.terminalAlias as AliasAddress[] | undefined) ?? [];
+    // An identifier presented from another address is not this endpoint's: it registers anew.
+    const existing = this.#registrant(v.endpointIdentifier, peer, now);
+    const taken = this.table.conflicts(aliases, peer.remoteAddress, now, existing?.endpointId);
+    if (taken.length > 0) {
+      this.#refuse(m, 'duplicate_alias', peer, { taken: taken.length });
+      // A few of them say why; listing thousands would make the RRJ a reflection amplifier.
+      return buildRrj(m, 'duplicateAlias', { duplicates: taken.slice(0, 16) });
+    }
+    if (!existing && this.table.sourceFull(peer.remoteAddress)) {
+      this.#refuse(m, 'source_full', peer);
+      return buildRrj(m, 'resourceUnavailable');
+    }
+    if (!existing && this.table.full) {
+      this.#refuse(m, 'table_full', peer);
+      return buildRrj(m, 'resourceUnavailable');
+    }
     const d = this.#decide(peer, 'RRQ', identity, aliases, '');
     const away = this.#elsewhere(d);
     if (away) return buildRrj(m, 'resourceUnavailable', { alternates: away });
-    const existing = id ? this.table.byId(id, now) : undefined;
-    if (!existing && this.table.full) return buildRrj(m, 'resourceUnavailable');
     const reg: Registration = {
-      endpointId: existing?.endpointId ?? `${this.#ep.id}-${(++this.#seq).toString(36)}`,
+      endpointId: existing?.endpointId ?? newEndpointId(this.#ep.id),
       aliases,
       callSignal: (v.callSignalAddress as TransportAddress[] | undefined) ?? [],
       rasAddress: peer.remoteAddress,
@@ -183,9 +232,28 @@ export class Gatekeeper {
     });
   }
 
-  #admit(m: RasMessage, v: PerObject, peer: RasPeer, now: number): RasMessage {
+  /** URQ: by identifier or by alias, for registrations of the address it came from only. */
+  #unregister(m: RasMessage, v: PerObject, peer: RasPeer, now: number): RasMessage {
     const id = endpointIdOf(v.endpointIdentifier);
-    const reg = this.table.byId(id, now);
+    let removed = 0;
+    let foreign = 0;
+    const drop = (r: Registration | undefined): void => {
+      if (!r) return;
+      if (r.rasAddress !== peer.remoteAddress) foreign++;
+      else if (this.table.remove(r.endpointId)) removed++;
+    };
+    if (id) drop(this.table.byId(id, now));
+    else for (const a of (v.endpointAlias as AliasAddress[] | undefined) ?? []) drop(this.table.byAlias(a, now));
+    if (removed > 0) return buildUcf(m);
+    if (foreign > 0) {
+      this.#refuse(m, 'not_registrant', peer);
+      return buildUrj(m, 'permissionDenied');
+    }
+    return buildUrj(m, 'notCurrentlyRegistered');
+  }
+
+  #admit(m: RasMessage, v: PerObject, peer: RasPeer, now: number): RasMessage {
+    const reg = this.#registrant(v.endpointIdentifier, peer, now);
     const dest = (v.destinationInfo as AliasAddress[] | undefined) ?? [];
     if (!reg) {
       const d = this.#decide(peer, 'ARQ', UNKNOWN, (v.srcInfo as AliasAddress[] | undefined) ?? [], meetingOf(dest[0]));

@@ -18,6 +18,7 @@ export class H323Metrics {
   readonly failovers: Counter;
   readonly ras: Counter<'type'>;
   readonly rasDropped: Counter<'reason'>;
+  readonly rasRefused: Counter<'reason'>;
   readonly live: H323Live = { calls: () => 0, connections: () => 0, registrations: () => 0 };
   /** Hot-path children, resolved once. */
   readonly setupsIn;
@@ -43,7 +44,8 @@ export class H323Metrics {
     this.dropped = new Counter({ name: 'vcp_h323_dropped_total', help: 'call signalling input dropped or connections closed without a call to release, by reason', labelNames: ['reason'], registers: r });
     this.failovers = new Counter({ name: 'vcp_h323_backend_failovers_total', help: 'H.323 calls moved to the next server after a refusal, a timeout or a resource release', registers: r });
     this.ras = new Counter({ name: 'vcp_h323_ras_messages_total', help: 'RAS messages received, by type (GRQ, RRQ, ...)', labelNames: ['type'], registers: r });
-    this.rasDropped = new Counter({ name: 'vcp_h323_ras_dropped_total', help: 'RAS datagrams dropped, by reason (malformed, proxy_header, unsupported)', labelNames: ['reason'], registers: r });
+    this.rasDropped = new Counter({ name: 'vcp_h323_ras_dropped_total', help: 'RAS datagrams dropped without an answer, by reason (malformed, too_large, proxy_header, proxy_untrusted, not_neighbour, flood, unsupported)', labelNames: ['reason'], registers: r });
+    this.rasRefused = new Counter({ name: 'vcp_h323_ras_refused_total', help: 'RAS requests refused (RRJ, URJ), by reason (duplicate_alias, not_registrant, too_many_aliases, source_full, table_full)', labelNames: ['reason'], registers: r });
     new Gauge({ name: 'vcp_h323_calls', help: 'H.323 calls in progress through this worker (setting up or established)', registers: r, collect(this: Gauge) { this.set(live.calls()); } });
     new Gauge({ name: 'vcp_h323_connections', help: 'H.225 connections from callers open on this worker', registers: r, collect(this: Gauge) { this.set(live.connections()); } });
     new Gauge({ name: 'vcp_h323_registrations', help: 'endpoints registered with this worker over RAS', registers: r, collect(this: Gauge) { this.set(live.registrations()); } });

@@ -122,14 +122,20 @@ export function buildRcf(rrq: RasMessage, o: RegistrationAnswer): RasMessage {
   return { choice: 'registrationConfirm', value: v };
 }
 
-export function buildRrj(rrq: RasMessage, reason = 'resourceUnavailable', o: { alternates?: AlternateGatekeeper[]; permanent?: boolean } = {}): RasMessage {
-  const v: PerObject = { requestSeqNum: seqOf(rrq), protocolIdentifier: pid(), rejectReason: { choice: reason, value: null } };
+/** `duplicates`: with reason duplicateAlias, the aliases another endpoint holds. */
+export function buildRrj(rrq: RasMessage, reason = 'resourceUnavailable', o: { alternates?: AlternateGatekeeper[]; permanent?: boolean; duplicates?: AliasAddress[] } = {}): RasMessage {
+  const v: PerObject = { requestSeqNum: seqOf(rrq), protocolIdentifier: pid(), rejectReason: { choice: reason, value: reason === 'duplicateAlias' ? (o.duplicates ?? []) : null } };
   if (o.alternates?.length) v.altGKInfo = altGKInfo(o.alternates, o.permanent ?? false);
   return { choice: 'registrationReject', value: v };
 }
 
 export function buildUcf(urq: RasMessage): RasMessage {
   return { choice: 'unregistrationConfirm', value: { requestSeqNum: seqOf(urq) } };
+}
+
+/** URJ: notCurrentlyRegistered, or permissionDenied for a registration of another source. */
+export function buildUrj(urq: RasMessage, reason: 'notCurrentlyRegistered' | 'permissionDenied' = 'notCurrentlyRegistered'): RasMessage {
+  return { choice: 'unregistrationReject', value: { requestSeqNum: seqOf(urq), rejectReason: { choice: reason, value: null } } };
 }
 
 export function buildAcf(arq: RasMessage, o: { destCallSignalAddress: TransportAddress; bandWidth?: number }): RasMessage {

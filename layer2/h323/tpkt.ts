@@ -1,3 +1,4 @@
+import { ChunkQueue } from '../../shared/net/chunk-queue.js';
 import { H323Err, h323Error } from './errors.js';
 
 /** RFC 1006 TPKT: version 3, a reserved octet, a 16-bit length that counts the 4-octet header. */
@@ -8,8 +9,8 @@ export type TpktItem = { kind: 'message'; bytes: Buffer } | { kind: 'keepalive' 
 
 /**
  * TPKT framing on a TCP stream. `push` the chunks as they arrive, then call `next` until it returns
- * undefined. Leftover bytes are kept; a message comes back as a view of the chunk it arrived in and
- * is copied only when it spans chunks.
+ * undefined. Chunks are kept as they arrive (nothing is copied or rescanned per chunk); a message
+ * comes back as a view of the chunk it arrived in and is copied once when it spans chunks.
  *
  * Tolerated: an empty TPKT (length 4) as keep-alive; the Tandberg MXP keep-alive `00 03 00 04`
  * (version and reserved octets swapped); a non-zero reserved octet (Cisco AS5300); headers split
@@ -17,8 +18,7 @@ export type TpktItem = { kind: 'message'; bytes: Buffer } | { kind: 'keepalive' 
  * any of the message is buffered.
  */
 export class TpktFramer {
-  #buf: Buffer = Buffer.alloc(0);
-  #off = 0;
+  readonly #q = new ChunkQueue();
   readonly #max: number;
 
   constructor(maxMessageBytes = TPKT_MAX - TPKT_HEADER) {
@@ -27,39 +27,33 @@ export class TpktFramer {
 
   /** Bytes held that do not make a whole message yet. */
   get pending(): number {
-    return this.#buf.length - this.#off;
+    return this.#q.length;
   }
 
   push(chunk: Buffer): void {
-    if (this.#off >= this.#buf.length) {
-      this.#buf = chunk;
-    } else {
-      this.#buf = Buffer.concat([this.#buf.subarray(this.#off), chunk]);
-    }
-    this.#off = 0;
+    this.#q.push(chunk);
   }
 
   /** The next message or keep-alive, or undefined when more bytes are needed. Throws H323Error. */
   next(): TpktItem | undefined {
-    const buf = this.#buf;
-    const off = this.#off;
-    if (buf.length - off < TPKT_HEADER) return undefined;
-    const version = buf[off]!;
-    const len = (buf[off + 2]! << 8) | buf[off + 3]!;
-    if (version === 0 && buf[off + 1] === 3 && len === TPKT_HEADER) {
-      this.#off = off + TPKT_HEADER;
+    const q = this.#q;
+    if (q.length < TPKT_HEADER) return undefined;
+    const version = q.byteAt(0);
+    const len = (q.byteAt(2) << 8) | q.byteAt(3);
+    if (version === 0 && q.byteAt(1) === 3 && len === TPKT_HEADER) {
+      q.skip(TPKT_HEADER);
       return { kind: 'keepalive' };
     }
     if (version !== 3) throw h323Error(H323Err.Tpkt, `TPKT version ${version}, expected 3`);
     if (len < TPKT_HEADER) throw h323Error(H323Err.Tpkt, `TPKT length ${len} shorter than its header`);
     if (len === TPKT_HEADER) {
-      this.#off = off + TPKT_HEADER;
+      q.skip(TPKT_HEADER);
       return { kind: 'keepalive' };
     }
     if (len - TPKT_HEADER > this.#max) throw h323Error(H323Err.TooLarge, `TPKT of ${len - TPKT_HEADER} octets over the limit of ${this.#max}`);
-    if (buf.length - off < len) return undefined;
-    this.#off = off + len;
-    return { kind: 'message', bytes: buf.subarray(off + TPKT_HEADER, off + len) };
+    if (q.length < len) return undefined;
+    q.skip(TPKT_HEADER);
+    return { kind: 'message', bytes: q.take(len - TPKT_HEADER) };
   }
 }
 

@@ -3,6 +3,9 @@ import { connect, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import { bindUdp, closeUdp, listenTcp } from '../../shared/net/listen.js';
 import { decodeProxyV2 } from '../../shared/proxy-v2.js';
+import type { AddressSet } from '../../shared/net/address-set.js';
+import { writeBounded } from '../../shared/net/backpressure.js';
+import type { ConnectionLimiter } from '../../shared/net/connection-limiter.js';
 import { H323Err, H323Error, h323Error } from './errors.js';
 import type { H323Metrics } from './metrics.js';
 import { TpktFramer, tpkt } from './tpkt.js';
@@ -41,7 +44,25 @@ export class SignalConnection {
   #broken = false;
   #failure: Error | undefined;
 
-  constructor(socket: Socket, o: { proxied: boolean; outbound: boolean; maxMessageBytes: number; headerTimeoutMs: number; local: { address: string; port: number } }) {
+  readonly #maxUnsent: number;
+  readonly #admit: ((source: string) => boolean) | undefined;
+  readonly #onUnread: (() => void) | undefined;
+
+  constructor(
+    socket: Socket,
+    o: {
+      proxied: boolean;
+      outbound: boolean;
+      maxMessageBytes: number;
+      headerTimeoutMs: number;
+      local: { address: string; port: number };
+      /** A peer leaving more than this unread is disconnected. */
+      maxUnsentBytes?: number;
+      /** Per message from a caller: false = its source is being ignored (the connection closes). */
+      admit?: (source: string) => boolean;
+      onUnread?: () => void;
+    },
+  ) {
     this.socket = socket;
     this.proxied = o.proxied;
     this.outbound = o.outbound;
@@ -51,6 +72,9 @@ export class SignalConnection {
     this.localPort = o.local.port;
     this.#framer = new TpktFramer(o.maxMessageBytes);
     this.#headerTimeoutMs = o.headerTimeoutMs;
+    this.#maxUnsent = o.maxUnsentBytes ?? 1 << 20;
+    this.#admit = o.outbound ? undefined : o.admit;
+    this.#onUnread = o.onUnread;
   }
 
   get peer(): string {
@@ -63,7 +87,8 @@ export class SignalConnection {
 
   /** Send one Q.931 message (TPKT added). */
   send(payload: Buffer): void {
-    if (this.isOpen()) this.socket.write(tpkt(payload));
+    // A peer that does not read is disconnected before what waits for it grows without bound.
+    if (this.isOpen() && !writeBounded(this.socket, tpkt(payload), this.#maxUnsent)) this.#onUnread?.();
   }
 
   /** Close after what was written has gone out. */
@@ -100,7 +125,14 @@ export class SignalConnection {
     f.push(chunk);
     try {
       for (let it = f.next(); it; it = f.next()) {
-        if (it.kind === 'message') this.#sink!.message(it.bytes);
+        if (it.kind === 'message') {
+          if (this.#admit && !this.#admit(this.remoteAddress)) {
+            // A flooding source: its connection goes (its calls with it).
+            this.socket.destroy();
+            return;
+          }
+          this.#sink!.message(it.bytes);
+        }
         if (this.#broken || this.socket.destroyed) return;
       }
     } catch (err) {
@@ -155,6 +187,13 @@ export interface H323TransportOptions {
   maxMessageBytes: number;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Where PROXY v2 is accepted from (layer 1's addresses): anything else on a proxied port is dropped. */
+  trusted?: AddressSet;
+  /** Caller connections, against a global and a per-source cap (by the real caller address). */
+  connections?: ConnectionLimiter;
+  /** Requests per source (`h323` call signalling, `ras`): false = the source is being ignored. */
+  admit?: (source: string, protocol: 'h323' | 'ras') => boolean;
+  maxUnsentBytes?: number;
 }
 
 export interface H323TransportHandlers {
@@ -222,7 +261,7 @@ export class H323Transport {
   connect(address: string, port: number, sink: StreamSink, timeoutMs: number): SignalConnection {
     // No local address: binding before connect makes the kernel scan for a free port, slow with many in TIME_WAIT.
     const socket = connect({ host: address, port, noDelay: true });
-    const conn = new SignalConnection(socket, { proxied: false, outbound: true, maxMessageBytes: this.#o.maxMessageBytes, headerTimeoutMs: this.#o.headerTimeoutMs, local: { address: this.#o.address, port: 0 } });
+    const conn = new SignalConnection(socket, { proxied: false, outbound: true, maxMessageBytes: this.#o.maxMessageBytes, headerTimeoutMs: this.#o.headerTimeoutMs, local: { address: this.#o.address, port: 0 }, maxUnsentBytes: this.#o.maxUnsentBytes, onUnread: () => this.#m.dropped.labels('unread').inc() });
     conn.remoteAddress = address;
     conn.remotePort = port;
     this.#sockets.add(socket);
@@ -246,14 +285,40 @@ export class H323Transport {
     return conn;
   }
 
+  /** Counts a caller's connection against the caps (by its real address); false when it must close. */
+  #admitConnection(socket: Socket, address: string): boolean {
+    const limiter = this.#o.connections;
+    if (!limiter) return true;
+    const a = limiter.take(address);
+    if (a !== 'ok') {
+      this.#m.dropped.labels(a === 'full' ? 'tcp_limit' : 'tcp_source_limit').inc();
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => limiter.release(address));
+    return true;
+  }
+
   #accepted(socket: Socket, proxied: boolean): void {
     const o = this.#o;
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    if (proxied && o.trusted && !o.trusted.has(socket.remoteAddress ?? '')) {
+      // Only layer 1 may say who the caller is: from anyone else a PROXY header is a forgery.
+      this.#m.dropped.labels('proxy_untrusted').inc();
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     const local = proxied ? { address: o.wellKnown.address, port: o.wellKnown.h323 } : { address: o.address, port: o.port };
-    const conn = new SignalConnection(socket, { proxied, outbound: false, maxMessageBytes: o.maxMessageBytes, headerTimeoutMs: o.headerTimeoutMs, local });
+    const admit = o.admit;
+    const conn = new SignalConnection(socket, {
+      proxied, outbound: false, maxMessageBytes: o.maxMessageBytes, headerTimeoutMs: o.headerTimeoutMs, local, maxUnsentBytes: o.maxUnsentBytes,
+      ...(admit ? { admit: (source: string) => admit(source, 'h323') } : {}),
+      onUnread: () => this.#m.dropped.labels('unread').inc(),
+    });
+    if (!proxied && !this.#admitConnection(socket, conn.remoteAddress)) return;
     const ready = (first?: Buffer): void => {
       const sink = this.#h.accept(conn);
       socket.setTimeout(o.idleTimeoutMs, () => {
@@ -291,6 +356,7 @@ export class H323Transport {
         conn.localAddress = r.info.dstAddress;
         conn.localPort = r.info.dstPort;
       }
+      if (!this.#admitConnection(socket, conn.remoteAddress)) return;
       ready(head.subarray(r.headerLength));
     };
     socket.on('data', onData);
@@ -302,6 +368,10 @@ export class H323Transport {
 
   #plainRas(msg: Buffer, rinfo: RemoteInfo, sock: UdpSocket): void {
     const o = this.#o;
+    if (o.admit && !o.admit(rinfo.address, 'ras')) {
+      this.#m.rasDropped.labels('flood').inc();
+      return;
+    }
     this.#h.ras(msg, {
       remoteAddress: rinfo.address,
       remotePort: rinfo.port,
@@ -313,6 +383,11 @@ export class H323Transport {
   }
 
   #proxiedRas(msg: Buffer, rinfo: RemoteInfo, sock: UdpSocket): void {
+    const o = this.#o;
+    if (o.trusted && !o.trusted.has(rinfo.address)) {
+      this.#m.rasDropped.labels('proxy_untrusted').inc();
+      return;
+    }
     let r;
     try {
       r = decodeProxyV2(msg);
@@ -324,6 +399,10 @@ export class H323Transport {
       return;
     }
     const info = r.info;
+    if (o.admit && !o.admit(info.srcAddress, 'ras')) {
+      this.#m.rasDropped.labels('flood').inc();
+      return;
+    }
     this.#h.ras(msg.subarray(r.headerLength), {
       remoteAddress: info.srcAddress,
       remotePort: info.srcPort,

@@ -11,6 +11,7 @@ import { attributeMiss } from './attribution.js';
 import type { LiveView } from './live.js';
 import { NetworkIdentifier } from './network.js';
 import { SourceRateLimit } from './rate-limit.js';
+import { LogBudget } from '../../shared/log-budget.js';
 import { buildTopology } from './topology.js';
 
 /** What a connector knows about a new request before deciding. */
@@ -87,6 +88,7 @@ export class LearningEngine {
   readonly #log: Logger;
   #nets: NetworkIdentifier;
   #limit: SourceRateLimit;
+  #suspects: SourceRateLimit;
   #servers: Map<string, ServerConfig>;
   readonly #now: () => number;
   /** Redirects this process issued: token → when a missing arrival becomes a failure, and the class. */
@@ -100,11 +102,16 @@ export class LearningEngine {
     outcomes: Counter<'technique' | 'outcome'>;
     misses: Counter<'cause'>;
     limited: Counter;
+    suspectLimited: Counter;
     pending: Gauge;
     decideSeconds: Histogram;
     writeErrors: Counter;
+    storeFailing: Gauge;
+    refusedOps: Counter<'kind'>;
     changes: Counter;
   };
+  readonly #noticeLog = new LogBudget(10, 60_000);
+  readonly #writeLog = new LogBudget(5, 60_000);
   readonly #lastTechnique = new Map<string, string>();
 
   constructor(o: EngineOptions) {
@@ -117,19 +124,37 @@ export class LearningEngine {
     this.localPop = this.topology.localPop;
     this.#nets = new NetworkIdentifier(o.config.networks);
     this.#limit = new SourceRateLimit(o.config.learning.perSourcePerMinute);
+    this.#suspects = new SourceRateLimit(o.config.serverHealth.suspectPerSourcePerMinute);
     this.#servers = new Map(o.config.servers.map((s) => [s.name, s]));
     this.#now = o.now ?? Date.now;
     const r = [o.registry];
     const pending = this.#pending;
+    const store = o.store;
+    let counted = 0;
     this.#m = {
       decisions: new Counter({ name: 'vcp_decisions_total', help: 'load-balancing decisions by technique', labelNames: ['technique'], registers: r }),
       outcomes: new Counter({ name: 'vcp_decision_outcomes_total', help: 'outcomes learned, by technique and outcome (success, failure, arrived, missed)', labelNames: ['technique', 'outcome'], registers: r }),
       misses: new Counter({ name: 'vcp_redirect_misses_total', help: 'redirects never followed, by attributed cause (client, network, unknown)', labelNames: ['cause'], registers: r }),
       limited: new Counter({ name: 'vcp_learning_rate_limited_total', help: 'outcomes not learned because their source address taught too much', registers: r }),
+      suspectLimited: new Counter({ name: 'vcp_passive_health_limited_total', help: 'server failures not marking the server suspect because their source address failed too often', registers: r }),
       pending: new Gauge({ name: 'vcp_redirects_pending', help: 'redirects issued here awaiting their arrival', registers: r, collect(this: Gauge) { this.set(pending.size); } }),
       decideSeconds: new Histogram({ name: 'vcp_decide_seconds', help: 'time of one decision with its profile reads', buckets: [0.000005, 0.00001, 0.00002, 0.00005, 0.0001, 0.001], registers: r }),
-      writeErrors: new Counter({ name: 'vcp_profile_write_errors_total', help: 'profile events that could not be written', registers: r }),
+      writeErrors: new Counter({
+        name: 'vcp_profile_write_errors_total', help: 'profile store writes that failed (this process; a full disk or map, an I/O error)', registers: r,
+        collect(this: Counter) {
+          const n = store.writeErrors - counted;
+          if (n > 0) this.inc(n);
+          counted = store.writeErrors;
+        },
+      }),
+      storeFailing: new Gauge({ name: 'vcp_profile_store_write_failing', help: '1 while the profile store\'s writes are failing (decisions go on from what it holds)', registers: r, collect(this: Gauge) { this.set(store.writeHealth().failing ? 1 : 0); } }),
+      refusedOps: new Counter({ name: 'vcp_profile_screened_total', help: 'profile ops refused by the local screen (refused), sequence numbers given up as never arriving (hole-abandoned)', labelNames: ['kind'], registers: r }),
       changes: new Counter({ name: 'vcp_learning_technique_changes_total', help: 'client classes whose decided technique changed (redirect proven or broken, an override)', registers: r }),
+    };
+    o.store.onNotice = (n) => {
+      this.#m.refusedOps.labels(n.kind).inc(n.count);
+      const b = this.#noticeLog.take(Date.now());
+      if (b.ok) this.#log.warn({ kind: n.kind, origin: n.origin, detail: n.detail, count: n.count, suppressedLines: b.suppressed || undefined }, n.kind === 'refused' ? 'profile ops refused by the replication screen, not written' : 'replication hole given up');
     };
   }
 
@@ -141,6 +166,7 @@ export class LearningEngine {
     this.topology = buildTopology(this.#c, this.localPop);
     this.#nets = new NetworkIdentifier(this.#c.networks);
     this.#limit = new SourceRateLimit(this.#c.learning.perSourcePerMinute);
+    this.#suspects = new SourceRateLimit(this.#c.serverHealth.suspectPerSourcePerMinute);
     this.#servers = new Map(this.#c.servers.map((s) => [s.name, s]));
   }
 
@@ -233,10 +259,15 @@ export class LearningEngine {
   /** A proxied (or local) call ended its setup: the server answered (ok) or failed to. */
   carried(ctx: CallContext, server: string, technique: Technique, ok: boolean, ms: number, detail: string): void {
     this.#m.outcomes.labels(technique, ok ? 'success' : 'failure').inc();
-    // Passive health, whatever the source: a server that just failed is avoided for a while.
+    // Passive health: a server that just failed is avoided for a while. One source address marks
+    // servers suspect at most `suspectPerSourcePerMinute` times, so a caller that makes calls fail on
+    // purpose cannot keep servers out of the decisions.
     const at = this.#now();
     if (ok) this.#live.cleared(server);
-    else if (this.#c.serverHealth.suspectMs > 0) this.#live.suspect(server, at + this.#c.serverHealth.suspectMs);
+    else if (this.#c.serverHealth.suspectMs > 0) {
+      if (this.#suspects.allow(ctx.source, at)) this.#live.suspect(server, at + this.#c.serverHealth.suspectMs);
+      else this.#m.suspectLimited.inc();
+    }
     if (!this.#limit.allow(ctx.source, at)) {
       this.#m.limited.inc();
       return;
@@ -435,9 +466,10 @@ export class LearningEngine {
     this.#store.record(ops).catch((err: unknown) => this.#writeFailed(err));
   }
 
+  /** Counted by the store (metric, /health alarm); told in the log a few times a minute, not per write. */
   #writeFailed(err: unknown): void {
-    this.#m.writeErrors.inc();
-    this.#log.error({ err }, 'profile write failed');
+    const b = this.#writeLog.take(Date.now());
+    if (b.ok) this.#log.error({ code: 'VCP_ERR_PROFILE_WRITE', err, errors: this.#store.writeErrors, suppressedLines: b.suppressed || undefined }, 'profile write failed; decisions go on from what the store holds');
   }
 }
 

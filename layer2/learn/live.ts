@@ -60,7 +60,8 @@ export class LiveView {
 
   stop(): Promise<unknown> {
     if (this.#timer) clearInterval(this.#timer);
-    return this.#store.removeLocal(`load/${this.#id}`);
+    // A failed write is counted by the store (its health alarm); stopping goes on.
+    return this.#store.removeLocal(`load/${this.#id}`).catch(() => false);
   }
 
   /** A call took (positive) or released (negative) capacity units on a server. */
@@ -138,6 +139,9 @@ export class LiveView {
   #publish(): void {
     if (!this.#dirty) return;
     this.#dirty = false;
-    void this.#store.putLocal(`load/${this.#id}`, { at: Date.now(), units: Object.fromEntries(this.#own) });
+    // Best effort: a failed write (counted by the store, alarmed on /health) is retried with the next change.
+    this.#store.putLocal(`load/${this.#id}`, { at: Date.now(), units: Object.fromEntries(this.#own) }).catch(() => {
+      this.#dirty = true;
+    });
   }
 }

@@ -1,6 +1,8 @@
 /**
- * At most `perMinute` learning outcomes per source address (a token bucket per address, bounded in
- * size): one caller, however busy or hostile, teaches the profiles no faster than that.
+ * At most `perMinute` events per source address (a token bucket per address): one caller, however
+ * busy or hostile, teaches the profiles (or marks servers suspect) no faster than that. The table
+ * holds at most `maxSources` addresses; past that the oldest entry goes, so a flood of new
+ * addresses costs one entry each and never resets the buckets of the others all at once.
  */
 export class SourceRateLimit {
   readonly #perMs: number;
@@ -14,10 +16,14 @@ export class SourceRateLimit {
     this.#max = maxSources;
   }
 
+  get size(): number {
+    return this.#buckets.size;
+  }
+
   allow(source: string, now: number): boolean {
     let b = this.#buckets.get(source);
     if (!b) {
-      if (this.#buckets.size >= this.#max) this.#buckets.clear();
+      if (this.#buckets.size >= this.#max) this.#buckets.delete(this.#buckets.keys().next().value!);
       b = { tokens: this.#burst, at: now };
       this.#buckets.set(source, b);
     } else {

@@ -137,6 +137,27 @@ export function invalidOp(op: unknown): string | undefined {
   }
 }
 
+/** Largest event accepted from the stream, as JSON (NATS's own default payload limit). */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+/** Most ops one event may carry. */
+export const MAX_EVENT_OPS = 256;
+
+/**
+ * The local side of the replication screen: the ops of an event about to be committed here that
+ * `invalidEvent` would accept elsewhere, and why each other one was refused. What this host writes
+ * and queues for the other POPs is thus never rejected there.
+ */
+export function screenOps(ops: readonly Op[]): { ok: Op[]; refused: string[] } {
+  const ok: Op[] = [];
+  const refused: string[] = [];
+  for (const op of ops) {
+    const why = ok.length >= MAX_EVENT_OPS ? `more than ${MAX_EVENT_OPS} ops in one event` : invalidOp(op);
+    if (why) refused.push(why);
+    else ok.push(op);
+  }
+  return { ok, refused };
+}
+
 /** Why an event from elsewhere cannot be applied, or undefined. */
 export function invalidEvent(ev: unknown): string | undefined {
   if (ev === null || typeof ev !== 'object') return 'event is not an object';
@@ -144,7 +165,7 @@ export function invalidEvent(ev: unknown): string | undefined {
   if (!isKey(e.origin) || e.origin.length > 128) return 'bad origin';
   if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 1) return 'bad sequence number';
   if (!isTime(e.at)) return 'bad time';
-  if (!Array.isArray(e.ops) || e.ops.length === 0 || e.ops.length > 256) return 'bad op list';
+  if (!Array.isArray(e.ops) || e.ops.length === 0 || e.ops.length > MAX_EVENT_OPS) return 'bad op list';
   for (const op of e.ops) {
     const why = invalidOp(op);
     if (why) return why;

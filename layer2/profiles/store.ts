@@ -4,7 +4,7 @@ import { VcpError } from '../../shared/errors.js';
 import type { ClassKey } from '../identify.js';
 import type { ClassProfile, NetworkId, NetworkProfile, ProfileSnapshot } from '../decide/types.js';
 import { applyClassOp, applyNetworkOp, applyRedirectOp } from './apply.js';
-import type { Op, OutcomeEntry, ProfileEvent, RedirectRecord } from './events.js';
+import { MAX_EVENT_BYTES, screenOps, type Op, type OutcomeEntry, type ProfileEvent, type RedirectRecord } from './events.js';
 
 /** A profile store that cannot be opened or used: names its path. */
 export class StoreError extends VcpError {
@@ -32,6 +32,8 @@ const IDX = 'i:';
 const LOG = 'l:';
 const SEQ = 's:';
 const APPLIED = 'a:';
+/** Sequence numbers applied above an origin's `upTo` (a hole below them): `b:<origin>\0<16-digit seq>`. */
+const ABOVE = 'b:';
 /** Local events awaiting their publication to the other POPs, in commit order (`o:<16-digit number>`). */
 const OUTBOX = 'o:';
 const OUTBOX_SEQ = 'm:outbox';
@@ -40,7 +42,23 @@ const LOCAL = 'x:';
 
 interface Applied {
   upTo: number;
+  /** Written by earlier versions only: the numbers above `upTo` are now keys of their own (ABOVE). */
   above: number[];
+  /** How many ABOVE keys the origin has. */
+  pending?: number;
+}
+
+/** Numbers applied above a hole, per origin, before the hole is given up (the events it stands for are gone from the stream). */
+export const MAX_ABOVE = 100_000;
+
+const aboveKey = (origin: string, seq: number): string => `${ABOVE}${origin}\u0000${String(seq).padStart(16, '0')}`;
+
+/** What the store tells its owner: ops refused by the local screen, holes given up. */
+export interface StoreNotice {
+  kind: 'refused' | 'hole-abandoned';
+  origin: string;
+  detail: string;
+  count: number;
 }
 
 /** Reads inside a write transaction: what `transact` callbacks decide from. */
@@ -94,6 +112,36 @@ function targetOf(op: Op): 'class' | 'net' | 'redirect' | 'log' {
 
 type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | ProfileEvent | Applied | number | string | Record<string, unknown>;
 
+interface SharedStructures {
+  uninitialized?: boolean;
+}
+interface StructuredEncoder {
+  structures?: SharedStructures;
+  saveStructures?: (structures: unknown, isCompatible: unknown) => unknown;
+}
+
+/**
+ * A record of a new shape first saves the shape (msgpack's shared structures) in its own commit. When
+ * that commit fails (a full disk), msgpackr keeps the unsaved shape in memory and later records would
+ * refer to it: no other process could decode them. So a failed save marks the shapes for reloading
+ * from the store, and the record is written (with a saved shape) by a later write.
+ */
+function guardStructures<D extends Database<Value, string>>(db: D): D {
+  const enc = (db as unknown as { encoder?: StructuredEncoder }).encoder;
+  const save = enc?.saveStructures;
+  if (enc && save) {
+    enc.saveStructures = (structures, isCompatible) => {
+      try {
+        return save.call(enc, structures, isCompatible);
+      } catch (err) {
+        if (enc.structures) enc.structures.uninitialized = true;
+        throw err;
+      }
+    };
+  }
+  return db;
+}
+
 /**
  * The profiles of one host in LMDB, shared by every connector process on it: class profiles, network
  * profiles, redirect records and a bounded outcome log, written as events (see events.ts) in single
@@ -102,7 +150,7 @@ type Value = ClassProfile | NetworkProfile | RedirectRecord | OutcomeEntry | Pro
  * commit by another process is seen at once.
  */
 export class ProfileStore {
-  readonly path: string;
+  path: string;
   readonly origin: string;
   readonly #root: RootDatabase<Value, string>;
   /** Uncached: every read inside a write transaction must see the latest commit of any process. */
@@ -121,20 +169,36 @@ export class ProfileStore {
   /** Every local event is also written to the outbox (replication is configured). */
   readonly #outbox: boolean;
   #closed = false;
+  /** Ops refused by the local screen and holes given up are reported here (metrics, a log line). */
+  onNotice: ((n: StoreNotice) => void) | undefined;
+  /** Writes that failed (a full disk or map, an I/O error), and when the last one failed and succeeded. */
+  writeErrors = 0;
+  #lastWriteError: { at: number; message: string } | undefined;
+  #lastWriteOk = 0;
 
   private constructor(path: string, origin: string, root: RootDatabase<Value, string>, logSize: number, readCacheMs: number, outbox: boolean) {
     this.path = path;
     this.#outbox = outbox;
     this.origin = origin;
     this.#root = root;
-    this.#db = root.openDB<Value, string>(DB_NAME, { cache: false, sharedStructuresKey: STRUCTURES });
-    this.#read = root.openDB<Value, string>(DB_NAME, { cache: { validated: true }, sharedStructuresKey: STRUCTURES });
+    this.#db = guardStructures(root.openDB<Value, string>(DB_NAME, { cache: false, sharedStructuresKey: STRUCTURES }));
+    this.#read = guardStructures(root.openDB<Value, string>(DB_NAME, { cache: { validated: true }, sharedStructuresKey: STRUCTURES }));
     this.#logSize = logSize;
     this.#ttl = readCacheMs;
   }
 
-  /** Open (creating it when the directory is new or empty). A foreign or corrupt store is an error naming the path. */
-  static open(path: string, o: { origin: string; logSize?: number; readCacheMs?: number; outbox?: boolean }): ProfileStore {
+  /**
+   * Open (creating it when the directory is new or empty). A foreign or corrupt store is an error naming
+   * the path. `openAt`: where to open it when that differs from the path it is known by (a directory
+   * handle `/proc/self/fd/N` passed by the supervisor).
+   */
+  static open(displayPath: string, o: { origin: string; logSize?: number; readCacheMs?: number; outbox?: boolean; openAt?: string }): ProfileStore {
+    const store = ProfileStore.#open(o.openAt ?? displayPath, o);
+    store.path = displayPath;
+    return store;
+  }
+
+  static #open(path: string, o: { origin: string; logSize?: number; readCacheMs?: number; outbox?: boolean }): ProfileStore {
     const fresh = !existsSync(path) || readdirSync(path).length === 0;
     try {
       mkdirSync(path, { recursive: true });
@@ -146,7 +210,9 @@ export class ProfileStore {
     if (badFile) throw new StoreError(path, `data.mdb ${badFile}; move the store away to start afresh`);
     let root: RootDatabase<Value, string>;
     try {
-      root = open<Value, string>({ path, noSubdir: false, cache: false, maxReaders: 252 });
+      // No event-turn batching: its internal batch promise rejects unhandled when a commit fails (a
+      // full disk), which would take the process down; transactions are batched by the writer anyway.
+      root = open<Value, string>({ path, noSubdir: false, cache: false, maxReaders: 252, eventTurnBatching: false });
     } catch (err) {
       throw new StoreError(path, `not a readable LMDB store (${(err as Error).message}); move it away to start afresh`, { cause: err });
     }
@@ -184,21 +250,33 @@ export class ProfileStore {
   }
 
   classProfile(key: string): ClassProfile | undefined {
-    return this.#read.get(CLS + key) as ClassProfile | undefined;
+    return this.#get(CLS + key) as ClassProfile | undefined;
   }
 
   networkProfile(key: string): NetworkProfile | undefined {
-    return this.#read.get(NET + key) as NetworkProfile | undefined;
+    return this.#get(NET + key) as NetworkProfile | undefined;
   }
 
   redirect(token: string): RedirectRecord | undefined {
-    return this.#read.get(RED + token) as RedirectRecord | undefined;
+    return this.#get(RED + token) as RedirectRecord | undefined;
+  }
+
+  /** Records that could not be decoded: read as absent, so that decisions go on from the rest. */
+  readErrors = 0;
+
+  #get(key: string): Value | undefined {
+    try {
+      return this.#read.get(key);
+    } catch {
+      this.readErrors++;
+      return undefined;
+    }
   }
 
   /** The redirect record one of these identifier digests was issued with, if any. */
   redirectByDigest(digests: readonly string[]): RedirectRecord | undefined {
     for (const d of digests) {
-      const token = this.#read.get(IDX + d) as string | undefined;
+      const token = this.#get(IDX + d) as string | undefined;
       const rec = token ? this.redirect(token) : undefined;
       if (rec?.ids?.includes(d)) return rec;
     }
@@ -219,7 +297,7 @@ export class ProfileStore {
   #cached<T extends ClassProfile | NetworkProfile>(cache: Map<string, { v: T | undefined; until: number }>, prefix: string, key: string, now: number): T | undefined {
     const e = cache.get(key);
     if (e && e.until > now) return e.v;
-    const v = this.#read.get(prefix + key) as T | undefined;
+    const v = this.#get(prefix + key) as T | undefined;
     if (cache.size >= 131_072) cache.clear();
     cache.set(key, { v, until: now + this.#ttl });
     return v;
@@ -243,31 +321,81 @@ export class ProfileStore {
     if (this.#closed) return Promise.resolve(undefined);
     const db = this.#db;
     const written = new Map<string, ClassProfile | NetworkProfile>();
-    return this.#root.transaction(() => {
+    return this.#tracked(() => this.#root.transaction(() => {
       const view: StoreView = {
         classProfile: (k) => db.get(CLS + k) as ClassProfile | undefined,
         networkProfile: (k) => db.get(NET + k) as NetworkProfile | undefined,
         redirect: (t) => db.get(RED + t) as RedirectRecord | undefined,
       };
-      const ops = decideOps(view);
-      if (!ops || ops.length === 0) return undefined;
+      const decided = decideOps(view);
+      if (!decided || decided.length === 0) return undefined;
+      // The same screen the other POPs apply: what is committed here is never rejected there.
+      const { ok: ops, refused } = screenOps(decided);
+      if (refused.length > 0) this.#notice('refused', this.origin, refused[0]!, refused.length);
+      if (ops.length === 0) return undefined;
       const seq = ((db.get(SEQ + this.origin) as number | undefined) ?? 0) + 1;
       const at = Date.now();
       const ev: ProfileEvent = { origin: this.origin, seq, at, ops };
+      if (this.#outbox && JSON.stringify(ev).length > MAX_EVENT_BYTES) {
+        this.#notice('refused', this.origin, `an event of more than ${MAX_EVENT_BYTES} bytes`, ops.length);
+        return undefined;
+      }
       this.#applyOps(ev, written);
-      db.put(SEQ + this.origin, seq);
+      db.putSync(SEQ + this.origin, seq);
       this.#markApplied(this.origin, seq);
       if (this.#outbox) {
         // In the same transaction: an event that is committed is also queued for the other POPs.
         const n = ((db.get(OUTBOX_SEQ) as number | undefined) ?? 0) + 1;
-        db.put(OUTBOX_SEQ, n);
-        db.put(OUTBOX + String(n).padStart(16, '0'), ev);
+        db.putSync(OUTBOX_SEQ, n);
+        db.putSync(OUTBOX + String(n).padStart(16, '0'), ev);
       }
       return ev;
-    }).then((ev) => {
+    })).then((ev) => {
       this.#remember(written);
       return ev;
     });
+  }
+
+  /**
+   * Inside transactions the writes are synchronous (`putSync`): a write's own promise would reject
+   * unhandled when the commit fails. Every write goes through here: a failure (LMDB cannot grow its map, the disk is full, an I/O
+   * error) is counted and remembered for the health endpoints, then passed on to the caller. Reads
+   * keep working, so decisions go on from what the store holds.
+   */
+  #tracked<T>(write: () => Promise<T>): Promise<T> {
+    let p: Promise<T>;
+    try {
+      p = write();
+    } catch (err) {
+      // A write can also fail before it is queued (msgpack saving a new record shape commits at once).
+      p = Promise.reject(err);
+    }
+    return p.then(
+      (v) => {
+        this.#lastWriteOk = Date.now();
+        return v;
+      },
+      (err: unknown) => {
+        this.writeErrors++;
+        this.#lastWriteError = { at: Date.now(), message: err instanceof Error ? err.message : String(err) };
+        // lmdb rejects a failed commit with an error whose `commitError` is a second promise, rejected
+        // with the cause (ENOSPC...): handled here, it cannot surface as an unhandled rejection.
+        const cause = (err as { commitError?: unknown } | null)?.commitError;
+        if (cause instanceof Promise) {
+          cause.catch((e: unknown) => {
+            if (this.#lastWriteError) this.#lastWriteError.message = e instanceof Error ? e.message : String(e);
+          });
+        }
+        throw err;
+      },
+    );
+  }
+
+  /** Failing: the last write failed less than `windowMs` ago and none succeeded since. */
+  writeHealth(now = Date.now(), windowMs = 60_000): { failing: boolean; errors: number; lastError: string; lastErrorAt: number } {
+    const e = this.#lastWriteError;
+    const failing = e !== undefined && now - e.at < windowMs && e.at >= this.#lastWriteOk;
+    return { failing, errors: this.writeErrors, lastError: e?.message ?? '', lastErrorAt: e?.at ?? 0 };
   }
 
   record(ops: Op[]): Promise<ProfileEvent | undefined> {
@@ -276,18 +404,34 @@ export class ProfileStore {
 
   /** Apply another origin's event once: 'duplicate' when its sequence number was seen already. */
   applyRemote(ev: ProfileEvent): Promise<'applied' | 'duplicate'> {
-    const db = this.#db;
     const written = new Map<string, ClassProfile | NetworkProfile>();
-    return this.#root.transaction(() => {
-      const a = (db.get(APPLIED + ev.origin) as Applied | undefined) ?? { upTo: 0, above: [] };
-      if (ev.seq <= a.upTo || a.above.includes(ev.seq)) return 'duplicate' as const;
+    return this.#tracked(() => this.#root.transaction(() => {
+      if (this.#seen(ev.origin, ev.seq)) return 'duplicate' as const;
       this.#applyOps(ev, written);
       this.#markApplied(ev.origin, ev.seq);
       return 'applied' as const;
-    }).then((r) => {
+    })).then((r) => {
       this.#remember(written);
       return r;
     });
+  }
+
+  /**
+   * Count another origin's event as applied without applying anything: an event the screen refused
+   * (malformed, too large) must not leave a hole that holds every later number in wait for ever.
+   */
+  skipRemote(origin: string, seq: number): Promise<'skipped' | 'duplicate'> {
+    return this.#tracked(() => this.#root.transaction(() => {
+      if (this.#seen(origin, seq)) return 'duplicate' as const;
+      this.#markApplied(origin, seq);
+      return 'skipped' as const;
+    }));
+  }
+
+  #seen(origin: string, seq: number): boolean {
+    const a = this.#db.get(APPLIED + origin) as Applied | undefined;
+    if (!a) return false;
+    return seq <= a.upTo || a.above.includes(seq) || ((a.pending ?? 0) > 0 && this.#db.get(aboveKey(origin, seq)) !== undefined);
   }
 
   /** The oldest queued local events, in commit order (any process of the host may have written them). */
@@ -300,9 +444,9 @@ export class ProfileStore {
   /** Drop outbox entries once the other POPs can have them. */
   async removeOutbox(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.#root.transaction(() => {
-      for (const k of keys) if (k.startsWith(OUTBOX)) this.#db.remove(k);
-    });
+    await this.#tracked(() => this.#root.transaction(() => {
+      for (const k of keys) if (k.startsWith(OUTBOX)) this.#db.removeSync(k);
+    }));
   }
 
   outboxCount(): number {
@@ -314,16 +458,54 @@ export class ProfileStore {
     return ((this.#db.get(APPLIED + origin) as Applied | undefined) ?? { upTo: 0 }).upTo;
   }
 
+  /**
+   * Inside a write transaction: `seq` of `origin` is applied. The contiguous part is one number
+   * (`upTo`); a number above a hole is a key of its own, removed as the hole fills, so one apply
+   * costs the same however many numbers wait above a hole.
+   */
   #markApplied(origin: string, seq: number): void {
     const db = this.#db;
     const a = (db.get(APPLIED + origin) as Applied | undefined) ?? { upTo: 0, above: [] };
-    const next: Applied = { upTo: a.upTo, above: [...a.above] };
-    if (seq === next.upTo + 1) {
-      next.upTo = seq;
-      next.above.sort((x, y) => x - y);
-      while (next.above.length > 0 && next.above[0]! <= next.upTo + 1) next.upTo = Math.max(next.upTo, next.above.shift()!);
-    } else if (seq > next.upTo) next.above.push(seq);
-    db.put(APPLIED + origin, next);
+    let upTo = a.upTo;
+    let pending = a.pending ?? 0;
+    for (const x of a.above) {
+      if (x > upTo && db.get(aboveKey(origin, x)) === undefined) {
+        db.putSync(aboveKey(origin, x), 1);
+        pending++;
+      }
+    }
+    const drain = (): void => {
+      while (pending > 0 && db.get(aboveKey(origin, upTo + 1)) !== undefined) {
+        db.removeSync(aboveKey(origin, upTo + 1));
+        upTo++;
+        pending--;
+      }
+    };
+    if (seq === upTo + 1) {
+      upTo = seq;
+      drain();
+    } else if (seq > upTo) {
+      db.putSync(aboveKey(origin, seq), 1);
+      pending++;
+      if (pending > MAX_ABOVE) {
+        // The hole has waited for more events than any redelivery keeps in flight: its events are gone.
+        for (const k of db.getKeys({ start: aboveKey(origin, 0), end: aboveKey(origin, Number.MAX_SAFE_INTEGER), limit: 1 })) {
+          const first = Number(k.slice(k.lastIndexOf('\u0000') + 1));
+          this.#notice('hole-abandoned', origin, `numbers ${upTo + 1}..${first - 1} never arrived`, first - 1 - upTo);
+          upTo = first - 1;
+        }
+        drain();
+      }
+    }
+    db.putSync(APPLIED + origin, { upTo, above: [], pending });
+  }
+
+  #notice(kind: StoreNotice['kind'], origin: string, detail: string, count: number): void {
+    try {
+      this.onNotice?.({ kind, origin, detail, count });
+    } catch {
+      // a notice must never break a write
+    }
   }
 
   #applyOps(ev: ProfileEvent, written: Map<string, ClassProfile | NetworkProfile>): void {
@@ -335,7 +517,7 @@ export class ProfileStore {
           const prev = db.get(key) as ClassProfile | undefined;
           const next = applyClassOp(prev, op);
           if (next && next !== prev) {
-            db.put(key, next);
+            db.putSync(key, next);
             written.set(key, next);
           }
           break;
@@ -345,7 +527,7 @@ export class ProfileStore {
           const prev = db.get(key) as NetworkProfile | undefined;
           const next = applyNetworkOp(prev, op);
           if (next && next !== prev) {
-            db.put(key, next);
+            db.putSync(key, next);
             written.set(key, next);
           }
           break;
@@ -354,12 +536,12 @@ export class ProfileStore {
           const key = RED + (op.o === 'redirect' ? op.rec.token : (op as { token: string }).token);
           const prev = db.get(key) as RedirectRecord | undefined;
           const next = applyRedirectOp(prev, op);
-          if (next && next !== prev) db.put(key, next);
-          if (op.o === 'redirect') for (const d of op.rec.ids ?? []) db.put(IDX + d, op.rec.token);
+          if (next && next !== prev) db.putSync(key, next);
+          if (op.o === 'redirect') for (const d of op.rec.ids ?? []) db.putSync(IDX + d, op.rec.token);
           break;
         }
         case 'log':
-          db.put(`${LOG}${ev.origin}:${ev.seq % this.#logSize}`, (op as { entry: OutcomeEntry }).entry);
+          db.putSync(`${LOG}${ev.origin}:${ev.seq % this.#logSize}`, (op as { entry: OutcomeEntry }).entry);
           break;
       }
     }
@@ -399,9 +581,9 @@ export class ProfileStore {
         for (const d of r.ids ?? []) old.push(IDX + d);
       }
     }
-    await this.#root.transaction(() => {
-      for (const k of old) this.#db.remove(k);
-    });
+    await this.#tracked(() => this.#root.transaction(() => {
+      for (const k of old) this.#db.removeSync(k);
+    }));
     return old.length;
   }
 
@@ -416,18 +598,23 @@ export class ProfileStore {
   // ---- host-local state (not replicated) --------------------------------------------------------
 
   putLocal(key: string, value: Record<string, unknown>): Promise<boolean> {
-    return this.#db.put(LOCAL + key, value);
+    return this.#tracked(() => this.#db.put(LOCAL + key, value));
   }
 
   removeLocal(key: string): Promise<boolean> {
-    return this.#db.remove(LOCAL + key);
+    return this.#tracked(() => this.#db.remove(LOCAL + key));
   }
 
 
   rangeLocal<T>(prefix: string): Array<{ key: string; value: T }> {
     const p = LOCAL + prefix;
     const out: Array<{ key: string; value: T }> = [];
-    for (const { key, value } of this.#db.getRange({ start: p, end: `${p}\uffff` })) out.push({ key: key.slice(LOCAL.length), value: value as T });
+    try {
+      for (const { key, value } of this.#db.getRange({ start: p, end: `${p}\uffff` })) out.push({ key: key.slice(LOCAL.length), value: value as T });
+    } catch {
+      // A record that cannot be decoded ends the walk; what was read is used.
+      this.readErrors++;
+    }
     return out;
   }
 

@@ -3,15 +3,14 @@ import type { ReplicationConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ProfileEvent } from '../profiles/events.js';
 import type { ProfileStore } from '../profiles/store.js';
-import { LogBudget } from './log-budget.js';
+import { LogBudget } from '../../shared/log-budget.js';
 import type { ReplicationMetrics } from './metrics.js';
 import { screen, type ScreenContext } from './screen.js';
 import { ensureConsumer, ensureStream } from './stream.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
-/** Largest event accepted from the stream (NATS's own default payload limit). */
-export const MAX_EVENT_BYTES = 1024 * 1024;
+export { MAX_EVENT_BYTES } from '../profiles/events.js';
 
 export interface ApplierOptions {
   store: ProfileStore;
@@ -113,12 +112,27 @@ export class RemoteApplier {
 
   async #handle(m: JsMsg): Promise<void> {
     const { store, metrics, log } = this.#o;
-    const s = screen(m.subject, m.data, this.#o.screen);
+    const s = screen(m.subject, m.data, this.#o.screen, m.headers?.get('Nats-Msg-Id') ?? '');
     if (s.kind === 'rejected') {
       metrics.reject(s.reason);
       const b = this.#rejectLog.take(Date.now());
       if (b.ok) {
-        log.warn({ code: 'VCP_ERR_REPL_REJECTED', origin: s.origin, reason: s.reason, detail: s.detail, subject: m.subject.slice(0, 200), streamSeq: m.seq, suppressedLines: b.suppressed || undefined }, 'replicated event rejected');
+        log.warn({ code: 'VCP_ERR_REPL_REJECTED', origin: s.origin, reason: s.reason, detail: s.detail, subject: m.subject.slice(0, 200), streamSeq: m.seq, skipped: s.skip?.seq, suppressedLines: b.suppressed || undefined }, 'replicated event rejected');
+      }
+      if (s.skip) {
+        // Its number counts as applied: a refused event leaves no hole that holds the later ones in wait.
+        const { origin, seq } = s.skip;
+        if (seq > (this.#highest.get(origin) ?? 0)) this.#highest.set(origin, seq);
+        try {
+          const r = await store.skipRemote(origin, seq);
+          if (r === 'skipped') metrics.received.labels('skipped').inc();
+        } catch (err) {
+          metrics.applyErrors.inc();
+          const e = this.#errorLog.take(Date.now());
+          if (e.ok) log.error({ code: 'VCP_ERR_REPL_APPLY', origin, seq, err, suppressedLines: e.suppressed || undefined }, 'refused event not counted; it will be delivered again');
+          m.nak(1000);
+          return;
+        }
       }
       m.term();
       return;

@@ -25,7 +25,7 @@ export class ReplicationMetrics {
     const r = [registry];
     this.published = new Counter({ name: 'vcp_replication_published_total', help: 'local events acknowledged by JetStream (and removed from the outbox)', registers: r });
     this.publishErrors = new Counter({ name: 'vcp_replication_publish_errors_total', help: 'publications of queued events that were not acknowledged (retried)', registers: r });
-    this.received = new Counter({ name: 'vcp_replication_received_total', help: 'events received from the stream: applied, duplicate (seen before), own (this host\'s)', labelNames: ['result'], registers: r });
+    this.received = new Counter({ name: 'vcp_replication_received_total', help: 'events received from the stream: applied, duplicate (seen before), own (this host\'s), skipped (refused by the screen, its number counted)', labelNames: ['result'], registers: r });
     this.rejected = new Counter({ name: 'vcp_replication_rejected_total', help: 'events from the stream refused by validation, by reason', labelNames: ['reason'], registers: r });
     this.applyErrors = new Counter({ name: 'vcp_replication_apply_errors_total', help: 'events that could not be written to the local store (redelivered later)', registers: r });
     this.lag = new Gauge({ name: 'vcp_replication_lag_seconds', help: 'per origin: time from the last applied event\'s creation at its origin to its application here', labelNames: ['origin'], registers: r });

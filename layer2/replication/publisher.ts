@@ -2,7 +2,7 @@ import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { ReplicationConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ProfileStore } from '../profiles/store.js';
-import { LogBudget } from './log-budget.js';
+import { LogBudget } from '../../shared/log-budget.js';
 import type { ReplicationMetrics } from './metrics.js';
 import { messageId, subjectOf } from './subjects.js';
 

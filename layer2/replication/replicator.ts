@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { ProfileEvent } from '../profiles/events.js';
 import type { ProfileStore } from '../profiles/store.js';
 import { MAX_EVENT_BYTES, RemoteApplier } from './applier.js';
-import { LogBudget } from './log-budget.js';
+import { LogBudget } from '../../shared/log-budget.js';
 import { ReplicationMetrics } from './metrics.js';
 import { OutboxPublisher } from './publisher.js';
 import { ensureStream } from './stream.js';

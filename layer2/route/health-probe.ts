@@ -52,8 +52,10 @@ export class ServerProber {
       });
     });
     this.#udp.on('message', (m, rinfo) => this.#onUdp(m, `${rinfo.address}:${rinfo.port}`));
-    void this.round();
-    this.#timer = setInterval(() => void this.round(), this.#o.intervalMs);
+    // A health entry that could not be written (counted by the store) is written again next round.
+    const round = (): void => void this.round().catch(() => undefined);
+    round();
+    this.#timer = setInterval(round, this.#o.intervalMs);
     this.#timer.unref();
   }
 

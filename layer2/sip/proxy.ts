@@ -1,7 +1,7 @@
 import type { SipConfig, WellKnownConfig } from '../../shared/config/types.js';
 import type { Logger } from '../../shared/logger.js';
 import type { WorkerMetrics } from '../metrics.js';
-import { LogBudget } from '../replication/log-budget.js';
+import { LogBudget } from '../../shared/log-budget.js';
 import { sipTokenUri } from '../route/formats.js';
 import { sipIdentifiers } from '../route/identifiers.js';
 import type { Router } from '../route/router.js';

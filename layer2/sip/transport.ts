@@ -3,6 +3,9 @@ import { connect, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../shared/logger.js';
 import { bindUdp, closeUdp, listenTcp } from '../../shared/net/listen.js';
 import { decodeProxyV2 } from '../../shared/proxy-v2.js';
+import type { AddressSet } from '../../shared/net/address-set.js';
+import { writeBounded } from '../../shared/net/backpressure.js';
+import type { ConnectionLimiter } from '../../shared/net/connection-limiter.js';
 import { SipParseError } from './errors.js';
 import { SipStreamFramer } from './framer.js';
 
@@ -52,6 +55,22 @@ export interface TransportOptions {
   maxMessageBytes: number;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Where PROXY v2 is accepted from (layer 1's addresses): anything else on the proxied port is dropped. */
+  trusted?: AddressSet;
+  /** Client TCP connections, against a global and a per-source cap (by the real client address). */
+  connections?: ConnectionLimiter;
+  /** Requests per source: false = the source is being ignored. */
+  admit?: (source: string) => boolean;
+  /** A TCP peer that leaves more than this unread is disconnected. */
+  maxUnsentBytes?: number;
+  /** Something was dropped or refused: proxy_untrusted, flood, tcp_limit, tcp_source_limit, unread. */
+  onDrop?: (reason: string) => void;
+}
+
+/** A request (not a response, not a keep-alive): what the flood guard counts. Starts with a method token, not `SIP/`. */
+function isRequest(b: Buffer): boolean {
+  const c = b[0];
+  return c !== undefined && c >= 0x41 && c <= 0x5a && !(c === 0x53 && b[1] === 0x49 && b[2] === 0x50 && b[3] === 0x2f);
 }
 
 export interface TransportCounters {
@@ -59,9 +78,15 @@ export interface TransportCounters {
   udpOut: number;
   tcpConnections: number;
   proxyHeaderErrors: number;
+  /** Datagrams and connections on the proxied port from an address that is not layer 1's. */
+  proxyUntrusted: number;
   headerTimeouts: number;
   pongs: number;
+  /** Connections closed because their peer left more than `maxUnsentBytes` unread. */
+  unread: number;
 }
+
+const PONG = Buffer.from('\r\n');
 
 const flowKey = (t: Transport, a: string, p: number): string => `${t === 'udp' ? 'u' : 't'}_${a.replace(/:/g, '-')}_${p}`;
 
@@ -103,9 +128,12 @@ class TcpFlow implements Flow {
     readonly localPort: number,
     public key: string,
     readonly socket: Socket,
+    private readonly maxUnsent: number,
+    private readonly onUnread: () => void,
   ) {}
   send(buf: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(buf);
+    // A peer that does not read what it is sent is disconnected before its backlog grows without bound.
+    if (!this.socket.destroyed && !writeBounded(this.socket, buf, this.maxUnsent)) this.onUnread();
   }
   isOpen(): boolean {
     return !this.socket.destroyed && this.socket.writable;
@@ -114,7 +142,7 @@ class TcpFlow implements Flow {
 
 /** The SIP sockets of one worker: plain UDP/TCP, PROXY-v2 UDP/TCP from layer 1, and connections we open. */
 export class SipTransport {
-  readonly counters: TransportCounters = { udpIn: 0, udpOut: 0, tcpConnections: 0, proxyHeaderErrors: 0, headerTimeouts: 0, pongs: 0 };
+  readonly counters: TransportCounters = { udpIn: 0, udpOut: 0, tcpConnections: 0, proxyHeaderErrors: 0, proxyUntrusted: 0, headerTimeouts: 0, pongs: 0, unread: 0 };
   readonly #o: TransportOptions;
   readonly #h: TransportHandlers;
   readonly #log: Logger;
@@ -131,6 +159,11 @@ export class SipTransport {
   readonly #inbound = new Set<Socket>();
   #lastDatagram = 0;
   #sweeper: NodeJS.Timeout | undefined;
+  readonly #maxUnsent: number;
+  readonly #unread = (): void => {
+    this.counters.unread++;
+    this.#o.onDrop?.('unread');
+  };
   /** Set by close(): a UDP socket sent to or closed after that would throw ERR_SOCKET_DGRAM_NOT_RUNNING. */
   readonly #closed = { value: false };
   #closing: Promise<void> | undefined;
@@ -139,6 +172,7 @@ export class SipTransport {
     this.#o = o;
     this.#h = h;
     this.#log = log;
+    this.#maxUnsent = o.maxUnsentBytes ?? 1 << 20;
   }
 
   get address(): string {
@@ -209,7 +243,7 @@ export class SipTransport {
 
   #openTcp(peer: Peer, k: string): TcpFlow {
     const socket = connect({ host: peer.address, port: peer.port, localAddress: this.#o.address });
-    const flow = new TcpFlow(false, peer.address, peer.port, this.#o.address, this.#o.port, flowKey('tcp', peer.address, peer.port), socket);
+    const flow = new TcpFlow(false, peer.address, peer.port, this.#o.address, this.#o.port, flowKey('tcp', peer.address, peer.port), socket, this.#maxUnsent, this.#unread);
     this.#outbound.set(k, flow);
     let connected = false;
     socket.once('connect', () => (connected = true));
@@ -226,6 +260,7 @@ export class SipTransport {
   #onPlainDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     this.counters.udpIn++;
     if (msg.length === 0) return;
+    if (this.#o.admit && isRequest(msg) && !this.#o.admit(rinfo.address)) return;
     const k = `${rinfo.address}|${rinfo.port}`;
     let f = this.#udpFlows.get(k);
     if (!f) {
@@ -241,6 +276,12 @@ export class SipTransport {
 
   #onProxiedDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     this.counters.udpIn++;
+    if (this.#o.trusted && !this.#o.trusted.has(rinfo.address)) {
+      // Only layer 1 may say who the client is: from anyone else a PROXY header is a forgery.
+      this.counters.proxyUntrusted++;
+      this.#o.onDrop?.('proxy_untrusted');
+      return;
+    }
     let r;
     try {
       r = decodeProxyV2(msg);
@@ -256,6 +297,7 @@ export class SipTransport {
     const payload = msg.subarray(r.headerLength);
     if (payload.length === 0) return;
     const info = r.info;
+    if (this.#o.admit && isRequest(payload) && !this.#o.admit(info.srcAddress)) return;
     const k = `${rinfo.address}|${rinfo.port}|${info.srcAddress}|${info.srcPort}`;
     let f = this.#udpFlows.get(k);
     if (!f) {
@@ -269,16 +311,37 @@ export class SipTransport {
     this.#h.onMessage(payload, f, true);
   }
 
+  /** Counts a client connection against the caps (by its real address); false when it must close. */
+  #admitConnection(socket: Socket, address: string): boolean {
+    const limiter = this.#o.connections;
+    if (!limiter) return true;
+    const a = limiter.take(address);
+    if (a !== 'ok') {
+      this.#o.onDrop?.(a === 'full' ? 'tcp_limit' : 'tcp_source_limit');
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => limiter.release(address));
+    return true;
+  }
+
   #onConnection(socket: Socket, proxied: boolean): void {
     this.counters.tcpConnections++;
     this.#inbound.add(socket);
     socket.once('close', () => this.#inbound.delete(socket));
     const remoteAddress = socket.remoteAddress ?? '';
     const remotePort = socket.remotePort ?? 0;
-    const local = proxied ? this.#o.wellKnown : { address: this.#o.address, port: this.#o.port };
-    const flow = new TcpFlow(proxied, remoteAddress, remotePort, local.address, local.port, flowKey('tcp', remoteAddress, remotePort), socket);
     socket.on('error', () => socket.destroy());
+    if (proxied && this.#o.trusted && !this.#o.trusted.has(remoteAddress)) {
+      this.counters.proxyUntrusted++;
+      this.#o.onDrop?.('proxy_untrusted');
+      socket.destroy();
+      return;
+    }
+    const local = proxied ? this.#o.wellKnown : { address: this.#o.address, port: this.#o.port };
+    const flow = new TcpFlow(proxied, remoteAddress, remotePort, local.address, local.port, flowKey('tcp', remoteAddress, remotePort), socket, this.#maxUnsent, this.#unread);
     if (!proxied) {
+      if (!this.#admitConnection(socket, remoteAddress)) return;
       this.#byKey.set(flow.key, flow);
       this.#stream(socket, flow);
       return;
@@ -310,6 +373,7 @@ export class SipTransport {
         flow.remotePort = r.info.srcPort;
         flow.key = flowKey('tcp', r.info.srcAddress, r.info.srcPort);
       }
+      if (!this.#admitConnection(socket, flow.remoteAddress)) return;
       this.#byKey.set(flow.key, flow);
       this.#stream(socket, flow, head.subarray(r.headerLength));
     };
@@ -334,7 +398,11 @@ export class SipTransport {
         for (let item = framer.next(); item; item = framer.next()) {
           if (item.kind === 'ping') {
             this.counters.pongs++;
-            socket.write('\r\n');
+            flow.send(PONG);
+          } else if (this.#o.admit && isRequest(item.bytes) && !this.#o.admit(flow.remoteAddress)) {
+            // A flooding source's connection goes: its requests would only be dropped one by one.
+            socket.destroy();
+            return;
           } else this.#h.onMessage(item.bytes, flow, false);
           if (socket.destroyed) return;
         }

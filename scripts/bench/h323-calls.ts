@@ -141,6 +141,8 @@ servers:
   - { name: mcu, pop: bench, address: ${MCU}, sipPort: 0, h323Port: 1720, capacity: 1000000, probe: none }
 profiles: { path: ${profiles} }
 admin: { port: 0 }
+# The room-system simulator is the load tester: past the flood guard and per-source limits.
+limits: { exempt: [127.0.0.0/8] }
 `;
 }
 

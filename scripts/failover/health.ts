@@ -8,10 +8,10 @@ export interface TierProbe {
   url: string;
 }
 
-/** The local tiers of a POP: each layer-1 member's control /health and each connector worker's /health. */
+/** The local tiers of a POP: each layer-1 member's health listener and each connector worker's /health. */
 export function tierProbes(config: Config, pop: string): TierProbe[] {
   const pf = popFailover(config, pop);
-  const port = config.layer1.control.port;
+  const port = config.layer1.healthListener.port;
   const l1 = pf.pair.members.map((m) => ({ id: `layer1/${m.name}`, tier: 'layer1' as const, url: `http://${m.address}:${port}/health` }));
   const workers = config.connectors
     .filter((c) => c.pop === pop)

@@ -20,6 +20,8 @@ import {
   type RasMessage,
 } from '../../layer2/h323/ras.js';
 import { BindError } from '../../shared/errors.js';
+import { dropPrivileges, runAsOf } from '../../shared/privileges.js';
+import { exitProcess } from '../../shared/crash.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 import { H323Stream } from './h323-stream.js';
 
@@ -271,13 +273,14 @@ async function main(): Promise<void> {
       reject: { type: 'boolean', default: false },
       'gk-id': { type: 'string' },
       alternate: { type: 'string', multiple: true },
+      'run-as': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
       'usage: h323-mcu [--address A] [--port 1720] [--ras-port 1719] [--hold MS] [--alerting-delay MS] [--connect-delay MS]\n' +
-        '                [--reject] [--gk-id ID] [--alternate IP:PORT ...]\n' +
+        '                [--reject] [--gk-id ID] [--alternate IP:PORT ...] [--run-as USER:GROUP]\n' +
         'Answers H.323 calls (Call Proceeding, Alerting, Connect); prints its counters as one JSON line on SIGTERM/SIGINT.\n',
     );
     return;
@@ -300,11 +303,13 @@ async function main(): Promise<void> {
     log,
   });
   await mcu.start();
+  // Started by the launcher (as root): unprivileged once its ports are bound.
+  if (values['run-as']) dropPrivileges(runAsOf(values['run-as']), log);
   log.info({ address: values.address, port: mcu.port, rasPort: mcu.rasPort }, 'H.323 MCU simulator ready');
   const stop = (): void => {
     const { callIdentifiers, ...rest } = mcu.stats;
     process.stdout.write(`${JSON.stringify({ ...rest, distinctCallIdentifiers: callIdentifiers.size })}\n`);
-    void mcu.close().then(() => process.exit(0));
+    void mcu.close().then(() => exitProcess(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -313,6 +318,6 @@ async function main(): Promise<void> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
     process.stderr.write(`h323-mcu: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    exitProcess(1);
   });
 }

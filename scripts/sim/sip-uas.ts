@@ -9,6 +9,8 @@ import type { SipRequest } from '../../layer2/sip/message.js';
 import { parseSipMessage } from '../../layer2/sip/parser.js';
 import { formatHostPort, parseSipUri } from '../../layer2/sip/uri.js';
 import { BindError } from '../../shared/errors.js';
+import { dropPrivileges, runAsOf } from '../../shared/privileges.js';
+import { exitProcess } from '../../shared/crash.js';
 import { createLogger, type Logger } from '../../shared/logger.js';
 
 /**
@@ -182,14 +184,16 @@ export class SipUas {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '5090' } } });
+  const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '5090' }, 'run-as': { type: 'string' } } });
   const log = createLogger('backend');
   const uas = new SipUas({ address: values.address!, port: Number(values.port), log });
   await uas.start();
+  // Started by the launcher (as root): unprivileged once its ports are bound.
+  if (values['run-as']) dropPrivileges(runAsOf(values['run-as']), log);
   log.info({ address: values.address, port: Number(values.port) }, 'built-in backend ready');
   const stop = (): void => {
     log.info({ invites: uas.stats.invites, byes: uas.stats.byes, redirectArrivals: uas.stats.tokens.size }, 'built-in backend stopping');
-    void uas.close().then(() => process.exit(0));
+    void uas.close().then(() => exitProcess(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -198,6 +202,6 @@ async function main(): Promise<void> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().catch((err: unknown) => {
     process.stderr.write(`backend: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    exitProcess(1);
   });
 }

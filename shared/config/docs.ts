@@ -30,6 +30,7 @@ export const CONFIG_TABLES: Readonly<Record<string, readonly string[]>> = {
   replication: ['replication'],
   'web-dns': ['pops[].web', 'web', 'meetings', 'dns'],
   h323: ['h323'],
+  limits: ['limits'],
   failover: ['failover'],
 };
 

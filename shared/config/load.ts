@@ -205,7 +205,13 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     pop: raw.pop,
     wellKnown,
     pops: raw.pops.map((p) => ({ ...p, web: (p.web ?? '').replace(/\/+$/, '') })),
-    layer1: { ...raw.layer1, pop: raw.layer1.pop ?? raw.pop, bind: raw.layer1.bind ?? wellKnown.address },
+    layer1: {
+      ...raw.layer1,
+      pop: raw.layer1.pop ?? raw.pop,
+      bind: raw.layer1.bind ?? wellKnown.address,
+      control: resolveControl(raw.layer1.control, fail, at),
+      trustedSources: [...new Set([...(raw.layer1.addresses ?? ['127.0.0.0/8', '::1/128']), ...connectors.map((c) => c.address), ...(raw.failover?.pops ?? []).flatMap((p) => p.pair.members.map((m) => m.address))])],
+    },
     connectors,
     servers,
     sip: raw.sip,
@@ -227,9 +233,28 @@ function resolve(raw: RawConfig, file: string, where: (p: string) => string): Co
     service: raw.service,
     replication: raw.replication ? resolveReplication(raw.replication, connectors, fail) : undefined,
     runAs: raw.runAs ? { user: raw.runAs.user, group: raw.runAs.group ?? raw.runAs.user } : undefined,
+    limits: raw.limits,
     ...resolveWebDns(raw, fail, popNames, customerNames),
     ...(raw.failover ? { failover: resolveFailover(raw, popNames, fail) } : {}),
   };
+}
+
+export const isLoopback = (a: string): boolean => a === '::1' || a.startsWith('127.') || a === 'localhost';
+
+/**
+ * Where a connector's admin API listens: `admin.address` when set; otherwise loopback — the
+ * connector's own address when that is a loopback one (several connectors on one test host each
+ * keep their own), else 127.0.0.1.
+ */
+export const adminAddress = (config: Config, connector: { address: string }): string =>
+  config.admin.address || (isLoopback(connector.address) ? connector.address : '127.0.0.1');
+
+/** Layer 1's control API: loopback by default; anywhere else only with a token. */
+function resolveControl(c: RawConfig['layer1']['control'], fail: (pointer: string, expected: string) => never, at: (p: string) => string): Config['layer1']['control'] {
+  if (c.port !== 0 && !isLoopback(c.address) && c.token === undefined && c.tokenFile === undefined) {
+    fail('/layer1/control', `a token (token, or tokenFile) when the control API listens on ${c.address}, which is not loopback: whoever reaches it could drain every member`);
+  }
+  return { ...c, ...(c.tokenFile !== undefined ? { tokenFile: at(c.tokenFile) } : {}) };
 }
 
 // ---- Failover: pairs, BGP speakers and the cross-POP policy (schema.ts `Failover`) ----
@@ -243,8 +268,9 @@ function resolveFailover(raw: RawConfig, popNames: Set<string>, fail: (pointer: 
   const f = raw.failover!;
   const wk = raw.wellKnown.address;
   if (!isIPv4(wk)) fail('/wellKnown/address', 'an IPv4 address when a failover section is present (the POP edges announce an IPv4 prefix)');
-  if (raw.layer1.control.address !== '0.0.0.0') {
-    fail('/layer1/control/address', 'layer1.control.address 0.0.0.0 when a failover section is present: the POP edge probes every layer-1 member at <member address>:<control port>/health');
+  const health = raw.layer1.healthListener;
+  if (health.address !== '0.0.0.0' || health.port === 0) {
+    fail('/layer1/healthListener', 'layer1.healthListener on 0.0.0.0 with a port when a failover section is present: the POP edge probes every layer-1 member at <member address>:<health port>/health');
   }
   if (!popNames.has(f.primary)) fail('/failover/primary', `the name of a POP listed under pops (${[...popNames].join(', ')}), got "${f.primary}"`);
   const seenPops = new Set<string>();

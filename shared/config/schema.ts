@@ -143,19 +143,31 @@ export const Layer1 = Section({
   tcp: Section({
     connectTimeoutMs: ms(1000, 1, 'connect to a member; refused or timed out: the next member in hash order'),
     maxConnections: int({ min: 1, def: 50000 }, 'relayed TCP connections open at once, all listeners together; more are reset and counted'),
+    maxConnectionsPerSource: int({ min: 1, def: 500 }, 'of those, what one client address may hold (`limits.exempt` excepted); more are reset and counted'),
   }),
   udp: Section({
     idleTimeoutMs: ms(120000, 100, 'a UDP flow with no datagram either way for this long is closed'),
     maxFlows: int({ min: 1, def: 50000 }, 'UDP flows per listener; a datagram that would open one more is dropped and counted'),
+    maxFlowsPerSource: int({ min: 1, def: 2000 }, 'of those, what one client address may hold (`limits.exempt` excepted); a datagram that would open one more is dropped and counted'),
   }),
   metrics: Section({
     address: Type.String({ format: 'ip', default: '127.0.0.1', expected: 'an IPv4 or IPv6 address', description: 'address of `GET /metrics` (Prometheus text)' }),
     port: optPort('its port; 0: none', 9100),
   }),
   control: Section({
-    address: Type.String({ format: 'ip', default: '127.0.0.1', expected: 'an IPv4 or IPv6 address', description: 'address of the control API (see Operations: layer 1)' }),
+    address: Type.String({ format: 'ip', default: '127.0.0.1', expected: 'an IPv4 or IPv6 address', description: 'address of the control API (see Operations: layer 1); anywhere but loopback it needs a token (the process does not start otherwise)' }),
     port: optPort('its port; 0: none. Metrics and control may share one address and port', 9101),
+    token: Type.Optional(Type.String({ minLength: 16, expected: 'a bearer token of at least 16 characters', description: 'bearer token the control API requires (`Authorization: Bearer`; `/health` and `/metrics` need none); `l1ctl` sends it', defaultText: 'none' })),
+    tokenFile: Type.Optional(text({ description: 'or the file holding it (at least 16 characters); relative to the config file', defaultText: 'none' }, { expected: 'a file path' })),
   }),
+  healthListener: Section({
+    address: Type.String({ format: 'ip', default: '127.0.0.1', expected: 'an IPv4 or IPv6 address', description: 'address of the minimal health listener for probes from other hosts (a POP edge, a load balancer): `GET /health` answers `ok` (200) or `unavailable` (503), nothing else; a failover section requires `0.0.0.0`' }),
+    port: optPort('its port; 0: none (a failover section requires one, e.g. 9102)', 0),
+  }),
+  addresses: Type.Optional(list(cidr('a prefix'), {
+    description: 'the addresses layer 1 sends from (its hosts\' own): with every connector\'s and every pair member\'s address, the only senders whose PROXY v2 headers the proxied ports accept; anything else is dropped and counted',
+    defaultText: 'loopback (`127.0.0.0/8`, `::1`)',
+  })),
 });
 
 // ---- SIP and H.323 -------------------------------------------------------------------------------
@@ -171,6 +183,8 @@ export const Sip = Section({
   maxCallMs: ms(21_600_000, 1000, 'a call whose end the connector never saw gives its capacity back after this long'),
   maxTransactions: int({ min: 10, def: 500_000 }, 'server transactions one worker holds at once, finished ones still absorbing retransmissions included; a request over it gets 503 with Retry-After'),
   maxTransactionsPerSource: int({ min: 1, def: 2000 }, 'server transactions of one source address (the client behind layer 1) awaiting their final response; a request over it gets 503 with Retry-After'),
+  maxConnections: int({ min: 1, def: 10_000 }, 'TCP connections from clients one worker keeps (plain and proxied ports); more are closed at once and counted'),
+  maxConnectionsPerSource: int({ min: 1, def: 100 }, 'of those, what one client address may hold (the real one behind layer 1; servers, connectors and `limits.exempt` excepted)'),
 });
 
 export const Tokens = Section({
@@ -186,6 +200,10 @@ export const H323Ras = Section({
   timeToLiveS: int({ min: 10, max: 86400, def: 300, expected: 'seconds a registration lasts, 10..86400' }, 'registration lifetime (seconds); an endpoint asking for less gets what it asked for'),
   maxRegistrations: int({ min: 1, def: 100000 }, 'registrations one worker keeps; past it an RRQ gets RRJ `resourceUnavailable`'),
   maxAlternates: int({ min: 0, max: 32, def: 4, expected: 'alternate gatekeepers listed at most, 0..32' }, 'alternate gatekeepers listed at most (other POPs\' workers, one per POP before a second of any)'),
+  maxRegistrationsPerSource: int({ min: 1, def: 100 }, 'registrations one RAS source address may hold; past it an RRQ gets RRJ `resourceUnavailable`'),
+  maxAliases: int({ min: 1, max: 1024, def: 32 }, 'aliases one RRQ may register; more: RRJ `resourceUnavailable`'),
+  maxDatagramBytes: int({ min: 512, max: 65535, def: 4096 }, 'larger RAS datagrams are dropped before they are decoded'),
+  neighbours: list(cidr('a prefix'), { description: 'gatekeepers whose LRQs are answered, besides every connector of the deployment; an LRQ from anyone else gets no answer', defaultText: 'none' }, { default: [] }),
 });
 
 export const H323 = Section({
@@ -196,6 +214,8 @@ export const H323 = Section({
   setupTimeoutMs: ms(4000, 50, 'Setup sent to a server → its Alerting or Connect; past it the server gets a Release Complete (cause 102) and the next candidate is tried'),
   answerTimeoutMs: ms(180000, 1000, 'Alerting → Connect; past it the call is released both ways'),
   forwardReleaseMs: ms(2000, 10, 'after a Facility callForwarded, how long the caller has to send its Release Complete before the connector sends one and closes'),
+  maxConnections: int({ min: 1, def: 10_000 }, 'H.225 connections from callers one worker keeps (plain and proxied ports); more are closed at once and counted'),
+  maxConnectionsPerSource: int({ min: 1, def: 100 }, 'of those, what one caller address may hold (the real one behind layer 1; servers, connectors and `limits.exempt` excepted)'),
   ras: H323Ras,
 });
 
@@ -277,6 +297,7 @@ export const ServerHealth = Section({
   fall: int({ min: 1, def: 3 }, 'consecutive failed probes that take a server down'),
   rise: int({ min: 1, def: 2 }, 'consecutive good probes that bring it up again'),
   suspectMs: ms(10_000, 0, 'passive health: a server a call just failed with (no answer, refused, a server error) is avoided this long, unless no other server can take the call; a success clears it; 0: off'),
+  suspectPerSourcePerMinute: int({ min: 1, def: 3 }, 'failed calls of one source address that may make a server suspect per minute (more are only counted): a caller that fails calls on purpose cannot keep servers out of the decisions'),
 });
 
 export const Service = Section({
@@ -285,7 +306,7 @@ export const Service = Section({
 }, 'how a connector replaces its workers on reload and upgrade');
 
 export const Admin = Section({
-  address: Type.Optional(address({ description: 'address of the admin API', defaultText: 'the connector\'s address' })),
+  address: Type.Optional(address({ description: 'address of the admin API (always behind its bearer token; plain HTTP: expose it on a management network only)', defaultText: 'loopback: the connector\'s address when that is a loopback one, else `127.0.0.1`' })),
   port: optPort('port of the admin API; 0: none', 9300),
   token: Type.Optional(Type.String({ minLength: 16, expected: 'a bearer token of at least 16 characters', description: 'the bearer token', defaultText: 'none' })),
   tokenFile: Type.String({ minLength: 1, default: 'var/admin.token', expected: 'a file path', description: 'without `token`: the file holding it, created (mode 0600) at first start; relative to the config file' }),
@@ -393,7 +414,23 @@ export const Dns = Obj({
   udpFactor: Type.Number({ minimum: 1, maximum: 64, default: 4, expected: 'a factor between 1 and 64', description: 'a UDP response is at most the query\'s size times this (and at most the client\'s EDNS payload size, 512 without EDNS); a larger one is sent truncated (TC=1, no answers), so the resolver asks again over TCP' }),
   tcpIdleMs: ms(10_000, 100, 'a TCP connection idle this long is closed'),
   maxTcpConnections: int({ min: 1, max: 100_000, def: 1000 }, 'TCP connections at once; beyond it a connection is closed at once'),
+  maxTcpConnectionsPerSource: int({ min: 1, max: 100_000, def: 10 }, 'of those, what one client address may hold (`limits.exempt` excepted)'),
 });
+
+// ---- limits of the public ports ----------------------------------------------------------------
+
+export const Limits = Section({
+  exempt: list(cidr('a prefix'), {
+    description: 'sources no per-source limit and no flood guard applies to: load testers (sipp), partner gateways, a NAT that hides many room systems. The deployment\'s servers and connectors are always exempt',
+    defaultText: 'none',
+  }, { default: [] }),
+  flood: Section({
+    requestsPerSecond: int({ min: 0, def: 50 }, 'flood guard (per worker): a source sending more SIP, H.225 or RAS requests than this per second, averaged over `windowMs`, is ignored for `blockMs` and logged once (`flood guard: source blocked`, for fail2ban); 0: off'),
+    windowMs: ms(250, 100, 'the window requests are counted in: short, so that a flood is stopped after a few requests of each source'),
+    blockMs: ms(60_000, 100, 'how long a flooding source is ignored'),
+  }),
+  maxUnsentBytes: int({ min: 65536, def: 1_048_576 }, 'write backpressure: a TCP peer (SIP, H.225, DNS) that leaves more than this many bytes unread is disconnected'),
+}, 'per-source limits and the flood guard of the public ports');
 
 // ---- Failover: the layer-1 pair of each POP (keepalived), its BGP speaker (BIRD), the cross-POP policy ----
 
@@ -459,8 +496,8 @@ export const Failover = Obj({
 // ---- end of failover ----
 
 export const RunAs = Obj({
-  user: Type.String({ minLength: 1, expected: 'a user name', description: 'workers give up root for this user once their ports are bound' }),
-  group: Type.Optional(Type.String({ minLength: 1, expected: 'a group name', description: 'and this group', defaultText: 'the user\'s name' })),
+  user: Type.String({ minLength: 1, expected: 'a user name', description: 'every process started as root (layer 1, the connector supervisor and its workers, the built-in backends) gives up root for this user once its ports are bound; `root` keeps it (with a warning)', defaultText: '`nobody`' }),
+  group: Type.Optional(Type.String({ minLength: 1, expected: 'a group name', description: 'and this group; supplementary groups are cleared', defaultText: 'the user\'s name (`nogroup` without `runAs`)' })),
 });
 
 export const ConfigSchema = Obj({
@@ -488,6 +525,7 @@ export const ConfigSchema = Obj({
   web: Type.Optional(Web),
   meetings: list(Meeting, { description: 'the meetings the appliance knows; any other meeting: 404', defaultText: 'none' }, { default: [] }),
   dns: Type.Optional(Dns),
+  limits: Limits,
   failover: Type.Optional(Failover),
 });
 

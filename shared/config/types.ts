@@ -54,7 +54,12 @@ export interface GeoConfig {
 }
 
 export type LearningConfig = Static<typeof S.Learning>;
-export type Layer1Config = Static<typeof S.Layer1> & { pop: string; bind: string };
+/**
+ * `trustedSources`: the prefixes PROXY v2 headers are accepted from on the proxied ports —
+ * `layer1.addresses` (loopback when not set), every connector's address, every pair member's.
+ * `control.tokenFile`: absolute.
+ */
+export type Layer1Config = Static<typeof S.Layer1> & { pop: string; bind: string; trustedSources: string[] };
 export type SipConfig = Static<typeof S.Sip>;
 export type H323Config = Omit<Static<typeof S.H323>, 'ras'> & { ras: Static<typeof S.H323Ras> & { gatekeeperId: string } };
 export type TechniquesConfig = Static<typeof S.Techniques>;
@@ -64,8 +69,10 @@ export type ProfilesConfig = Static<typeof S.Profiles>;
 export type ServerHealthConfig = Static<typeof S.ServerHealth>;
 /** `keyFile`, `previousKeyFile`: absolute. */
 export type TokensConfig = Static<typeof S.Tokens>;
+/** Per-source limits, flood guard and write backpressure of the public ports. */
+export type LimitsConfig = Static<typeof S.Limits>;
 export type ServiceConfig = Static<typeof S.Service>;
-/** `address` '' = the connector's; `tokenFile` absolute. */
+/** `address` '' = loopback (`adminAddress` in load.ts); `tokenFile` absolute. */
 export type AdminConfig = Omit<Static<typeof S.Admin>, 'token'> & { address: string; token: string | undefined };
 
 /** Profile replication through NATS JetStream, resolved for every connector of the file. */
@@ -150,4 +157,5 @@ export interface Config {
   web: WebConfig;
   meetings: MeetingConfig[];
   dns: DnsConfig;
+  limits: LimitsConfig;
 }

@@ -36,7 +36,7 @@ servers:
   - { name: mu, pop: u, address: 127.0.6.31, sipPort: 0, h323Port: 1720 }
 networks:
   - { name: far, prefixes: [127.0.6.40/29], accessible: [u] }
-h323: { ras: { timeToLiveS: 120 } }
+h323: { ras: { timeToLiveS: 120, neighbours: [127.0.6.50/32] } }
 profiles: { path: profiles }
 ${extra}
 `, `${dir}/ras-test.yaml`);

@@ -26,6 +26,12 @@ import {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Longest INTEGER accepted, in octets. No H.225.0 or H.245 integer comes near it; a longer length is
+ * refused before any octet is read, so a hostile length cannot buy a slow big-number conversion.
+ */
+export const MAX_INTEGER_OCTETS = 16;
+
 export interface DecodeOptions {
   /**
    * Strict: an extension addition or alternative that the description knows but that does not decode
@@ -159,8 +165,7 @@ export class Decoder {
     if (t.range > 0) return t.lb! + this.whole(t.range, t.nbits);
     if (t.lb !== undefined) {
       // 10.7: semi-constrained, the offset from lb in the minimum number of octets.
-      const n = this.#shortLength('integer');
-      if (n === 0) throw perError(H323Err.PerConstraint, 'integer of zero octets');
+      const n = this.#integerLength();
       if (n <= 6) return t.lb + this.r.bits(8 * n);
       return BigInt(t.lb) + this.#bigOctets(n, false);
     }
@@ -169,8 +174,7 @@ export class Decoder {
 
   /** 10.8: an unconstrained whole number, two's complement in the minimum number of octets. */
   #signed(): number | bigint {
-    const n = this.#shortLength('integer');
-    if (n === 0) throw perError(H323Err.PerConstraint, 'integer of zero octets');
+    const n = this.#integerLength();
     if (n <= 6) {
       const v = this.r.bits(8 * n);
       const top = 2 ** (8 * n - 1);
@@ -179,10 +183,17 @@ export class Decoder {
     return this.#bigOctets(n, true);
   }
 
+  /** The octet count of an integer: 1 to MAX_INTEGER_OCTETS. */
+  #integerLength(): number {
+    const n = this.#shortLength('integer');
+    if (n === 0) throw perError(H323Err.PerConstraint, 'integer of zero octets');
+    if (n > MAX_INTEGER_OCTETS) throw perError(H323Err.PerConstraint, `integer of ${n} octets, more than ${MAX_INTEGER_OCTETS}`);
+    return n;
+  }
+
   #bigOctets(n: number, signed: boolean): bigint {
     const b = this.r.octets(n);
-    let v = 0n;
-    for (const x of b) v = (v << 8n) | BigInt(x);
+    let v = BigInt(`0x${b.toString('hex')}`);
     if (signed && b[0]! & 0x80) v -= 1n << BigInt(8 * n);
     return v;
   }

@@ -57,7 +57,7 @@ t.test('failover errors name the file, the path and what was expected', async (t
   bad(t, base.replace('        localAs: 64511', '        prefix: 198.51.100.0/24\n        localAs: 64511').replace('edgeInterface: lan0\n        neighbours: [ { address: 10.99.10.254', 'edgeInterface: lan0\n        bogus: 1\n        neighbours: [ { address: 10.99.10.254'), /bgp\.bogus .*unknown key/);
   bad(t, base.replace('        localAs: 64511', '        prefix: 203.0.113.0/24\n        localAs: 64511'), /bgp\.prefix .*contains the well-known address 198\.51\.100\.10, got "203\.0\.113\.0\/24"/);
   bad(t, base.replace('        localAs: 64511', '        prefix: 198.51.100.10/24\n        localAs: 64511'), /bgp\.prefix .*without host bits set/);
-  bad(t, base.replace('address: 0.0.0.0', 'address: 127.0.0.1'), /layer1\.control\.address .*0\.0\.0\.0 when a failover section is present/);
+  bad(t, base.replace('address: 0.0.0.0', 'address: 127.0.0.1'), /layer1\.healthListener .*on 0\.0\.0\.0 with a port when a failover section is present/);
   bad(t, base.replace('address: 198.51.100.10', 'address: 2001:db8::10'), /wellKnown\.address .*IPv4 address when a failover section is present/);
   bad(t, base.replace('  primary: a\n', '  primary: a\n  surprise: yes\n'), /failover\.surprise \(line \d+\): unknown key/);
   const onlyB = base.replace(/    - pop: a\n[\s\S]*?(    - pop: b)/, '$1');

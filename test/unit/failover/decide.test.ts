@@ -66,7 +66,7 @@ t.test('health: probes of the local tiers, the verdict and its debounce', async 
   const probes = tierProbes(config, 'a');
   t.same(
     probes.map((p) => p.url),
-    ['http://10.99.11.11:9101/health', 'http://10.99.11.12:9101/health', 'http://10.99.11.21:18080/health', 'http://10.99.11.22:18080/health'],
+    ['http://10.99.11.11:9102/health', 'http://10.99.11.12:9102/health', 'http://10.99.11.21:18080/health', 'http://10.99.11.22:18080/health'],
   );
   const up = (...ids: string[]): Map<string, boolean> => new Map(probes.map((p) => [p.id, ids.includes(p.id)]));
   t.equal(tiersVerdict(probes, up('layer1/a2', 'connector/ca2/0'), 1).ok, true, 'one member and one worker are enough');

@@ -86,8 +86,8 @@ t.test('what identification reads from aliases: the domain and the meeting', asy
   t.equal(meetingOf(undefined), '');
 });
 
-const reg = (id: string, aliases: Registration['aliases'], expires: number): Registration => ({
-  endpointId: id, aliases, callSignal: [transportAddress('192.0.2.1', 1720)], rasAddress: '192.0.2.1', rasPort: 1719, identity: { protocol: 'h323', vendor: '', product: '', version: '' }, expires,
+const reg = (id: string, aliases: Registration['aliases'], expires: number, rasAddress = '192.0.2.1'): Registration => ({
+  endpointId: id, aliases, callSignal: [transportAddress(rasAddress, 1720)], rasAddress, rasPort: 1719, identity: { protocol: 'h323', vendor: '', product: '', version: '' }, expires,
 });
 
 t.test('registration table: aliases, re-registration, time to live, bound', async (t) => {
@@ -96,19 +96,31 @@ t.test('registration table: aliases, re-registration, time to live, bound', asyn
   t.equal(table.byAlias(h323Id('room a'), 0)?.endpointId, 'a', 'aliases compare without case');
   t.equal(table.byAlias(dialledDigits('7001'), 0)?.endpointId, 'a');
   t.equal(table.byAlias(h323Id('7001'), 0), undefined, 'and by type');
+  t.same(table.conflicts([dialledDigits('7001'), h323Id('other')], '192.0.2.9', 0).map(aliasKey), ['dialledDigits:7001'], 'another source: its aliases conflict');
+  t.same(table.conflicts([dialledDigits('7001')], '192.0.2.1', 0), [], 'the same source: no conflict');
+  t.same(table.conflicts([dialledDigits('7001')], '192.0.2.9', 1000), [], 'an expired holder: no conflict');
   table.add(reg('b', [dialledDigits('7001')], 2000));
-  t.equal(table.byAlias(dialledDigits('7001'), 0)?.endpointId, 'b', 'an alias moves to the endpoint that registers it last');
-  t.same(table.byId('a', 0)!.aliases.map(aliasKey), ['h323-ID:room a']);
+  t.equal(table.byAlias(dialledDigits('7001'), 0)?.endpointId, 'b', 'an endpoint of the same source that registers an alias again takes it');
+  t.equal(table.byId('a', 0), undefined, 'and the earlier registration gives way whole');
+  t.equal(table.byAlias(h323Id('Room A'), 0), undefined);
+  table.add(reg('a', [h323Id('Room A')], 1000, '192.0.2.2'));
   t.ok(table.full);
-  table.add(reg('a', [h323Id('Room A2')], 1500));
+  t.ok(table.sourceFull('192.0.2.1') === false && table.sources === 2);
+  table.add(reg('a', [h323Id('Room A2')], 1500, '192.0.2.2'));
   t.equal(table.byAlias(h323Id('Room A'), 0), undefined, 're-registration replaces the aliases');
   t.equal(table.size, 2);
+  t.equal(table.byId('a\0\0', 0)?.endpointId, 'a', 'an identifier padded with NULs is the same');
   t.equal(table.byId('a', 1500), undefined, 'expired');
   t.equal(table.sweep(1600), 1);
   t.equal(table.size, 1);
+  t.equal(table.sources, 1);
   t.ok(table.remove('b'));
   t.notOk(table.remove('b'));
   t.equal(table.byAlias(dialledDigits('7001'), 0), undefined);
+  const perSource = new RegistrationTable(10, 1);
+  perSource.add(reg('x', [h323Id('x')], 1000, '192.0.2.7'));
+  t.ok(perSource.sourceFull('192.0.2.7'), 'one per source');
+  t.notOk(perSource.sourceFull('192.0.2.8'));
 });
 
 t.test('configuration: the h323 section and the plain ras port', async (t) => {
@@ -116,7 +128,8 @@ t.test('configuration: the h323 section and the plain ras port', async (t) => {
   const c = parseConfig(base, 'default.yaml');
   t.same(c.h323, {
     maxMessageBytes: 16384, headerTimeoutMs: 5000, idleTimeoutMs: 60000, connectTimeoutMs: 2000, setupTimeoutMs: 4000, answerTimeoutMs: 180000, forwardReleaseMs: 2000,
-    ras: { gatekeeperId: 'vcproxy-local', timeToLiveS: 300, maxRegistrations: 100000, maxAlternates: 4 },
+    maxConnections: 10000, maxConnectionsPerSource: 100,
+    ras: { gatekeeperId: 'vcproxy-local', timeToLiveS: 300, maxRegistrations: 100000, maxAlternates: 4, maxRegistrationsPerSource: 100, maxAliases: 32, maxDatagramBytes: 4096, neighbours: [] },
   });
   t.equal(c.connectors[0]!.endpoints[0]!.ras, 21719);
   t.equal(c.servers[0]!.h323Port, 1820);

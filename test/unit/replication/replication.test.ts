@@ -7,7 +7,7 @@ import type { ProfileEvent } from '../../../layer2/profiles/events.js';
 import { hostOf, messageId, subjectOf } from '../../../layer2/replication/subjects.js';
 import { screen, type ScreenContext } from '../../../layer2/replication/screen.js';
 import { covers } from '../../../layer2/replication/stream.js';
-import { LogBudget } from '../../../layer2/replication/log-budget.js';
+import { LogBudget } from '../../../shared/log-budget.js';
 import { ReplicationError } from '../../../layer2/replication/errors.js';
 import { parseConfig } from '../../../shared/config/load.js';
 import { ConfigError } from '../../../shared/errors.js';
