@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   };
   // SIGHUP (systemctl reload): members, health probing and timeouts apply at once; a refused file
   // (invalid, or asking for new listeners) changes nothing. The outcome goes to the reload status.
-  const status = new ReloadStatusFile(reloadStatusPath());
+  const status = new ReloadStatusFile(reloadStatusPath(), (err) => log.error({ err, code: 'VCP_ERR_RELOAD_STATUS' }, 'reload outcome not written: systemctl reload cannot report it (RuntimeDirectory= writable by the service user?)'));
   process.off('SIGHUP', onEarlyHup);
   const reload = (): void => {
     if (stopping) return;

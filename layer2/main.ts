@@ -352,7 +352,7 @@ async function main(): Promise<void> {
   }
   log.info({ workers: sup.pids }, 'connector ready');
   const notifier = new ServiceNotifier(log);
-  const status = new ReloadStatusFile(reloadStatusPath());
+  const status = new ReloadStatusFile(reloadStatusPath(), (err) => log.error({ err, code: 'VCP_ERR_RELOAD_STATUS' }, 'reload outcome not written: systemctl reload cannot report it (RuntimeDirectory= writable by the service user?)'));
   sup.onProgress = (line) => void notifier.status(line);
   void notifier.ready(`serving: connector ${connector.name}, ${connector.endpoints.length} workers`);
   notifier.startWatchdog();
