@@ -2,8 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openSync, readFileSync } from 'node:fs';
-import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
-import { defaultConfigPath, parseConfig } from '../shared/config/load.js';
+import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import type { Config, ConnectorConfig, WorkerEndpoint } from '../shared/config/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -12,7 +11,7 @@ import { dropPrivileges, handOver, isRoot, PROFILES_FD, resolveIds } from '../sh
 import { childEnv, ServiceNotifier } from '../shared/service/notify.js';
 import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-status.js';
 import { buildInfo } from '../shared/service/build.js';
-import { HostServices } from './host.js';
+import { openHostStore } from './host-store.js';
 import { describePlan, planReload, type ReloadPlan, type RunningWorker } from './reload.js';
 import type { SupervisorMessage, WorkerMessage } from './worker-control.js';
 
@@ -87,11 +86,6 @@ export class Supervisor {
   #rollout: Promise<void> = Promise.resolve();
   /** Told about rollout progress (the service status line). */
   onProgress: (text: string) => void = () => undefined;
-  /**
-   * The config text handed to each worker over IPC at its start (a worker started after the
-   * supervisor gave up root may not be able to read the file): the text of the last accepted config.
-   */
-  #text: string;
   /** An open handle of the profile directory, handed to every worker as fd 4 (set before privileges are dropped). */
   profilesDir: number | undefined;
 
@@ -100,11 +94,9 @@ export class Supervisor {
     config: Config,
     connector: ConnectorConfig,
     private readonly log: Logger,
-    text: string,
   ) {
     this.#config = config;
     this.#connector = connector;
-    this.#text = text;
   }
 
   start(): Promise<void> {
@@ -117,11 +109,15 @@ export class Supervisor {
     // The profile directory travels as an open handle (fd 4): a worker started after the supervisor
     // gave up root opens the store through it, whatever the directories above allow.
     const dir = this.profilesDir;
+    // A worker gets the config this supervisor last accepted, resolved, over IPC (a worker started
+    // after the supervisor gave up root may not be able to read the file). The advanced serialization
+    // (structured clone) carries it exactly, keys set to undefined included.
     const child = fork(WORKER, ['--config', this.configFile, '--connector', this.#connector.name, '--index', String(index), '--config-over-ipc'], {
+      serialization: 'advanced',
       stdio: dir === undefined ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc', dir],
       env: dir === undefined ? childEnv() : { ...childEnv(), VCP_PROFILES_FD: String(PROFILES_FD) },
     });
-    const text = this.#text;
+    const config = this.#config;
     let exited!: () => void;
     const slot: Slot = { index, endpoint, child, code: buildInfo().code, retiring: false, exited: new Promise((r) => (exited = r)) };
     this.#slots.set(index, slot);
@@ -134,7 +130,7 @@ export class Supervisor {
       });
       child.on('message', (m: unknown) => {
         const type = (m as { type?: string }).type;
-        if (type === 'want-config') child.send({ type: 'config', file: this.configFile, text }, () => undefined);
+        if (type === 'want-config') child.send({ type: 'config', config }, () => undefined);
         else if (type === 'pong') heartbeat.answered();
         else if (type === 'ready') {
           ready = true;
@@ -203,17 +199,16 @@ export class Supervisor {
    * the replacements the plan names run in the background, one at a time (`whenSettled`).
    * Resolves with the plan once the at-once part is done.
    */
-  async reload(config: Config, text: string): Promise<ReloadPlan> {
+  async reload(config: Config): Promise<ReloadPlan> {
     const connector = config.connectors.find((c) => c.name === this.#connector.name);
     if (!connector) throw new ConfigError(config.file, 'connectors', `a connector named ${this.#connector.name} (this supervisor's; rename it with a restart)`);
     const plan = planReload(this.running, this.#config, config, connector.name, buildInfo().code);
     this.#config = config;
-    this.#text = text;
     this.#connector = connector;
     const failed: number[] = [];
     await Promise.all(plan.reconfigure.map(async (index) => {
       const slot = this.#slots.get(index)!;
-      const r = await this.#ask(slot, { type: 'reconfigure', file: this.configFile, text }, 'reconfigured', RECONFIGURE_MS);
+      const r = await this.#ask(slot, { type: 'reconfigure', config }, 'reconfigured', RECONFIGURE_MS);
       if (!r || r.type !== 'reconfigured' || !r.ok) failed.push(index);
     }));
     // A worker that could not take the config at once gets it by being replaced.
@@ -314,7 +309,7 @@ const RECONFIGURE_MS = 10_000;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' } } });
   const file = values.config ?? defaultConfigPath();
-  const { config, text } = readConfig(file);
+  const config = loadConfigFile(file);
   const name = values.connector ?? process.env.VCP_CONNECTOR;
   const connector = name ? config.connectors.find((c) => c.name === name) : config.connectors.find((c) => c.pop === config.pop);
   if (!connector) throw new ConfigError(file, 'connectors', `a connector named ${name ?? `in POP ${config.pop}`}`);
@@ -333,11 +328,17 @@ async function main(): Promise<void> {
     early = true;
   };
   process.on('SIGHUP', onEarlyHup);
-  let host = new HostServices(config, connector, log);
-  const sup = new Supervisor(file, config, connector, log, text);
+  // The store is opened first, so that a foreign or corrupt store stops the start with its path
+  // before any worker runs (and a new store is created once, by this process).
+  const store = openHostStore(config, connector);
+  const sup = new Supervisor(file, config, connector, log);
   if (ids) sup.profilesDir = openSync(config.profiles.path, 'r');
-  await sup.start();
-  await host.start();
+  // The workers start while this process loads the host services' modules (admin API, learning,
+  // web, DNS, replication), which the workers do not need.
+  const workers = sup.start();
+  const { HostServices } = await import('./host.js');
+  let host = new HostServices(config, connector, log, store);
+  await Promise.all([workers, host.start()]);
   if (ids) {
     // What root created and a process started later must write: the profile store, a log file.
     handOver([config.profiles.path, ...(process.env.VCP_LOG_FILE ? [process.env.VCP_LOG_FILE] : [])], ids);
@@ -363,15 +364,15 @@ async function main(): Promise<void> {
   const reload = async (): Promise<void> => {
     void notifier.reloading('reloading the configuration');
     try {
-      const next = readConfig(file);
-      const plan = await sup.reload(next.config, next.text);
+      const next = loadConfigFile(file);
+      const plan = await sup.reload(next);
       if (plan.changed.length > 0) {
-        const c = next.config.connectors.find((x) => x.name === connector.name)!;
+        const c = next.connectors.find((x) => x.name === connector.name)!;
         await host.stop();
-        host = new HostServices(next.config, c, log);
+        host = new HostServices(next, c, log);
         await host.start();
       }
-      current = next.config;
+      current = next;
       const message = describePlan(plan);
       log.info({ config: file, plan }, `configuration reloaded: ${message}`);
       status.write(true, message);
@@ -397,17 +398,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-}
-
-/** The config file's text and what it says, as this process sees it (identity from the environment). */
-function readConfig(file: string): { config: Config; text: string } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, '', `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
-  }
-  return { config: applyIdentity(parseConfig(text, file), identityFromEnv()), text };
 }
 
 /** The lowest port an unprivileged process may bind (net.ipv4.ip_unprivileged_port_start, 1024 by default). */

@@ -1,6 +1,5 @@
-import { parseConfig } from '../shared/config/load.js';
-import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
 import { sameValue } from '../shared/config/live.js';
+import type { Config } from '../shared/config/types.js';
 import type { Logger } from '../shared/logger.js';
 import type { WorkerHandle } from './worker.js';
 
@@ -8,13 +7,13 @@ import type { WorkerHandle } from './worker.js';
  * The messages between the supervisor and a worker over IPC (the worker's side). Every request is
  * answered from this worker's event loop, so that a stalled loop shows as silence.
  *   ping                         → pong (the supervisor's heartbeat)
- *   reconfigure {file, text}     → reconfigured {ok, error?}: the config applies at once
+ *   reconfigure {config}         → reconfigured {ok, error?}: the config applies at once
  *   drain {timeoutMs}            → drained {left}: no new calls; answered when its calls ended
  *   await-seen {timeoutMs}       → seen {ok}: every layer-1 node of the POP has seen it healthy
  */
 export type SupervisorMessage =
   | { type: 'ping' }
-  | { type: 'reconfigure'; file: string; text: string }
+  | { type: 'reconfigure'; config: Config }
   | { type: 'drain'; timeoutMs: number }
   | { type: 'await-seen'; timeoutMs: number };
 
@@ -38,11 +37,11 @@ export function serveSupervisor(handle: WorkerHandle, log: Logger): void {
         return;
       case 'reconfigure': {
         try {
-          const next = applyIdentity(parseConfig(m.text, m.file), identityFromEnv());
+          const next = m.config;
           const ep = next.connectors.find((c) => c.name === handle.endpoint.connector)?.endpoints[handle.endpoint.index];
           if (!ep || !sameValue(ep, handle.endpoint)) throw new Error(`worker ${handle.endpoint.id}: its endpoint changed or is gone; it must be replaced, not reconfigured`);
           handle.reconfigure(next);
-          log.info({ config: m.file }, 'configuration applied');
+          log.info({ config: next.file }, 'configuration applied');
           send({ type: 'reconfigured', ok: true });
         } catch (err) {
           log.error({ err }, 'configuration not applied');

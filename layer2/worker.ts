@@ -1,6 +1,4 @@
 import { parseArgs } from 'node:util';
-import { loadConfigFile, defaultConfigPath, parseConfig } from '../shared/config/load.js';
-import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
 import { applyInPlace } from '../shared/config/live.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
@@ -204,29 +202,34 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   };
 }
 
-/** The config the supervisor sends when asked (a worker started unprivileged may not read the file). */
+/**
+ * The config the supervisor sends when asked: the one it accepted, already resolved for this node (a
+ * worker started unprivileged may not read the file, and checking the file again would only cost
+ * start-up time: the YAML parser and the schema validator are not even loaded).
+ */
 function configFromParent(): Promise<Config> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new VcpError('VCP_ERR_WORKER', 'no config from the supervisor within 10 s')), 10_000);
     process.once('message', (m: unknown) => {
       clearTimeout(timer);
-      const msg = m as { type?: string; file?: string; text?: string };
-      if (msg.type !== 'config' || typeof msg.text !== 'string' || typeof msg.file !== 'string') return reject(new VcpError('VCP_ERR_WORKER', 'the supervisor\'s first message is not the config'));
-      try {
-        resolve(applyIdentity(parseConfig(msg.text, msg.file), identityFromEnv()));
-      } catch (err) {
-        reject(err);
-      }
+      const msg = m as { type?: string; config?: Config };
+      if (msg.type !== 'config' || typeof msg.config !== 'object' || msg.config === null || !Array.isArray(msg.config.connectors)) return reject(new VcpError('VCP_ERR_WORKER', 'the supervisor\'s first message is not the config'));
+      resolve(msg.config);
     });
     // Asked for once the listener is in place: a message sent before it would be lost.
     process.send!({ type: 'want-config' });
   });
 }
 
+/** A worker started alone (tests, debugging) reads and checks the file itself. */
+async function configFromFile(file: string | undefined): Promise<Config> {
+  const { defaultConfigPath, loadConfigFile } = await import('../shared/config/load.js');
+  return loadConfigFile(file ?? defaultConfigPath());
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' }, index: { type: 'string' }, 'config-over-ipc': { type: 'boolean' } } });
-  const file = values.config ?? defaultConfigPath();
-  const config = values['config-over-ipc'] ? await configFromParent() : loadConfigFile(file);
+  const config = values['config-over-ipc'] ? await configFromParent() : await configFromFile(values.config);
   const connector = config.connectors.find((c) => c.name === values.connector) ?? config.connectors[0]!;
   const endpoint = connector.endpoints[Number(values.index ?? 0)];
   if (!endpoint) throw new VcpError('VCP_ERR_WORKER', `connector ${connector.name} has no worker ${values.index}`);
