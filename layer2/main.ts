@@ -2,7 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openSync, readFileSync } from 'node:fs';
-import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
+import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
+import { defaultConfigPath, parseConfig } from '../shared/config/load.js';
 import type { Config, ConnectorConfig, WorkerEndpoint } from '../shared/config/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -13,7 +14,7 @@ import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-sta
 import { buildInfo } from '../shared/service/build.js';
 import { openHostStore } from './host-store.js';
 import { describePlan, planReload, type ReloadPlan, type RunningWorker } from './reload.js';
-import type { SupervisorMessage, WorkerMessage } from './worker-control.js';
+import type { ConfigMessage, SupervisorMessage, WorkerMessage } from './worker-control.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -86,6 +87,8 @@ export class Supervisor {
   #rollout: Promise<void> = Promise.resolve();
   /** Told about rollout progress (the service status line). */
   onProgress: (text: string) => void = () => undefined;
+  /** The last accepted config's file text, handed to workers beside the resolved config (see `ConfigMessage`). */
+  #text: string;
   /** An open handle of the profile directory, handed to every worker as fd 4 (set before privileges are dropped). */
   profilesDir: number | undefined;
 
@@ -94,9 +97,15 @@ export class Supervisor {
     config: Config,
     connector: ConnectorConfig,
     private readonly log: Logger,
+    text: string,
   ) {
     this.#config = config;
     this.#connector = connector;
+    this.#text = text;
+  }
+
+  #configMessage(): ConfigMessage {
+    return { config: this.#config, file: this.configFile, text: this.#text };
   }
 
   start(): Promise<void> {
@@ -109,15 +118,15 @@ export class Supervisor {
     // The profile directory travels as an open handle (fd 4): a worker started after the supervisor
     // gave up root opens the store through it, whatever the directories above allow.
     const dir = this.profilesDir;
-    // A worker gets the config this supervisor last accepted, resolved, over IPC (a worker started
-    // after the supervisor gave up root may not be able to read the file). The advanced serialization
-    // (structured clone) carries it exactly, keys set to undefined included.
+    // A worker gets the config this supervisor last accepted over IPC, unasked, as its first message
+    // (see `ConfigMessage`). The advanced serialization (structured clone) carries the resolved config
+    // exactly, keys set to undefined included.
     const child = fork(WORKER, ['--config', this.configFile, '--connector', this.#connector.name, '--index', String(index), '--config-over-ipc'], {
       serialization: 'advanced',
       stdio: dir === undefined ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc', dir],
       env: dir === undefined ? childEnv() : { ...childEnv(), VCP_PROFILES_FD: String(PROFILES_FD) },
     });
-    const config = this.#config;
+    child.send({ type: 'config', ...this.#configMessage() }, () => undefined);
     let exited!: () => void;
     const slot: Slot = { index, endpoint, child, code: buildInfo().code, retiring: false, exited: new Promise((r) => (exited = r)) };
     this.#slots.set(index, slot);
@@ -130,8 +139,7 @@ export class Supervisor {
       });
       child.on('message', (m: unknown) => {
         const type = (m as { type?: string }).type;
-        if (type === 'want-config') child.send({ type: 'config', config }, () => undefined);
-        else if (type === 'pong') heartbeat.answered();
+        if (type === 'pong') heartbeat.answered();
         else if (type === 'ready') {
           ready = true;
           heartbeat.start();
@@ -199,16 +207,17 @@ export class Supervisor {
    * the replacements the plan names run in the background, one at a time (`whenSettled`).
    * Resolves with the plan once the at-once part is done.
    */
-  async reload(config: Config): Promise<ReloadPlan> {
+  async reload(config: Config, text: string): Promise<ReloadPlan> {
     const connector = config.connectors.find((c) => c.name === this.#connector.name);
     if (!connector) throw new ConfigError(config.file, 'connectors', `a connector named ${this.#connector.name} (this supervisor's; rename it with a restart)`);
     const plan = planReload(this.running, this.#config, config, connector.name, buildInfo().code);
     this.#config = config;
+    this.#text = text;
     this.#connector = connector;
     const failed: number[] = [];
     await Promise.all(plan.reconfigure.map(async (index) => {
       const slot = this.#slots.get(index)!;
-      const r = await this.#ask(slot, { type: 'reconfigure', config }, 'reconfigured', RECONFIGURE_MS);
+      const r = await this.#ask(slot, { type: 'reconfigure', ...this.#configMessage() }, 'reconfigured', RECONFIGURE_MS);
       if (!r || r.type !== 'reconfigured' || !r.ok) failed.push(index);
     }));
     // A worker that could not take the config at once gets it by being replaced.
@@ -309,7 +318,7 @@ const RECONFIGURE_MS = 10_000;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' } } });
   const file = values.config ?? defaultConfigPath();
-  const config = loadConfigFile(file);
+  const { config, text } = readConfig(file);
   const name = values.connector ?? process.env.VCP_CONNECTOR;
   const connector = name ? config.connectors.find((c) => c.name === name) : config.connectors.find((c) => c.pop === config.pop);
   if (!connector) throw new ConfigError(file, 'connectors', `a connector named ${name ?? `in POP ${config.pop}`}`);
@@ -331,7 +340,7 @@ async function main(): Promise<void> {
   // The store is opened first, so that a foreign or corrupt store stops the start with its path
   // before any worker runs (and a new store is created once, by this process).
   const store = openHostStore(config, connector);
-  const sup = new Supervisor(file, config, connector, log);
+  const sup = new Supervisor(file, config, connector, log, text);
   if (ids) sup.profilesDir = openSync(config.profiles.path, 'r');
   // The workers start while this process loads the host services' modules (admin API, learning,
   // web, DNS, replication), which the workers do not need.
@@ -364,8 +373,8 @@ async function main(): Promise<void> {
   const reload = async (): Promise<void> => {
     void notifier.reloading('reloading the configuration');
     try {
-      const next = loadConfigFile(file);
-      const plan = await sup.reload(next);
+      const { config: next, text } = readConfig(file);
+      const plan = await sup.reload(next, text);
       if (plan.changed.length > 0) {
         const c = next.connectors.find((x) => x.name === connector.name)!;
         await host.stop();
@@ -398,6 +407,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** The config file's text and what it says, as this process sees it (identity from the environment). */
+function readConfig(file: string): { config: Config; text: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, '', `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+  }
+  return { config: applyIdentity(parseConfig(text, file), identityFromEnv()), text };
 }
 
 /** The lowest port an unprivileged process may bind (net.ipv4.ip_unprivileged_port_start, 1024 by default). */

@@ -1,19 +1,22 @@
 import { sameValue } from '../shared/config/live.js';
 import type { Config } from '../shared/config/types.js';
+import { VcpError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { WorkerHandle } from './worker.js';
 
 /**
  * The messages between the supervisor and a worker over IPC (the worker's side). Every request is
  * answered from this worker's event loop, so that a stalled loop shows as silence.
+ *   config {config, file, text}  (sent unasked at the fork; the worker's first message)
  *   ping                         → pong (the supervisor's heartbeat)
- *   reconfigure {config}         → reconfigured {ok, error?}: the config applies at once
+ *   reconfigure {config, file, text} → reconfigured {ok, error?}: the config applies at once
  *   drain {timeoutMs}            → drained {left}: no new calls; answered when its calls ended
  *   await-seen {timeoutMs}       → seen {ok}: every layer-1 node of the POP has seen it healthy
  */
 export type SupervisorMessage =
+  | ({ type: 'config' } & ConfigMessage)
   | { type: 'ping' }
-  | { type: 'reconfigure'; config: Config }
+  | ({ type: 'reconfigure' } & ConfigMessage)
   | { type: 'drain'; timeoutMs: number }
   | { type: 'await-seen'; timeoutMs: number };
 
@@ -23,6 +26,27 @@ export type WorkerMessage =
   | { type: 'reconfigured'; ok: boolean; error?: string }
   | { type: 'drained'; left: number }
   | { type: 'seen'; ok: boolean };
+
+/**
+ * A config the supervisor accepted: resolved for this node (`config`, structured-cloned by the
+ * channel's advanced serialization), so that a worker neither reads the file (it may have given up
+ * the right to) nor loads the YAML parser and the schema validator again; and the file's text, which
+ * is what a supervisor or a worker of an earlier release sends or reads (during an upgrade or a
+ * downgrade, the running supervisor starts workers of the code on disk).
+ */
+export interface ConfigMessage {
+  config?: Config;
+  file: string;
+  text: string;
+}
+
+/** The config a `config` or `reconfigure` message carries (checked again from its text when it carries no resolved config). */
+export async function acceptedConfig(m: Partial<ConfigMessage>): Promise<Config> {
+  if (typeof m.config === 'object' && m.config !== null && Array.isArray(m.config.connectors)) return m.config;
+  if (typeof m.text !== 'string' || typeof m.file !== 'string') throw new VcpError('VCP_ERR_WORKER', 'the supervisor\'s message carries no config');
+  const [{ parseConfig }, { applyIdentity, identityFromEnv }] = await Promise.all([import('../shared/config/load.js'), import('../shared/config/identity.js')]);
+  return applyIdentity(parseConfig(m.text, m.file), identityFromEnv());
+}
 
 const send = (m: WorkerMessage): void => {
   process.send?.(m, () => undefined);
@@ -35,20 +59,18 @@ export function serveSupervisor(handle: WorkerHandle, log: Logger): void {
       case 'ping':
         send({ type: 'pong' });
         return;
-      case 'reconfigure': {
-        try {
-          const next = m.config;
+      case 'reconfigure':
+        void acceptedConfig(m).then((next) => {
           const ep = next.connectors.find((c) => c.name === handle.endpoint.connector)?.endpoints[handle.endpoint.index];
           if (!ep || !sameValue(ep, handle.endpoint)) throw new Error(`worker ${handle.endpoint.id}: its endpoint changed or is gone; it must be replaced, not reconfigured`);
           handle.reconfigure(next);
           log.info({ config: next.file }, 'configuration applied');
           send({ type: 'reconfigured', ok: true });
-        } catch (err) {
+        }).catch((err: unknown) => {
           log.error({ err }, 'configuration not applied');
           send({ type: 'reconfigured', ok: false, error: err instanceof Error ? err.message : String(err) });
-        }
+        });
         return;
-      }
       case 'drain':
         log.info({ timeoutMs: m.timeoutMs, calls: handle.activeCalls() }, 'draining: no new calls, exiting when the calls in progress have ended');
         void handle.drain(m.timeoutMs).then((left) => {

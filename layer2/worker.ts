@@ -25,7 +25,7 @@ import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
 import { FloodGuard } from '../shared/flood-guard.js';
 import { SipProxy } from './sip/proxy.js';
 import { SipTransport } from './sip/transport.js';
-import { serveSupervisor } from './worker-control.js';
+import { acceptedConfig, serveSupervisor, type ConfigMessage } from './worker-control.js';
 
 export interface WorkerHandle {
   endpoint: WorkerEndpoint;
@@ -203,20 +203,20 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
 }
 
 /**
- * The config the supervisor sends when asked: the one it accepted, already resolved for this node (a
- * worker started unprivileged may not read the file, and checking the file again would only cost
- * start-up time: the YAML parser and the schema validator are not even loaded).
+ * The config the supervisor accepted, its first message (see `ConfigMessage`): a worker started
+ * unprivileged may not read the file.
  */
 function configFromParent(): Promise<Config> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new VcpError('VCP_ERR_WORKER', 'no config from the supervisor within 10 s')), 10_000);
     process.once('message', (m: unknown) => {
       clearTimeout(timer);
-      const msg = m as { type?: string; config?: Config };
-      if (msg.type !== 'config' || typeof msg.config !== 'object' || msg.config === null || !Array.isArray(msg.config.connectors)) return reject(new VcpError('VCP_ERR_WORKER', 'the supervisor\'s first message is not the config'));
-      resolve(msg.config);
+      const msg = m as { type?: string } & Partial<ConfigMessage>;
+      if (msg.type !== 'config') return reject(new VcpError('VCP_ERR_WORKER', 'the supervisor\'s first message is not the config'));
+      acceptedConfig(msg).then(resolve, reject);
     });
-    // Asked for once the listener is in place: a message sent before it would be lost.
+    // A supervisor of this release sends the config unasked, at the fork (the channel keeps a
+    // message until a listener takes it); one of an earlier release answers this request.
     process.send!({ type: 'want-config' });
   });
 }
