@@ -1,5 +1,5 @@
 import { sameValue } from '../shared/config/live.js';
-import type { Config } from '../shared/config/types.js';
+import type { Config, TokensConfig } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { WorkerHandle } from './worker.js';
@@ -7,9 +7,9 @@ import type { WorkerHandle } from './worker.js';
 /**
  * The messages between the supervisor and a worker over IPC (the worker's side). Every request is
  * answered from this worker's event loop, so that a stalled loop shows as silence.
- *   config {config, file, text}  (sent unasked at the fork; the worker's first message)
+ *   config {config, file, text, tokens}  (sent unasked at the fork; the worker's first message)
  *   ping                         → pong (the supervisor's heartbeat)
- *   reconfigure {config, file, text} → reconfigured {ok, error?}: the config applies at once
+ *   reconfigure {config, file, text, tokens} → reconfigured {ok, error?}: the config applies at once
  *   drain {timeoutMs}            → drained {left}: no new calls; answered when its calls ended
  *   await-seen {timeoutMs}       → seen {ok}: every layer-1 node of the POP has seen it healthy
  */
@@ -28,16 +28,18 @@ export type WorkerMessage =
   | { type: 'seen'; ok: boolean };
 
 /**
- * A config the supervisor accepted: resolved for this node (`config`, structured-cloned by the
- * channel's advanced serialization), so that a worker neither reads the file (it may have given up
- * the right to) nor loads the YAML parser and the schema validator again; and the file's text, which
- * is what a supervisor or a worker of an earlier release sends or reads (during an upgrade or a
- * downgrade, the running supervisor starts workers of the code on disk).
+ * A config the supervisor accepted: resolved for this node with the token keys it read while root
+ * (`config`, structured-cloned by the channel's advanced serialization), so that a worker neither
+ * reads files (it may have given up the right to) nor loads the YAML parser and the schema validator
+ * again; and the file's text with those keys (`tokens`), which is what a supervisor or a worker of an
+ * earlier release sends or reads (during an upgrade or a downgrade, the running supervisor starts
+ * workers of the code on disk).
  */
 export interface ConfigMessage {
   config?: Config;
   file: string;
   text: string;
+  tokens?: TokensConfig;
 }
 
 /** The config a `config` or `reconfigure` message carries (checked again from its text when it carries no resolved config). */
@@ -45,7 +47,8 @@ export async function acceptedConfig(m: Partial<ConfigMessage>): Promise<Config>
   if (typeof m.config === 'object' && m.config !== null && Array.isArray(m.config.connectors)) return m.config;
   if (typeof m.text !== 'string' || typeof m.file !== 'string') throw new VcpError('VCP_ERR_WORKER', 'the supervisor\'s message carries no config');
   const [{ parseConfig }, { applyIdentity, identityFromEnv }] = await Promise.all([import('../shared/config/load.js'), import('../shared/config/identity.js')]);
-  return applyIdentity(parseConfig(m.text, m.file), identityFromEnv());
+  const parsed = applyIdentity(parseConfig(m.text, m.file), identityFromEnv());
+  return m.tokens ? { ...parsed, tokens: m.tokens } : parsed;
 }
 
 const send = (m: WorkerMessage): void => {

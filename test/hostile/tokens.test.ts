@@ -36,6 +36,8 @@ profiles: { path: profiles }
 admin: { port: 9580, token: "hostile-admin-token-0123456789" }
 web: { port: 18580 }
 meetings: [ { name: board } ]
+# The attacker sends its tokens faster than the flood guard allows: off here, the tokens are what is tested.
+limits: { flood: { requestsPerSecond: 0 } }
 `;
 const CB = { address: '127.0.131.3', port: 25060 };
 const UA = 'Polycom HDX 8000 HD (Release - 3.1.2)';

@@ -16,6 +16,8 @@ t.test('a worker takes the resolved config its supervisor sends as it is', async
 t.test('from a supervisor of an earlier release (text only), a worker checks the text itself', async (t) => {
   const c = await acceptedConfig({ file, text });
   t.same(c, parseConfig(text, file));
+  const tokens = { ...c.tokens, key: 'k'.repeat(40) };
+  t.equal((await acceptedConfig({ file, text, tokens })).tokens.key, tokens.key, 'with the token keys the supervisor read');
   await t.rejects(acceptedConfig({ file: 'x.yaml', text: text.replace('sip: 5060 ', 'sip: 99999 ') }), /x\.yaml: wellKnown\.sip/, 'a bad text is refused with the file and the key');
 });
 
