@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../shared/config/types.js';
 import { adminAddress } from '../shared/config/load.js';
 import type { Logger } from '../shared/logger.js';
-import { registerBuildInfo } from '../shared/service/build.js';
+import { registerBuildInfo } from '../shared/service/build-metric.js';
 import { registerExposure } from '../shared/service/exposure.js';
 import { registerStoreUsage } from './profiles/usage.js';
 import { startAdmin } from './admin/server.js';

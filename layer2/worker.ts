@@ -4,7 +4,7 @@ import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { registerBuildInfo } from '../shared/service/build.js';
+import { registerBuildInfo } from '../shared/service/build-metric.js';
 import { registerExposure } from '../shared/service/exposure.js';
 import { Geo } from './geo/geo.js';
 import { H323Connector } from './h323/connector.js';
