@@ -75,8 +75,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((err: unknown) => {
-  const code = (err as { code?: string }).code;
-  process.stderr.write(`layer1: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
-  process.exit(1);
-});
+// Run as a program only (importing the module, e.g. to measure its load time, starts nothing).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    const code = (err as { code?: string }).code;
+    process.stderr.write(`layer1: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
+    process.exit(1);
+  });
+}
