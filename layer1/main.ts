@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
 }
 
 // Run as a program only (importing the module, e.g. to measure its load time, starts nothing).
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   main().catch((err: unknown) => {
     const code = (err as { code?: string }).code;
     process.stderr.write(`layer1: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
