@@ -151,6 +151,7 @@ function shippedConfig(root: string): void {
   const doc = parseDocument(readFileSync(join(ROOT, 'config/default.yaml'), 'utf8'));
   doc.setIn(['profiles', 'path'], `${STATE}/profiles`);
   doc.setIn(['admin', 'tokenFile'], `${STATE}/admin.token`);
+  doc.setIn(['tokens', 'keyFile'], `${STATE}/token.key`);
   doc.commentBefore = ` vcproxy configuration (the package's conffile: your changes are kept on upgrades).
  Apply changes with: systemctl reload vcproxy.target  (or the unit of one role)
  Reference: /usr/share/doc/vcproxy/ and the README of the project.

@@ -58,9 +58,10 @@ replication: { servers: [${NATS[0]}], stream: VCP_GARBAGE, subjectPrefix: garbag
   await pub('garbage.profiles.cb.0', JSON.stringify(event('cb/0', 2)));
   await pub('garbage.profiles.cb.0', Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00]));
   await pub('garbage.profiles.cb.0', '{"origin":"cb/0","seq":');
-  await pub('garbage.profiles.cb.0', JSON.stringify({ ...event('cb/0', 3), ops: [{ o: 'cls', key: 'sip/x', t: 'teleport', ok: true, ms: 1, src: 's', at: 1 }] }));
+  // Refused by the screen: its number counts as applied (no permanent gap), so it carries one the valid events do not use.
+  await pub('garbage.profiles.cb.0', JSON.stringify({ ...event('cb/0', 20), ops: [{ o: 'cls', key: 'sip/x', t: 'teleport', ok: true, ms: 1, src: 's', at: 1 }] }));
   await pub('garbage.profiles.cb.0', JSON.stringify({ ...event('cb/0', 3), seq: -4 }));
-  await pub('garbage.profiles.cb.0', JSON.stringify({ ...event('cb/0', 3), ops: [] }));
+  await pub('garbage.profiles.cb.0', JSON.stringify({ ...event('cb/0', 21), ops: [] }));
   await pub('garbage.profiles.zz.0', JSON.stringify(event('zz/0', 1)));
   await pub('garbage.profiles.cb.0', JSON.stringify(event('cb/7', 1)));
   await pub('garbage.profiles.cb.0', JSON.stringify(event('ca/0', 1)));
