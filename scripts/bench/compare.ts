@@ -21,7 +21,10 @@ import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, WK, UAS }
  *   ceiling of the load generator.
  *
  *   node dist/scripts/bench/compare.js [--duration 10] [--rates 500,1000,...] [--workers 2] [--only sip,l4]
- *                                      [--seconds 4] [--mb 128] [--rounds 2]
+ *                                      [--sip a,b,c] [--seconds 4] [--mb 128] [--rounds 2] [--prof dir]
+ *
+ * --prof writes V8 CPU profiles (Chrome DevTools' format) of every layer-1 and layer-2 process into
+ * dir; --sip picks the SIP candidates (profile one path at a time: `--sip b --rates 1500`).
  *
  * Needs sipp, kamailio, haproxy and nginx with its stream module (`./scripts/install --test`) and
  * root (kamailio, haproxy and nginx bind their own addresses; run it in a network namespace).
@@ -37,6 +40,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '4' },
     mb: { type: 'string', default: '128' },
     rounds: { type: 'string', default: '2' },
+    sip: { type: 'string', default: 'a,b,c' },
+    prof: { type: 'string' },
   },
 });
 const DURATION = Number(values.duration);
@@ -45,6 +50,8 @@ const ONLY = new Set(values.only!.split(','));
 const SECONDS = Number(values.seconds);
 const MB = Number(values.mb);
 const ROUNDS = Number(values.rounds);
+/** Node flags of the vcproxy processes (layer 2's workers inherit them). */
+const NODE_FLAGS = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
 
 // The L4 part's addresses: the backend, the client, and one listening address per proxy.
 const L4 = { l1: '127.0.9.21', backend: '127.0.9.22', haproxy: '127.0.9.23', nginx: '127.0.9.24', client: '127.0.9.120', port: 15060, health: 18081 };
@@ -80,8 +87,8 @@ async function sip(dir: string): Promise<Record<string, number>> {
     procs.push(sippUas(dir));
     const k = spawnQuiet(kam, ['-f', kcfg, '-DD', '-E', '-m', '256', '-M', '32', '-Y', dir, '-P', join(dir, 'k.pid')]);
     procs.push(k);
-    procs.push(spawnQuiet(process.execPath, [fileURLToPath(new URL('../../layer2/main.js', import.meta.url)), '--config', cfg]));
-    procs.push(spawnQuiet(process.execPath, [fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', cfg]));
+    procs.push(spawnQuiet(process.execPath, [...NODE_FLAGS, fileURLToPath(new URL('../../layer2/main.js', import.meta.url)), '--config', cfg]));
+    procs.push(spawnQuiet(process.execPath, [...NODE_FLAGS, fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', cfg]));
     await waitHttp(`http://${CONN}:18080/health`);
     await waitHttp(`http://${WK}:9101/health`);
     await sleep(1000);
@@ -90,7 +97,7 @@ async function sip(dir: string): Promise<Record<string, number>> {
       { key: 'a', label: 'layer 2 alone', target: `${CONN}:25060` },
       { key: 'b', label: 'layer 1 + layer 2', target: `${WK}:5060` },
       { key: 'c', label: 'Kamailio', target: `${KAM}:5060` },
-    ];
+    ].filter((c) => values.sip!.split(',').includes(c.key));
     let port = 6000;
     for (let r = 0; r < RATES.length && active.length; r++) {
       const rate = RATES[r]!;
