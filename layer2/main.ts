@@ -1,10 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { openSync, readFileSync } from 'node:fs';
 import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
 import { defaultConfigPath, parseConfig } from '../shared/config/load.js';
-import type { Config, ConnectorConfig, WorkerEndpoint } from '../shared/config/types.js';
+import type { Config, ConnectorConfig, TokensConfig, WorkerEndpoint } from '../shared/config/types.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
@@ -13,6 +13,7 @@ import { childEnv, ServiceNotifier } from '../shared/service/notify.js';
 import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-status.js';
 import { buildInfo } from '../shared/service/build.js';
 import { HostServices } from './host.js';
+import { withKeys } from './route/keys.js';
 import { describePlan, planReload, type ReloadPlan, type RunningWorker } from './reload.js';
 import type { SupervisorMessage, WorkerMessage } from './worker-control.js';
 
@@ -134,7 +135,7 @@ export class Supervisor {
       });
       child.on('message', (m: unknown) => {
         const type = (m as { type?: string }).type;
-        if (type === 'want-config') child.send({ type: 'config', file: this.configFile, text }, () => undefined);
+        if (type === 'want-config') child.send({ type: 'config', file: this.configFile, text, tokens: this.#config.tokens }, () => undefined);
         else if (type === 'pong') heartbeat.answered();
         else if (type === 'ready') {
           ready = true;
@@ -213,7 +214,7 @@ export class Supervisor {
     const failed: number[] = [];
     await Promise.all(plan.reconfigure.map(async (index) => {
       const slot = this.#slots.get(index)!;
-      const r = await this.#ask(slot, { type: 'reconfigure', file: this.configFile, text }, 'reconfigured', RECONFIGURE_MS);
+      const r = await this.#ask(slot, { type: 'reconfigure', file: this.configFile, text, tokens: config.tokens }, 'reconfigured', RECONFIGURE_MS);
       if (!r || r.type !== 'reconfigured' || !r.ok) failed.push(index);
     }));
     // A worker that could not take the config at once gets it by being replaced.
@@ -314,12 +315,16 @@ const RECONFIGURE_MS = 10_000;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' } } });
   const file = values.config ?? defaultConfigPath();
-  const { config, text } = readConfig(file);
+  const read = readConfig(file);
+  const raw = read.config.tokens;
+  const text = read.text;
+  let config = read.config;
   const name = values.connector ?? process.env.VCP_CONNECTOR;
   const connector = name ? config.connectors.find((c) => c.name === name) : config.connectors.find((c) => c.pop === config.pop);
   if (!connector) throw new ConfigError(file, 'connectors', `a connector named ${name ?? `in POP ${config.pop}`}`);
   const log = createLogger('connector', { connector: connector.name });
   installCrashPolicy(log);
+  config = withTokenKeys(config, log);
   const ids = isRoot() && config.runAs?.user !== 'root' ? resolveIds(config.runAs) : undefined;
   if (ids) {
     // Started as root, the supervisor gives up root once everything is bound: what it or a worker
@@ -352,6 +357,7 @@ async function main(): Promise<void> {
   void notifier.ready(`serving: connector ${connector.name}, ${connector.endpoints.length} workers`);
   notifier.startWatchdog();
   let current = config;
+  let rawTokens = raw;
   let stopping = false;
   /**
    * SIGHUP (systemctl reload): read and check the file; a refused file changes nothing. Topology,
@@ -363,7 +369,8 @@ async function main(): Promise<void> {
   const reload = async (): Promise<void> => {
     void notifier.reloading('reloading the configuration');
     try {
-      const next = readConfig(file);
+      const read = readConfig(file);
+      const next = { config: withTokenKeys(read.config, log, { raw: rawTokens, keyed: current }), text: read.text };
       const plan = await sup.reload(next.config, next.text);
       if (plan.changed.length > 0) {
         const c = next.config.connectors.find((x) => x.name === connector.name)!;
@@ -372,6 +379,7 @@ async function main(): Promise<void> {
         await host.start();
       }
       current = next.config;
+      rawTokens = read.config.tokens;
       const message = describePlan(plan);
       log.info({ config: file, plan }, `configuration reloaded: ${message}`);
       status.write(true, message);
@@ -408,6 +416,20 @@ function readConfig(file: string): { config: Config; text: string } {
     throw new ConfigError(file, '', `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
   }
   return { config: applyIdentity(parseConfig(text, file), identityFromEnv()), text };
+}
+
+/**
+ * The config with the token keys read from their files: the workers get them from here (a worker
+ * restarted after the drop could not read a key file root made). After the drop a reload cannot read
+ * such files either: the keys read before are kept while the tokens section names the same ones.
+ */
+function withTokenKeys(config: Config, log: Logger, before?: { raw: TokensConfig; keyed: Config }): Config {
+  if (before && isDeepStrictEqual(before.raw, config.tokens)) return { ...config, tokens: before.keyed.tokens };
+  const { tokens, created } = withKeys(config.tokens);
+  if (created && new Set(config.connectors.map((c) => c.pop)).size > 1) {
+    log.warn({ keyFile: config.tokens.keyFile }, 'token key created for this host: copy it to every connector host of the deployment (or set tokens.key), or tokens minted at another POP will not be accepted here');
+  }
+  return { ...config, tokens };
 }
 
 /** The lowest port an unprivileged process may bind (net.ipv4.ip_unprivileged_port_start, 1024 by default). */

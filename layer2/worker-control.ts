@@ -2,19 +2,21 @@ import { parseConfig } from '../shared/config/load.js';
 import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
 import { sameValue } from '../shared/config/live.js';
 import type { Logger } from '../shared/logger.js';
+import type { TokensConfig } from '../shared/config/types.js';
 import type { WorkerHandle } from './worker.js';
 
 /**
  * The messages between the supervisor and a worker over IPC (the worker's side). Every request is
  * answered from this worker's event loop, so that a stalled loop shows as silence.
  *   ping                         → pong (the supervisor's heartbeat)
- *   reconfigure {file, text}     → reconfigured {ok, error?}: the config applies at once
+ *   reconfigure {file, text, tokens?} → reconfigured {ok, error?}: the config applies at once (the
+ *                                token keys as the supervisor read them)
  *   drain {timeoutMs}            → drained {left}: no new calls; answered when its calls ended
  *   await-seen {timeoutMs}       → seen {ok}: every layer-1 node of the POP has seen it healthy
  */
 export type SupervisorMessage =
   | { type: 'ping' }
-  | { type: 'reconfigure'; file: string; text: string }
+  | { type: 'reconfigure'; file: string; text: string; tokens?: TokensConfig }
   | { type: 'drain'; timeoutMs: number }
   | { type: 'await-seen'; timeoutMs: number };
 
@@ -38,7 +40,8 @@ export function serveSupervisor(handle: WorkerHandle, log: Logger): void {
         return;
       case 'reconfigure': {
         try {
-          const next = applyIdentity(parseConfig(m.text, m.file), identityFromEnv());
+          const parsed = applyIdentity(parseConfig(m.text, m.file), identityFromEnv());
+          const next = m.tokens ? { ...parsed, tokens: m.tokens } : parsed;
           const ep = next.connectors.find((c) => c.name === handle.endpoint.connector)?.endpoints[handle.endpoint.index];
           if (!ep || !sameValue(ep, handle.endpoint)) throw new Error(`worker ${handle.endpoint.id}: its endpoint changed or is gone; it must be replaced, not reconfigured`);
           handle.reconfigure(next);

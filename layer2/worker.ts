@@ -3,7 +3,7 @@ import { loadConfigFile, defaultConfigPath, parseConfig } from '../shared/config
 import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
 import { applyInPlace } from '../shared/config/live.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
-import type { Config, WorkerEndpoint } from '../shared/config/types.js';
+import type { Config, TokensConfig, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { registerBuildInfo } from '../shared/service/build.js';
@@ -210,10 +210,12 @@ function configFromParent(): Promise<Config> {
     const timer = setTimeout(() => reject(new VcpError('VCP_ERR_WORKER', 'no config from the supervisor within 10 s')), 10_000);
     process.once('message', (m: unknown) => {
       clearTimeout(timer);
-      const msg = m as { type?: string; file?: string; text?: string };
+      const msg = m as { type?: string; file?: string; text?: string; tokens?: TokensConfig };
       if (msg.type !== 'config' || typeof msg.text !== 'string' || typeof msg.file !== 'string') return reject(new VcpError('VCP_ERR_WORKER', 'the supervisor\'s first message is not the config'));
       try {
-        resolve(applyIdentity(parseConfig(msg.text, msg.file), identityFromEnv()));
+        const config = applyIdentity(parseConfig(msg.text, msg.file), identityFromEnv());
+        // The token keys as the supervisor read them: their files may be out of this worker's reach.
+        resolve(msg.tokens ? { ...config, tokens: msg.tokens } : config);
       } catch (err) {
         reject(err);
       }

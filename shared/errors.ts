@@ -1,6 +1,6 @@
 /**
  * Base class of every error the appliance raises on purpose. `code` is stable and listed in the
- * README's error table (a test keeps the two in step); `message` is for people.
+ * error table of docs/errors.md (a test keeps the two in step); `message` is for people.
  */
 export class VcpError extends Error {
   readonly code: string;

@@ -5,7 +5,7 @@ import type { H323Message } from './message.js';
 import type { SignalConnection } from './transport.js';
 
 /**
- * The life of one call through the connector (see docs/architecture.md for the diagram). A call is
+ * The life of one call through the connector (see docs/h323.md, "Call states", for the diagram). A call is
  * one call reference on one caller connection; its server leg is a connection of its own.
  */
 export const enum CallState {

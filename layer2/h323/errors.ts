@@ -1,6 +1,6 @@
 import { VcpError } from '../../shared/errors.js';
 
-/** Stable codes of everything the H.323 codecs reject; the README's error table lists each one. */
+/** Stable codes of everything the H.323 codecs reject; the error table of docs/errors.md lists each one. */
 export const enum H323Err {
   /** A TPKT header whose version octet is not 3. */
   Tpkt = 'VCP_ERR_H323_TPKT',

@@ -51,3 +51,14 @@ export function tokenKeys(c: TokensConfig): { keys: TokenKey[]; created: boolean
   if (previous !== undefined) keys.push({ secret: Buffer.from(previous, 'utf8'), until: c.previousUntil ? Date.parse(c.previousUntil) : Infinity });
   return { keys, created: cur.created };
 }
+
+/**
+ * The tokens section with its keys read from their files, for a process that may not read them
+ * itself: a supervisor reads them while still root and hands them to its workers (a worker restarted
+ * after the drop could not reach a key file root made). `created`: as in `tokenKeys`.
+ */
+export function withKeys(c: TokensConfig): { tokens: TokensConfig; created: boolean } {
+  const cur = c.key !== undefined ? { key: c.key, created: false } : keyFile(c.keyFile);
+  const previousKey = c.previousKey ?? (c.previousKeyFile ? readKey(c.previousKeyFile, 'previous token key') : undefined);
+  return { tokens: { ...c, key: cur.key, ...(previousKey !== undefined ? { previousKey } : {}) }, created: cur.created };
+}

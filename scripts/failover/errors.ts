@@ -1,6 +1,6 @@
 import { VcpError } from '../../shared/errors.js';
 
-/** Exit codes of ip-takeover (README "ip-takeover reference"). */
+/** Exit codes of ip-takeover (docs/failover.md, "ip-takeover reference"). */
 export const enum Exit {
   Ok = 0,
   Internal = 1,

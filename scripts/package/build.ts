@@ -205,7 +205,7 @@ async function build(version: string, out: string, compression: string): Promise
     mkdirSync(doc, { recursive: true });
     writeFileSync(join(doc, 'copyright'), copyright(deps));
     writeFileSync(join(doc, 'changelog.gz'), changelog(version));
-    for (const d of ['install.md', 'operations.md']) if (existsSync(join(ROOT, 'docs', d))) cpSync(join(ROOT, 'docs', d), join(doc, d));
+    for (const d of ['install.md', 'operations.md', 'configuration.md', 'errors.md']) if (existsSync(join(ROOT, 'docs', d))) cpSync(join(ROOT, 'docs', d), join(doc, d));
     mkdirSync(join(root, 'usr/share/lintian/overrides'), { recursive: true });
     cpSync(join(SRC, 'debian/lintian-overrides'), join(root, 'usr/share/lintian/overrides/vcproxy'));
 

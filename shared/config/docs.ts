@@ -2,11 +2,15 @@ import { Kind, OptionalKind, type TSchema } from '@sinclair/typebox';
 import { ConfigSchema } from './schema.js';
 
 /**
- * The README's configuration tables, generated from the schema: one row per key with its default
- * (`default`, or `defaultText`, or "required") and its meaning (`description`). `npm run
- * config-docs` writes them between the README's `<!-- config-table: NAME -->` markers; a unit test
- * fails when the README and the schema disagree, and when a key belongs to no table.
+ * The configuration reference's tables (docs/configuration.md), generated from the schema: one row
+ * per key with its default (`default`, or `defaultText`, or "required") and its meaning
+ * (`description`). `npm run config-docs` writes them between the document's
+ * `<!-- config-table: NAME -->` markers; a unit test fails when the document and the schema
+ * disagree, and when a key belongs to no table.
  */
+
+/** The document holding the tables, relative to the repository root. */
+export const CONFIG_DOC = 'docs/configuration.md';
 
 export interface KeyRow {
   /** `servers[].sipPort`, `replication.hosts.<connector>.servers` */
@@ -15,7 +19,7 @@ export interface KeyRow {
   meaning: string;
 }
 
-/** The README's tables: which keys each lists (a key, or every key below it), in this order. */
+/** The tables: which keys each lists (a key, or every key below it), in this order. */
 export const CONFIG_TABLES: Readonly<Record<string, readonly string[]>> = {
   file: [
     'pop', 'wellKnown', 'pops[].name', 'connectors',
@@ -101,12 +105,12 @@ export function renderTable(name: string, keys?: readonly KeyRow[]): string {
 
 const MARKER = /(<!-- config-table: ([a-z0-9-]+) -->\n)([\s\S]*?)(<!-- \/config-table -->)/g;
 
-/** The README with every marked table regenerated from the schema. */
-export function renderReadme(readme: string): string {
-  return readme.replace(MARKER, (_all, open: string, name: string, _old: string, close: string) => `${open}${renderTable(name)}\n${close}`);
+/** The document with every marked table regenerated from the schema. */
+export function renderConfigDoc(doc: string): string {
+  return doc.replace(MARKER, (_all, open: string, name: string, _old: string, close: string) => `${open}${renderTable(name)}\n${close}`);
 }
 
-/** Names of the tables the README marks. */
-export function markedTables(readme: string): string[] {
-  return [...readme.matchAll(MARKER)].map((m) => m[2]!);
+/** Names of the tables the document marks. */
+export function markedTables(doc: string): string[] {
+  return [...doc.matchAll(MARKER)].map((m) => m[2]!);
 }

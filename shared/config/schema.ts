@@ -3,7 +3,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 /**
  * The configuration schema: the one source of every key, its type, its default and its meaning.
  *
- * Every key carries `description` (its meaning: the README's configuration tables are generated from
+ * Every key carries `description` (its meaning: the configuration reference's tables are generated from
  * it, see docs.ts) and, where a value can be wrong, `expected` (what an error message says was
  * expected). A key whose default is a fixed value has it as `default` (filled in by `Value.Default`
  * before validation, so a defaulted key is required in the resolved type); a key whose default is
@@ -12,9 +12,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 /** Options every documented key may carry besides the JSON Schema ones. */
 export interface KeyDoc {
-  /** The meaning of the key (README). */
+  /** The meaning of the key (docs/configuration.md). */
   description: string;
-  /** The default as the README shows it, when not a fixed `default` (derived, or clearer in words). */
+  /** The default as docs/configuration.md shows it, when not a fixed `default` (derived, or clearer in words). */
   defaultText?: string;
 }
 
@@ -155,7 +155,7 @@ export const Layer1 = Section({
     port: optPort('its port; 0: none', 9100),
   }),
   control: Section({
-    address: Type.String({ format: 'ip', default: '127.0.0.1', expected: 'an IPv4 or IPv6 address', description: 'address of the control API (see Operations: layer 1); anywhere but loopback it needs a token (the process does not start otherwise)' }),
+    address: Type.String({ format: 'ip', default: '127.0.0.1', expected: 'an IPv4 or IPv6 address', description: 'address of the control API (operations.md, Layer 1); anywhere but loopback it needs a token (the process does not start otherwise)' }),
     port: optPort('its port; 0: none. Metrics and control may share one address and port', 9101),
     token: Type.Optional(Type.String({ minLength: 16, expected: 'a bearer token of at least 16 characters', description: 'bearer token the control API requires (`Authorization: Bearer`; `/health` and `/metrics` need none); `l1ctl` sends it', defaultText: 'none' })),
     tokenFile: Type.Optional(text({ description: 'or the file holding it (at least 16 characters); relative to the config file', defaultText: 'none' }, { expected: 'a file path' })),

@@ -19,13 +19,13 @@ export interface Stack {
  * Layer 1 and every connector of a config as real processes from dist/. Resolves when layer 1
  * answers on its metrics port and every worker answers /health.
  */
-export async function startStack(yaml: string, opts: { layer1?: boolean } = {}): Promise<Stack> {
+export async function startStack(yaml: string, opts: { layer1?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Stack> {
   requireBuild();
   const dir = tempDir('stack');
   const file = writeFile(dir, 'config.yaml', yaml);
   const config = loadConfigFile(file);
   const connectors = new Map<string, Proc>();
-  for (const c of config.connectors) connectors.set(c.name, node('layer2/main.js', ['--config', file, '--connector', c.name]));
+  for (const c of config.connectors) connectors.set(c.name, node('layer2/main.js', ['--config', file, '--connector', c.name], opts.env));
   const layer1 = opts.layer1 === false ? undefined : node('layer1/main.js', ['--config', file]);
   const stack: Stack = {
     config,

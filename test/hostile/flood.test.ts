@@ -13,7 +13,7 @@ const CONN = '127.0.44.2';
 const UAS = '127.0.44.10';
 const UAC = '127.0.44.100';
 
-/** The filter the README gives for fail2ban (`failregex`), with <HOST> as fail2ban expands it. */
+/** The filter docs/install.md gives for fail2ban (`failregex`), with <HOST> as fail2ban expands it. */
 const FAIL2BAN = /"source":"(?<host>[0-9a-fA-F:.]+)".*"msg":"flood guard: source blocked"/;
 
 async function udpFrom(address: string): Promise<{ s: UdpSocket; got: Buffer[] }> {
@@ -92,7 +92,7 @@ connectors:
   - { name: c, pop: t, address: ${CONN}, workers: 2, ports: { sipProxied: 15060, sip: 25060, health: 18080 } }
 servers:
   - { name: uas, pop: t, address: ${UAS}, sipPort: 5060, sipTransport: udp, probe: none, capacity: 100000 }
-# sipp is the load tester: exempt, as the README says to do for one.
+# sipp is the load tester: exempt, as docs/install.md says to do for one.
 limits: { exempt: [${UAC}/32] }
 `);
   t.teardown(async () => {

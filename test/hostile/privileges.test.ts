@@ -1,7 +1,8 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { dist, httpGet, requireTool, runSipp, sippPath, start, startSippUas, tempDir, waitFor, within, writeFile } from '../helpers/procs.js';
 import { metric, startStack } from '../helpers/stack.js';
 
@@ -41,7 +42,7 @@ servers:
   - { name: s, pop: t, address: ${UAS}, sipPort: 5060, probe: none }
 admin: { port: 9300 }
 limits: { exempt: [${UAC}/32] }
-`);
+`, { env: { VCP_LOG_LEVEL: 'info' } });
   t.teardown(() => stack.stop());
   const supervisor = stack.connectors.get('c')!.child.pid!;
   const nobody = execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim();
@@ -70,6 +71,13 @@ limits: { exempt: [${UAC}/32] }
   t.teardown(() => uas.stop());
   const r = await runSipp(['-sn', 'uac', `${CONN}:25060`, '-i', UAC, '-p', '5061', '-t', 'u1', '-m', '20', '-r', '20']);
   t.equal(r.successful, 20, 'it carries calls');
+  // A reload after the drop keeps the token keys read while root (the key file stays root's): the
+  // workers still sign and verify. The config itself must be readable by runAs, as /etc/vcproxy is:
+  // the test's private folders are opened for that.
+  for (let d = dirname(stack.file); d !== tmpdir() && d !== '/'; d = dirname(d)) chmodSync(d, 0o711);
+  process.kill(supervisor, 'SIGHUP');
+  await waitFor('the reload accepted', () => /configuration reloaded/.test(stack.connectors.get('c')!.output()), 30_000);
+  t.notMatch(stack.connectors.get('c')!.output(), /configuration refused|VCP_ERR_TOKEN_KEY/, 'no token key error on the reload');
   await waitFor('it learned from them (the store is writable)', async () => metric(await stack.workerMetrics('c/0'), 'vcp_decision_outcomes_total') >= 20 && metric(await stack.workerMetrics('c/0'), 'vcp_profile_write_errors_total') === 0, 20_000);
 });
 

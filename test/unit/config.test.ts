@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { parseConfig, loadConfigFile, defaultConfigPath } from '../../shared/config/load.js';
 import { ConfigError } from '../../shared/errors.js';
-import { CONFIG_TABLES, markedTables, renderReadme, schemaKeys, tableCoverage } from '../../shared/config/docs.js';
+import { CONFIG_DOC, CONFIG_TABLES, markedTables, renderConfigDoc, schemaKeys, tableCoverage } from '../../shared/config/docs.js';
 import { readFileSync } from 'node:fs';
 import { fromRoot } from '../helpers/paths.js';
 
@@ -53,22 +53,22 @@ t.test('defaults come from the schema: a minimal file resolves to every default'
   t.equal(c.replication, undefined);
 });
 
-t.test('the README configuration tables are generated from the schema (npm run config-docs)', async (t) => {
-  const readme = readFileSync(fromRoot('README.md'), 'utf8');
+t.test('the configuration reference\'s tables are generated from the schema (npm run config-docs)', async (t) => {
+  const doc = readFileSync(fromRoot(CONFIG_DOC), 'utf8');
   const keys = schemaKeys();
   t.ok(keys.length > 150, `${keys.length} keys documented`);
   for (const k of keys) t.ok(k.meaning.length > 0, `${k.path} has a description`);
   const cover = tableCoverage(keys);
   t.same(cover.missing, [], 'every key is in a table');
   t.same(cover.twice, [], 'no key is in two tables');
-  t.same(markedTables(readme).sort(), Object.keys(CONFIG_TABLES).sort(), 'the README marks every table once');
-  const expected = renderReadme(readme);
-  if (expected !== readme) {
-    const a = readme.split('\n');
+  t.same(markedTables(doc).sort(), Object.keys(CONFIG_TABLES).sort(), `${CONFIG_DOC} marks every table once`);
+  const expected = renderConfigDoc(doc);
+  if (expected !== doc) {
+    const a = doc.split('\n');
     const b = expected.split('\n');
     const line = a.findIndex((l, i) => l !== b[i]);
-    t.fail(`README.md line ${line + 1} differs from the schema:\n  README: ${a[line]}\n  schema: ${b[line]}\n(run npm run build && npm run config-docs)`);
-  } else t.pass('README tables match the schema');
+    t.fail(`${CONFIG_DOC} line ${line + 1} differs from the schema:\n  document: ${a[line]}\n  schema:   ${b[line]}\n(run npm run build && npm run config-docs)`);
+  } else t.pass(`${CONFIG_DOC} tables match the schema`);
 });
 
 t.test('a key added to the schema without a table fails the coverage check', async (t) => {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/procs.js';
 
-/** Every `VCP_ERR_...` code in the sources is in the README's error table, and the table lists no other. */
+/** Every `VCP_ERR_...` code in the sources is in the error table of docs/errors.md, and the table lists no other. */
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
@@ -12,19 +12,16 @@ function sources(dir: string): string[] {
   });
 }
 
-t.test('the README error table and the code agree', async (t) => {
+t.test('the error table (docs/errors.md) and the code agree', async (t) => {
   const inCode = new Map<string, string>();
   for (const dir of ['layer1', 'layer2', 'shared', 'scripts']) {
     for (const file of sources(join(ROOT, dir))) {
       for (const m of readFileSync(file, 'utf8').matchAll(/VCP_ERR_[A-Z0-9_]+/g)) inCode.set(m[0], file.slice(ROOT.length + 1));
     }
   }
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## Error codes');
-  t.ok(start >= 0, 'the README has an "Error codes" section');
-  const section = readme.slice(start + 1).split(/\n## /)[0]!;
+  const section = readFileSync(join(ROOT, 'docs', 'errors.md'), 'utf8');
   const inTable = new Set([...section.matchAll(/^\| `(VCP_ERR_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]!));
   t.ok(inCode.size > 10, `codes found in the sources (${inCode.size})`);
-  for (const [code, file] of inCode) t.ok(inTable.has(code), `${code} (${file}) is in the README's error table`);
-  for (const code of inTable) t.ok(inCode.has(code), `${code} of the README is raised somewhere`);
+  for (const [code, file] of inCode) t.ok(inTable.has(code), `${code} (${file}) is in the error table of docs/errors.md`);
+  for (const code of inTable) t.ok(inCode.has(code), `${code} of docs/errors.md is raised somewhere`);
 });
