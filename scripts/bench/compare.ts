@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +13,11 @@ import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, WK, UAS }
  * order rotating, so that background load on a shared machine hits all of them alike):
  *
  *  SIP: sipp `-sn uac` over UDP at rising call rates, every candidate in front of the same sipp UAS:
- *   (a) vcproxy layer 2 alone, (b) layer 1 + layer 2, (c) Kamailio's dispatcher (stateful, 4 children).
+ *   (a) vcproxy layer 2 alone, (b) layer 1 + layer 2, (c) Kamailio's dispatcher (stateful, 4 children),
+ *   and (d) sipp's UAC straight to the UAS: what the load generator and the machine do without a proxy.
  *   A candidate's ladder stops at its first rate with more than 0.1 % failed calls; it prints the
- *   highest rate at ≤ 0.1 % and the ratios to Kamailio.
+ *   highest rate at ≤ 0.1 % and the ratios to Kamailio. Each run also shows the datagrams the kernel
+ *   dropped for full receive buffers in the meantime (all sockets of the namespace together).
  *  L4: layer 1 against HAProxy (TCP, send-proxy-v2, to the same backend) for connections/s and MB/s,
  *   and against an nginx `stream` UDP proxy for datagrams/s; the backend reached directly is the
  *   ceiling of the load generator.
@@ -40,7 +42,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '4' },
     mb: { type: 'string', default: '128' },
     rounds: { type: 'string', default: '2' },
-    sip: { type: 'string', default: 'a,b,c' },
+    sip: { type: 'string', default: 'a,b,c,d' },
     prof: { type: 'string' },
   },
 });
@@ -81,8 +83,9 @@ async function sip(dir: string): Promise<Record<string, number>> {
   console.log(`  (a) vcproxy layer 2 alone (${values.workers} workers): sipp → connector plain port → UAS`);
   console.log('  (b) vcproxy layer 1 + layer 2: sipp → well-known address → layer 1 → connector proxied port → UAS');
   console.log('  (c) Kamailio dispatcher, tm + rr (stateful), 4 children');
+  console.log('  (d) no proxy: sipp → UAS (the ceiling of the load generator on this machine)');
   const procs: ChildProcess[] = [];
-  const best: Record<string, number> = { a: 0, b: 0, c: 0 };
+  const best: Record<string, number> = { a: 0, b: 0, c: 0, d: 0 };
   try {
     procs.push(sippUas(dir));
     const k = spawnQuiet(kam, ['-f', kcfg, '-DD', '-E', '-m', '256', '-M', '32', '-Y', dir, '-P', join(dir, 'k.pid')]);
@@ -97,14 +100,25 @@ async function sip(dir: string): Promise<Record<string, number>> {
       { key: 'a', label: 'layer 2 alone', target: `${CONN}:25060` },
       { key: 'b', label: 'layer 1 + layer 2', target: `${WK}:5060` },
       { key: 'c', label: 'Kamailio', target: `${KAM}:5060` },
+      { key: 'd', label: 'sipp → UAS', target: `${UAS}:5060` },
     ].filter((c) => values.sip!.split(',').includes(c.key));
     let port = 6000;
     for (let r = 0; r < RATES.length && active.length; r++) {
       const rate = RATES[r]!;
       for (const c of rotate(active, r)) {
+        const drops0 = udpRcvbufErrors();
+        const l1a = c.key === 'b' ? await layer1Events() : undefined;
         const res = await sippRun(c.target, rate, DURATION, port++);
         const pct = (100 * res.failed) / (rate * DURATION);
-        console.log(`  (${c.key}) ${c.label.padEnd(18)} ${String(rate).padStart(5)} calls/s → ${res.ok} ok, ${res.failed} failed (${pct.toFixed(2)} %)`);
+        const notes: string[] = [];
+        const drops = udpRcvbufErrors() - drops0;
+        if (drops) notes.push(`${drops} datagrams dropped at full receive buffers`);
+        if (l1a) {
+          const l1b = await layer1Events();
+          if (l1b.probeFailures > l1a.probeFailures) notes.push(`${l1b.probeFailures - l1a.probeFailures} failed health probes of members`);
+          if (l1b.repicks > l1a.repicks) notes.push(`${l1b.repicks - l1a.repicks} flows moved to another member`);
+        }
+        console.log(`  (${c.key}) ${c.label.padEnd(18)} ${String(rate).padStart(5)} calls/s → ${res.ok} ok, ${res.failed} failed (${pct.toFixed(2)} %)${notes.length ? `; ${notes.join(', ')}` : ''}`);
         if (pct <= 0.1) best[c.key] = rate;
         else active = active.filter((x) => x !== c);
         // Let retransmissions and the transaction tables of the last run drain before the next.
@@ -119,7 +133,31 @@ async function sip(dir: string): Promise<Record<string, number>> {
   console.log(`  (a) layer 2 alone      ${String(best.a).padStart(5)} calls/s  ${ratio(best.a, best.c)} Kamailio`);
   console.log(`  (b) layer 1 + layer 2  ${String(best.b).padStart(5)} calls/s  ${ratio(best.b, best.c)} Kamailio`);
   console.log(`  (c) Kamailio           ${String(best.c).padStart(5)} calls/s`);
+  console.log(`  (d) sipp → UAS         ${String(best.d).padStart(5)} calls/s (no proxy)`);
   return best;
+}
+
+/** Layer 1's failed member probes and moved UDP flows so far (its metrics), to explain failed calls. */
+async function layer1Events(): Promise<{ probeFailures: number; repicks: number }> {
+  const sum = (text: string, name: string): number =>
+    text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  try {
+    const text = await (await fetch(`http://${WK}:9100/metrics`)).text();
+    return { probeFailures: sum(text, 'vcp_l1_health_probe_failures_total'), repicks: sum(text, 'vcp_l1_udp_repicks_total') };
+  } catch {
+    return { probeFailures: 0, repicks: 0 };
+  }
+}
+
+/** UDP datagrams the kernel dropped for a full receive buffer, in this network namespace so far. */
+function udpRcvbufErrors(): number {
+  try {
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+    const head = lines[0]!.split(/\s+/);
+    return Number(lines[1]!.split(/\s+/)[head.indexOf('RcvbufErrors')]);
+  } catch {
+    return 0;
+  }
 }
 
 function haproxyConfig(): string {
