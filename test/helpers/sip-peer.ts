@@ -38,7 +38,8 @@ export class SipPeer {
   }
 
   static async open(address: string, port = 0): Promise<SipPeer> {
-    const sock = createSocket('udp4');
+    // A large receive buffer: a test sends bursts, and a busy machine reads them late.
+    const sock = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
     await new Promise<void>((r) => sock.bind(port, address, () => r()));
     return new SipPeer(address, sock.address().port, sock);
   }

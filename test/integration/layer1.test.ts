@@ -400,8 +400,10 @@ t.test('health: down after `fall` failed probes, up after `rise` good ones; /hea
   t.equal(byId('c1/0').tcp.length, 0);
 
   byId('c1/0').healthStatus = 500;
+  const failed = metric(await scrape(), 'vcp_l1_health_probe_failures_total', { member: 'c1/0' });
   await byId('c1/0').startHealth();
-  await new Promise((r) => setTimeout(r, 300));
+  // As many probes answered 500 as `rise` would need to bring it up.
+  await waitFor('two probes answered 500', async () => metric(await scrape(), 'vcp_l1_health_probe_failures_total', { member: 'c1/0' }) >= failed + 2);
   t.notOk(l1.members.get('c1/0')!.up, 'an answer other than 200 is a failure');
   byId('c1/0').healthStatus = 200;
   await waitFor('c1 up again', () => l1.members.get('c1/0')!.up);

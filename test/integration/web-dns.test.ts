@@ -8,7 +8,7 @@ import { ProfileStore } from '../../layer2/profiles/store.js';
 import { SipUas } from '../../scripts/sim/sip-uas.js';
 import { SipPeer } from '../helpers/sip-peer.js';
 import { metric, startStack, type Stack } from '../helpers/stack.js';
-import { waitFor } from '../helpers/procs.js';
+import { waitFor, within } from '../helpers/procs.js';
 
 // Two POPs on 127.0.10.0/24 (ams: connector a at .1, sgp: connector b at .2); resolvers and callers
 // bind in 127.0.13.0/24. Web clients name their address with X-Forwarded-For (the test process is the
@@ -66,7 +66,8 @@ async function dig(...args: string[]): Promise<string> {
 }
 const short = async (...args: string[]): Promise<string[]> => (await dig('+short', ...args)).trim().split('\n').filter(Boolean);
 
-async function udpExchange(payload: Buffer, waitMs = 1500): Promise<Buffer | undefined> {
+// An answer is waited for generously; a datagram expected to go unanswered passes a short wait.
+async function udpExchange(payload: Buffer, waitMs = within(5000)): Promise<Buffer | undefined> {
   const s = createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.13.9', () => r()));
   try {

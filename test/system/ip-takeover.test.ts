@@ -10,7 +10,7 @@ import { labLayout } from '../../scripts/lab/layout.js';
 import { hostLinksUp, teardown } from '../../scripts/lab/netns.js';
 import { birdSocket, popNetworkUp, type PopHost } from '../../scripts/lab/pop.js';
 import { routerNextHop, routerStart } from '../../scripts/lab/router.js';
-import { requireBuild, tempDir } from '../helpers/procs.js';
+import { requireBuild, requireTool, tempDir } from '../helpers/procs.js';
 import { fromRoot } from '../helpers/paths.js';
 
 /**
@@ -22,9 +22,9 @@ const PREFIX = 'vcpt-it';
 const LAB = fromRoot('config/examples/failover-lab.yaml');
 const IP_TAKEOVER = fromRoot('dist/scripts/failover/ip-takeover.js');
 const root = process.getuid?.() === 0;
-const tools = ['bird', 'birdc', 'ip', 'curl'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
 
-t.test('ip-takeover moves the address with BIRD and refuses bad input', { skip: !root || !tools ? 'needs root, bird2, iproute2 and curl' : false }, async (t) => {
+t.test('ip-takeover moves the address with BIRD and refuses bad input', { skip: !root ? 'builds network namespaces: needs root' : false }, async (t) => {
+  for (const [tool, pkg] of [['bird', 'bird2'], ['birdc', 'bird2'], ['ip', 'iproute2'], ['curl', 'curl']] as const) requireTool(tool, pkg);
   requireBuild();
   const dir = tempDir('ip-takeover');
   const run = new RunDir(dir);

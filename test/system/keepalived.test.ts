@@ -1,5 +1,4 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile } from '../../shared/config/load.js';
@@ -7,7 +6,7 @@ import { RunDir, sh, signalPid, sleep, waitUntil } from '../../scripts/lab/exec.
 import { labLayout, type MemberLayout } from '../../scripts/lab/layout.js';
 import { hostLinksUp, teardown } from '../../scripts/lab/netns.js';
 import { holder, killMember, popNetworkUp, startKeepalived, type PopHost } from '../../scripts/lab/pop.js';
-import { tempDir } from '../helpers/procs.js';
+import { requireTool, tempDir } from '../helpers/procs.js';
 import { fromRoot } from '../helpers/paths.js';
 
 /**
@@ -18,7 +17,6 @@ import { fromRoot } from '../helpers/paths.js';
 const PREFIX = 'vcpt-ka';
 const LAB = fromRoot('config/examples/failover-lab.yaml');
 const root = process.getuid?.() === 0;
-const tools = ['keepalived', 'ip', 'curl'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
 
 const STAND_IN = `
 import { createServer } from 'node:http';
@@ -33,7 +31,8 @@ interface Transition {
   node: string;
 }
 
-t.test('keepalived pair from the generated config', { skip: !root || !tools ? 'needs root, keepalived, iproute2 and curl' : false }, async (t) => {
+t.test('keepalived pair from the generated config', { skip: !root ? 'builds network namespaces: needs root' : false }, async (t) => {
+  for (const [tool, pkg] of [['keepalived', 'keepalived'], ['ip', 'iproute2'], ['curl', 'curl']] as const) requireTool(tool, pkg);
   const dir = tempDir('keepalived');
   const run = new RunDir(dir);
   t.teardown(async () => {

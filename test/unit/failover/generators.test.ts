@@ -7,17 +7,10 @@ import { parseConfig } from '../../../shared/config/load.js';
 import { renderBirdSpeaker } from '../../../scripts/failover/bird-speaker.js';
 import { renderBirdRouter } from '../../../scripts/lab/router.js';
 import { fromRoot } from '../../helpers/paths.js';
+import { requireTool } from '../../helpers/procs.js';
 
 const LAB = fromRoot('config/examples/failover-lab.yaml');
 const config = parseConfig(readFileSync(LAB, 'utf8'), LAB);
-const has = (cmd: string): boolean => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`]);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const opts = { checkScript: '/opt/vcp/check-layer1', notifyScript: '/opt/vcp/keepalived-notify', notifyLog: '/var/log/vcproxy/keepalived-a1.log' };
 
 t.test('keepalived.conf of a pair member', async (t) => {
@@ -65,7 +58,8 @@ t.test('keepalived.conf of a pair member', async (t) => {
   t.throws(() => renderKeepalived(config, 'zz', opts), { code: 'VCP_ERR_CONFIG', message: /--node/ });
 
   // keepalived -t also looks the pair's interface up: only where it exists (not in a bare namespace).
-  if (has('keepalived') && existsSync(`/sys/class/net/${config.failover!.pops[0]!.pair.interface}`)) {
+  if (existsSync(`/sys/class/net/${config.failover!.pops[0]!.pair.interface}`)) {
+    requireTool('keepalived');
     const dir = t.testdir();
     const file = join(dir, 'keepalived.conf');
     const scripts = `${fromRoot('scripts/failover')}/`;
@@ -99,7 +93,8 @@ t.test('bird.conf of a POP edge', async (t) => {
   t.match(router, /protocol bgp pop_b from vcp_pop \{ neighbor 10\.99\.20\.2 as 64512; bfd on; \}/);
   t.match(router, /local as 64500;/);
 
-  if (has('bird')) {
+  {
+    requireTool('bird', 'bird2');
     const dir = t.testdir();
     for (const [name, text] of [['a', a], ['b', renderBirdSpeaker(config, config.failover!.pops[1]!)], ['router', router]] as const) {
       const file = join(dir, `${name}.conf`);
