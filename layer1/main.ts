@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
   };
   // SIGHUP (systemctl reload): members, health probing and timeouts apply at once; a refused file
   // (invalid, or asking for new listeners) changes nothing. The outcome goes to the reload status.
-  const status = new ReloadStatusFile(reloadStatusPath());
+  const status = new ReloadStatusFile(reloadStatusPath(), (err) => log.error({ err, code: 'VCP_ERR_RELOAD_STATUS' }, 'reload outcome not written: systemctl reload cannot report it (RuntimeDirectory= writable by the service user?)'));
   process.off('SIGHUP', onEarlyHup);
   const reload = (): void => {
     if (stopping) return;
@@ -75,8 +77,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((err: unknown) => {
-  const code = (err as { code?: string }).code;
-  process.stderr.write(`layer1: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
-  process.exit(1);
-});
+// Run as a program only (importing the module, e.g. to measure its load time, starts nothing).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    const code = (err as { code?: string }).code;
+    process.stderr.write(`layer1: ${err instanceof Error ? err.message : String(err)}${code ? ` [${code}]` : ''}\n`);
+    process.exit(1);
+  });
+}

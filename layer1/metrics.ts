@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { registerBuildInfo } from '../shared/service/build.js';
+import { registerBuildInfo } from '../shared/service/build-metric.js';
 import type { MemberSet, MemberStats } from './members.js';
 import type { TcpRelayStats } from './tcp-relay.js';
 import type { UdpRelayStats } from './udp-relay.js';

@@ -3,9 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import type { Config, ConnectorConfig } from '../shared/config/types.js';
 import { adminAddress } from '../shared/config/load.js';
-import { profilesPath } from '../shared/privileges.js';
 import type { Logger } from '../shared/logger.js';
-import { registerBuildInfo } from '../shared/service/build.js';
+import { registerBuildInfo } from '../shared/service/build-metric.js';
 import { registerExposure } from '../shared/service/exposure.js';
 import { registerStoreUsage } from './profiles/usage.js';
 import { startAdmin } from './admin/server.js';
@@ -15,7 +14,8 @@ import { LearningEngine } from './learn/engine.js';
 import { LiveView } from './learn/live.js';
 import { ServerProber } from './route/health-probe.js';
 import { createRouter } from './route/create.js';
-import { ProfileStore } from './profiles/store.js';
+import type { ProfileStore } from './profiles/store.js';
+import { openHostStore } from './host-store.js';
 import { Replicator } from './replication/replicator.js';
 import { startDns, type DnsListener } from './dns/start.js';
 import { startWeb } from './web/start.js';
@@ -45,6 +45,8 @@ export class HostServices {
     private readonly config: Config,
     private readonly connector: ConnectorConfig,
     private readonly log: Logger,
+    /** Opened already by the caller (the first start), or here. */
+    store?: ProfileStore,
   ) {
     registerBuildInfo(this.registry, 'connector');
     registerExposure(this.registry, () => [
@@ -52,8 +54,7 @@ export class HostServices {
       ...(this.config.web.enabled ? [{ role: 'web', address: this.config.web.address || this.connector.address, port: this.config.web.port }] : []),
     ]);
     registerStoreUsage(this.registry, config.profiles.path);
-    // After a reload the supervisor may run without root: it reopens the store through its directory handle.
-    this.store = ProfileStore.open(config.profiles.path, { origin: `${connector.name}/admin`, logSize: config.profiles.logSize, outbox: config.replication !== undefined, openAt: profilesPath(config.profiles.path) });
+    this.store = store ?? openHostStore(config, connector);
     this.#live = new LiveView(this.store, `${connector.name}/admin`);
     this.#prober = new ServerProber(config.servers.filter((s) => s.pop === connector.pop), this.store, log, { ...config.serverHealth, localAddress: connector.address });
     if (config.replication) {

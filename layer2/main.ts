@@ -12,10 +12,10 @@ import { dropPrivileges, handOver, isRoot, PROFILES_FD, resolveIds } from '../sh
 import { childEnv, ServiceNotifier } from '../shared/service/notify.js';
 import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-status.js';
 import { buildInfo } from '../shared/service/build.js';
-import { HostServices } from './host.js';
+import { openHostStore } from './host-store.js';
 import { withKeys } from './route/keys.js';
 import { describePlan, planReload, type ReloadPlan, type RunningWorker } from './reload.js';
-import type { SupervisorMessage, WorkerMessage } from './worker-control.js';
+import type { ConfigMessage, SupervisorMessage, WorkerMessage } from './worker-control.js';
 
 const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -88,10 +88,7 @@ export class Supervisor {
   #rollout: Promise<void> = Promise.resolve();
   /** Told about rollout progress (the service status line). */
   onProgress: (text: string) => void = () => undefined;
-  /**
-   * The config text handed to each worker over IPC at its start (a worker started after the
-   * supervisor gave up root may not be able to read the file): the text of the last accepted config.
-   */
+  /** The last accepted config's file text, handed to workers beside the resolved config (see `ConfigMessage`). */
   #text: string;
   /** An open handle of the profile directory, handed to every worker as fd 4 (set before privileges are dropped). */
   profilesDir: number | undefined;
@@ -108,6 +105,10 @@ export class Supervisor {
     this.#text = text;
   }
 
+  #configMessage(): ConfigMessage {
+    return { config: this.#config, file: this.configFile, text: this.#text, tokens: this.#config.tokens };
+  }
+
   start(): Promise<void> {
     return Promise.all(this.#connector.endpoints.map((ep) => this.#spawn(ep, 0))).then(() => undefined);
   }
@@ -118,11 +119,15 @@ export class Supervisor {
     // The profile directory travels as an open handle (fd 4): a worker started after the supervisor
     // gave up root opens the store through it, whatever the directories above allow.
     const dir = this.profilesDir;
+    // A worker gets the config this supervisor last accepted over IPC, unasked, as its first message
+    // (see `ConfigMessage`). The advanced serialization (structured clone) carries the resolved config
+    // exactly, keys set to undefined included.
     const child = fork(WORKER, ['--config', this.configFile, '--connector', this.#connector.name, '--index', String(index), '--config-over-ipc'], {
+      serialization: 'advanced',
       stdio: dir === undefined ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc', dir],
       env: dir === undefined ? childEnv() : { ...childEnv(), VCP_PROFILES_FD: String(PROFILES_FD) },
     });
-    const text = this.#text;
+    child.send({ type: 'config', ...this.#configMessage() }, () => undefined);
     let exited!: () => void;
     const slot: Slot = { index, endpoint, child, code: buildInfo().code, retiring: false, exited: new Promise((r) => (exited = r)) };
     this.#slots.set(index, slot);
@@ -135,8 +140,7 @@ export class Supervisor {
       });
       child.on('message', (m: unknown) => {
         const type = (m as { type?: string }).type;
-        if (type === 'want-config') child.send({ type: 'config', file: this.configFile, text, tokens: this.#config.tokens }, () => undefined);
-        else if (type === 'pong') heartbeat.answered();
+        if (type === 'pong') heartbeat.answered();
         else if (type === 'ready') {
           ready = true;
           heartbeat.start();
@@ -214,7 +218,7 @@ export class Supervisor {
     const failed: number[] = [];
     await Promise.all(plan.reconfigure.map(async (index) => {
       const slot = this.#slots.get(index)!;
-      const r = await this.#ask(slot, { type: 'reconfigure', file: this.configFile, text, tokens: config.tokens }, 'reconfigured', RECONFIGURE_MS);
+      const r = await this.#ask(slot, { type: 'reconfigure', ...this.#configMessage() }, 'reconfigured', RECONFIGURE_MS);
       if (!r || r.type !== 'reconfigured' || !r.ok) failed.push(index);
     }));
     // A worker that could not take the config at once gets it by being replaced.
@@ -338,11 +342,17 @@ async function main(): Promise<void> {
     early = true;
   };
   process.on('SIGHUP', onEarlyHup);
-  let host = new HostServices(config, connector, log);
+  // The store is opened first, so that a foreign or corrupt store stops the start with its path
+  // before any worker runs (and a new store is created once, by this process).
+  const store = openHostStore(config, connector);
   const sup = new Supervisor(file, config, connector, log, text);
   if (ids) sup.profilesDir = openSync(config.profiles.path, 'r');
-  await sup.start();
-  await host.start();
+  // The workers start while this process loads the host services' modules (admin API, learning,
+  // web, DNS, replication), which the workers do not need.
+  const workers = sup.start();
+  const { HostServices } = await import('./host.js');
+  let host = new HostServices(config, connector, log, store);
+  await Promise.all([workers, host.start()]);
   if (ids) {
     // What root created and a process started later must write: the profile store, a log file.
     handOver([config.profiles.path, ...(process.env.VCP_LOG_FILE ? [process.env.VCP_LOG_FILE] : [])], ids);
@@ -352,7 +362,7 @@ async function main(): Promise<void> {
   }
   log.info({ workers: sup.pids }, 'connector ready');
   const notifier = new ServiceNotifier(log);
-  const status = new ReloadStatusFile(reloadStatusPath());
+  const status = new ReloadStatusFile(reloadStatusPath(), (err) => log.error({ err, code: 'VCP_ERR_RELOAD_STATUS' }, 'reload outcome not written: systemctl reload cannot report it (RuntimeDirectory= writable by the service user?)'));
   sup.onProgress = (line) => void notifier.status(line);
   void notifier.ready(`serving: connector ${connector.name}, ${connector.endpoints.length} workers`);
   notifier.startWatchdog();
@@ -370,15 +380,15 @@ async function main(): Promise<void> {
     void notifier.reloading('reloading the configuration');
     try {
       const read = readConfig(file);
-      const next = { config: withTokenKeys(read.config, log, { raw: rawTokens, keyed: current }), text: read.text };
-      const plan = await sup.reload(next.config, next.text);
+      const next = withTokenKeys(read.config, log, { raw: rawTokens, keyed: current });
+      const plan = await sup.reload(next, read.text);
       if (plan.changed.length > 0) {
-        const c = next.config.connectors.find((x) => x.name === connector.name)!;
+        const c = next.connectors.find((x) => x.name === connector.name)!;
         await host.stop();
-        host = new HostServices(next.config, c, log);
+        host = new HostServices(next, c, log);
         await host.start();
       }
-      current = next.config;
+      current = next;
       rawTokens = read.config.tokens;
       const message = describePlan(plan);
       log.info({ config: file, plan }, `configuration reloaded: ${message}`);

@@ -1,12 +1,10 @@
 import { parseArgs } from 'node:util';
-import { loadConfigFile, defaultConfigPath, parseConfig } from '../shared/config/load.js';
-import { applyIdentity, identityFromEnv } from '../shared/config/identity.js';
 import { applyInPlace } from '../shared/config/live.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
-import type { Config, TokensConfig, WorkerEndpoint } from '../shared/config/types.js';
+import type { Config, WorkerEndpoint } from '../shared/config/types.js';
 import { VcpError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { registerBuildInfo } from '../shared/service/build.js';
+import { registerBuildInfo } from '../shared/service/build-metric.js';
 import { registerExposure } from '../shared/service/exposure.js';
 import { Geo } from './geo/geo.js';
 import { H323Connector } from './h323/connector.js';
@@ -27,7 +25,7 @@ import { ConnectionLimiter } from '../shared/net/connection-limiter.js';
 import { FloodGuard } from '../shared/flood-guard.js';
 import { SipProxy } from './sip/proxy.js';
 import { SipTransport } from './sip/transport.js';
-import { serveSupervisor } from './worker-control.js';
+import { acceptedConfig, serveSupervisor, type ConfigMessage } from './worker-control.js';
 
 export interface WorkerHandle {
   endpoint: WorkerEndpoint;
@@ -204,31 +202,34 @@ export async function startWorker(config: Config, endpoint: WorkerEndpoint, log:
   };
 }
 
-/** The config the supervisor sends when asked (a worker started unprivileged may not read the file). */
+/**
+ * The config the supervisor accepted, its first message (see `ConfigMessage`): a worker started
+ * unprivileged may not read the file.
+ */
 function configFromParent(): Promise<Config> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new VcpError('VCP_ERR_WORKER', 'no config from the supervisor within 10 s')), 10_000);
     process.once('message', (m: unknown) => {
       clearTimeout(timer);
-      const msg = m as { type?: string; file?: string; text?: string; tokens?: TokensConfig };
-      if (msg.type !== 'config' || typeof msg.text !== 'string' || typeof msg.file !== 'string') return reject(new VcpError('VCP_ERR_WORKER', 'the supervisor\'s first message is not the config'));
-      try {
-        const config = applyIdentity(parseConfig(msg.text, msg.file), identityFromEnv());
-        // The token keys as the supervisor read them: their files may be out of this worker's reach.
-        resolve(msg.tokens ? { ...config, tokens: msg.tokens } : config);
-      } catch (err) {
-        reject(err);
-      }
+      const msg = m as { type?: string } & Partial<ConfigMessage>;
+      if (msg.type !== 'config') return reject(new VcpError('VCP_ERR_WORKER', 'the supervisor\'s first message is not the config'));
+      acceptedConfig(msg).then(resolve, reject);
     });
-    // Asked for once the listener is in place: a message sent before it would be lost.
+    // A supervisor of this release sends the config unasked, at the fork (the channel keeps a
+    // message until a listener takes it); one of an earlier release answers this request.
     process.send!({ type: 'want-config' });
   });
 }
 
+/** A worker started alone (tests, debugging) reads and checks the file itself. */
+async function configFromFile(file: string | undefined): Promise<Config> {
+  const { defaultConfigPath, loadConfigFile } = await import('../shared/config/load.js');
+  return loadConfigFile(file ?? defaultConfigPath());
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' }, connector: { type: 'string' }, index: { type: 'string' }, 'config-over-ipc': { type: 'boolean' } } });
-  const file = values.config ?? defaultConfigPath();
-  const config = values['config-over-ipc'] ? await configFromParent() : loadConfigFile(file);
+  const config = values['config-over-ipc'] ? await configFromParent() : await configFromFile(values.config);
   const connector = config.connectors.find((c) => c.name === values.connector) ?? config.connectors[0]!;
   const endpoint = connector.endpoints[Number(values.index ?? 0)];
   if (!endpoint) throw new VcpError('VCP_ERR_WORKER', `connector ${connector.name} has no worker ${values.index}`);

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Gauge, type Registry } from 'prom-client';
 
 /** The installation this module belongs to: the folder holding package.json and dist/. */
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -46,10 +45,4 @@ export function buildInfo(root = ROOT): BuildInfo {
   };
   walk(join(root, 'dist'));
   return { version, code: h.digest('hex').slice(0, 12) };
-}
-
-/** `vcp_build_info{role, version, code} 1`: which code each process runs (dashboards show upgrades in progress). */
-export function registerBuildInfo(registry: Registry, role: string, info: BuildInfo = buildInfo()): void {
-  const g = new Gauge({ name: 'vcp_build_info', help: 'the version and code identity this process runs (always 1)', labelNames: ['role', 'version', 'code'], registers: [registry] });
-  g.labels(role, info.version, info.code).set(1);
 }

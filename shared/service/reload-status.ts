@@ -35,7 +35,11 @@ export function readReloadStatus(path: string): ReloadStatus | undefined {
 export class ReloadStatusFile {
   #generation: number;
 
-  constructor(readonly path: string | undefined) {
+  /** `onError`: told when the file cannot be written (the reload itself stands; only its report is lost). */
+  constructor(
+    readonly path: string | undefined,
+    private readonly onError: (err: Error) => void = () => undefined,
+  ) {
     this.#generation = path ? (readReloadStatus(path)?.generation ?? 0) : 0;
   }
 
@@ -47,9 +51,13 @@ export class ReloadStatusFile {
     this.#generation++;
     if (!this.path) return;
     const status: ReloadStatus = { generation: this.#generation, ok, at: new Date().toISOString(), message, pid: process.pid };
-    mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(status)}\n`);
-    renameSync(tmp, this.path);
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      const tmp = `${this.path}.${process.pid}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(status)}\n`);
+      renameSync(tmp, this.path);
+    } catch (err) {
+      this.onError(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { metric } from '../helpers/stack.js';
 import { dist, httpGet, node, requireBuild, sippPath, start, tempDir, waitFor, within, writeFile, type Proc } from '../helpers/procs.js';
 import { sipp } from '../system/calls.js';
+import { serviceFolder } from '../helpers/run-as.js';
 
 // Reloads under load: sipp at 100 calls/s over UDP and 100 calls/s over TCP, each call its own socket
 // (many room systems), through a reload that adds a worker, one that replaces every worker one at a
@@ -79,8 +80,11 @@ t.test('reloads under 200 calls/s (UDP and TCP): 0 failed calls, every BYE reach
   const dir = tempDir('reload');
   const file = writeFile(dir, 'config.yaml', config({ workers: 2 }));
   const backend = uas(dir);
-  const connector = node('layer2/main.js', ['--config', file, '--connector', 'c'], { VCP_LOG_LEVEL: 'warn', RUNTIME_DIRECTORY: join(dir, 'run-c') });
-  const layer1 = node('layer1/main.js', ['--config', file], { VCP_LOG_LEVEL: 'info', RUNTIME_DIRECTORY: join(dir, 'run-l1') });
+  // Started as root, the processes run as nobody once bound: a reload reads the file as nobody, and the
+  // outcome goes to a runtime directory of theirs.
+  const folder = serviceFolder(dir);
+  const connector = node('layer2/main.js', ['--config', file, '--connector', 'c'], { VCP_LOG_LEVEL: 'warn', RUNTIME_DIRECTORY: folder.runtimeDir('run-c') });
+  const layer1 = node('layer1/main.js', ['--config', file], { VCP_LOG_LEVEL: 'info', RUNTIME_DIRECTORY: folder.runtimeDir('run-l1') });
   t.teardown(async () => {
     await Promise.all([connector.stop(), layer1.stop(), backend.proc.stop()]);
   });

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { dist, ROOT, tempDir } from '../helpers/procs.js';
+import { dist, ROOT, tempDir, within } from '../helpers/procs.js';
 import { h323Calls, sipp } from './calls.js';
 import { Container } from './container.js';
 
@@ -40,7 +40,7 @@ async function sh(line: string, timeoutMs = 180_000): Promise<string> {
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
+  const end = Date.now() + within(timeoutMs);
   for (;;) {
     if (await check()) return;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -48,7 +48,18 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60
   }
 }
 
-const mainPid = async (unit: string): Promise<number> => Number((await ct.exec(['systemctl', 'show', '-p', 'MainPID', '--value', unit])).out.trim());
+/** A unit's main process, once it has one (0 while systemd restarts it: `kill -9 0` would signal a whole process group). */
+async function mainPid(unit: string): Promise<number> {
+  let pid = 0;
+  await until(`${unit} with a main process`, async () => (pid = Number((await ct.exec(['systemctl', 'show', '-p', 'MainPID', '--value', unit])).out.trim())) > 1);
+  return pid;
+}
+
+/** kill -9 of one process of the container, never of a group. */
+async function kill9(pid: number | undefined, what: string): Promise<void> {
+  if (!(pid !== undefined && pid > 1)) throw new Error(`no process to kill for ${what} (pid ${String(pid)})`);
+  await sh(`kill -9 ${pid}`);
+}
 const active = async (unit: string): Promise<boolean> => (await ct.exec(['systemctl', 'is-active', unit])).out.trim() === 'active';
 const UNITS = ['vcproxy-layer1.service', 'vcproxy-connector@local.service', 'vcproxy-backends.service'];
 
@@ -138,13 +149,13 @@ t.test('SIP (UDP, TCP) and H.323 calls complete', async (t) => {
 t.test('kill -9 of any process: systemd or the supervisor brings it back', async (t) => {
   for (const unit of UNITS) {
     const before = await mainPid(unit);
-    await sh(`kill -9 ${before}`);
+    await kill9(before, unit);
     await until(`${unit} back with a new main process`, async () => (await active(unit)) && (await mainPid(unit)) !== before, 60_000);
     t.pass(`${unit}: killed and started again by systemd`);
   }
   const workers = await workerPids();
   t.ok(workers.length >= 1, `the connector has workers (${workers.length})`);
-  await sh(`kill -9 ${workers[0]}`);
+  await kill9(workers[0], 'a worker');
   await until('the worker replaced', async () => {
     const now = await workerPids();
     return now.length === workers.length && !now.includes(workers[0]!);
@@ -161,6 +172,7 @@ t.test('a stalled event loop is restarted by the watchdog', async (t) => {
   await sh(`mkdir -p /etc/systemd/system/${unit}.d && printf "[Service]\\nWatchdogSec=3s\\n" > /etc/systemd/system/${unit}.d/watchdog.conf && systemctl daemon-reload && systemctl restart ${unit}`);
   await until(`${unit} active`, () => active(unit));
   const before = await mainPid(unit);
+  if (!(before > 1)) throw new Error(`no main process of ${unit}`);
   await sh(`kill -STOP ${before}`);
   await until('the watchdog to restart the connector', async () => (await active(unit)) && (await mainPid(unit)) !== before, 60_000);
   t.match(await sh(`journalctl -u ${unit} --no-pager | grep -i watchdog || true`), /[Ww]atchdog timeout/, 'systemd logged the watchdog timeout');
