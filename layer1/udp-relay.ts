@@ -5,6 +5,7 @@ import type { Logger } from '../shared/logger.js';
 import { encodeProxyV2 } from '../shared/proxy-v2.js';
 import type { AddressSet } from '../shared/net/address-set.js';
 import type { FloodGuard } from '../shared/flood-guard.js';
+import { literalLookup } from '../shared/net/listen.js';
 import { FlowTable } from './flow-table.js';
 import type { Member, TargetPort } from './members.js';
 import { clientHash, pick } from './pick.js';
@@ -93,7 +94,7 @@ export class UdpRelay implements FlowOwner {
   start(): Promise<void> {
     const o = this.#o;
     return new Promise((resolve, reject) => {
-      const s = createSocket({ type: isIPv6(o.address) ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+      const s = createSocket({ type: isIPv6(o.address) ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20, lookup: literalLookup });
       s.once('error', (err) => reject(new BindError(`layer 1 ${o.name}`, o.address, o.port, err)));
       s.bind(o.port, o.address, () => {
         s.removeAllListeners('error');

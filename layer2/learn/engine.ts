@@ -212,7 +212,8 @@ export class LearningEngine {
     this.#m.decisions.labels(decision.technique).inc();
     // Local and proxy are one technique here; a redirect held back by probation is not a change.
     if (!decision.reasons.some((r) => r.includes('not yet proven'))) this.#noteTechnique(chain[0]!.key, decision.technique === 'local' ? 'proxy' : decision.technique, decision.decidedBy);
-    this.#log.info(
+    // The line's fields are built only when it is written.
+    if (this.#log.isLevelEnabled('info')) this.#log.info(
       {
         callId: info.callId, protocol: info.protocol, source: info.source, client: info.identity, class: chain[0]!.key,
         networks: net.ids.map((n) => n.key), geo: geo.country || geo.source, pop: decision.pop, server: decision.server,

@@ -149,6 +149,13 @@ function guardStructures<D extends Database<Value, string>>(db: D): D {
  * leaves half an event. Reads go through lmdb's validated cache: a hit costs a version check, and a
  * commit by another process is seen at once.
  */
+/** A decoded profile of the hot-path cache, the bytes it was decoded from (none: written here), and until when it is trusted. */
+interface CacheEntry<T> {
+  v: T | undefined;
+  bytes: Buffer | undefined;
+  until: number;
+}
+
 export class ProfileStore {
   path: string;
   readonly origin: string;
@@ -163,8 +170,10 @@ export class ProfileStore {
    * into LMDB. Another process's commit is seen within that time; this process's own writes drop
    * their keys from here as soon as they are committed.
    */
-  readonly #classCache = new Map<string, { v: ClassProfile | undefined; until: number }>();
-  readonly #netCache = new Map<string, { v: NetworkProfile | undefined; until: number }>();
+  readonly #classCache = new Map<string, CacheEntry<ClassProfile>>();
+  readonly #netCache = new Map<string, CacheEntry<NetworkProfile>>();
+  /** The stores' msgpack decoder (with the shared structures), for bytes read with getBinaryFast. */
+  readonly #decoder: { decode(bytes: Uint8Array): unknown };
   readonly #ttl: number;
   /** Every local event is also written to the outbox (replication is configured). */
   readonly #outbox: boolean;
@@ -183,6 +192,7 @@ export class ProfileStore {
     this.#root = root;
     this.#db = guardStructures(root.openDB<Value, string>(DB_NAME, { cache: false, sharedStructuresKey: STRUCTURES }));
     this.#read = guardStructures(root.openDB<Value, string>(DB_NAME, { cache: { validated: true }, sharedStructuresKey: STRUCTURES }));
+    this.#decoder = (this.#db as unknown as { decoder: { decode(bytes: Uint8Array): unknown } }).decoder;
     this.#logSize = logSize;
     this.#ttl = readCacheMs;
   }
@@ -293,13 +303,50 @@ export class ProfileStore {
     return { classes, networks: nets };
   }
 
-  /** Keyed by the profile key itself (no prefix concatenated): the chain's strings hash once. */
-  #cached<T extends ClassProfile | NetworkProfile>(cache: Map<string, { v: T | undefined; until: number }>, prefix: string, key: string, now: number): T | undefined {
+  /**
+   * Keyed by the profile key itself (no prefix concatenated): the chain's strings hash once. An entry
+   * past its time is checked against the stored bytes: the same bytes are the same profile (the shared
+   * structures only grow), so it is trusted again without a decode; other bytes are decoded.
+   */
+  #cached<T extends ClassProfile | NetworkProfile>(cache: Map<string, CacheEntry<T>>, prefix: string, key: string, now: number): T | undefined {
     const e = cache.get(key);
-    if (e && e.until > now) return e.v;
-    const v = this.#get(prefix + key) as T | undefined;
+    if (e !== undefined && e.until > now) return e.v;
+    let raw: Buffer | undefined;
+    try {
+      // lmdb's fast read returns its reused global buffer with the value's size as `length` (an own
+      // property the Buffer methods do not see): a view of exactly those bytes, no copy.
+      const fast = this.#db.getBinaryFast(prefix + key);
+      raw = fast === undefined ? undefined : Buffer.from(fast.buffer, fast.byteOffset, fast.length);
+    } catch {
+      this.readErrors++;
+      raw = undefined;
+    }
+    if (e !== undefined && (raw === undefined ? e.v === undefined : e.bytes !== undefined && e.bytes.length === raw.length && e.bytes.equals(raw))) {
+      e.until = now + this.#ttl;
+      return e.v;
+    }
+    let v: T | undefined;
+    let bytes: Buffer | undefined;
+    if (raw !== undefined) {
+      // The fast read's buffer is reused by the next read (the decoder's own read of the shared
+      // structures included): copy first, decode the copy, keep it to compare with.
+      bytes = Buffer.allocUnsafe(raw.length);
+      raw.copy(bytes);
+      try {
+        v = this.#decoder.decode(bytes) as T;
+      } catch {
+        bytes = undefined;
+        this.readErrors++;
+      }
+    }
+    if (e !== undefined) {
+      e.v = v;
+      e.bytes = bytes;
+      e.until = now + this.#ttl;
+      return v;
+    }
     if (cache.size >= 131_072) cache.clear();
-    cache.set(key, { v, until: now + this.#ttl });
+    cache.set(key, { v, bytes, until: now + this.#ttl });
     return v;
   }
 
@@ -307,8 +354,8 @@ export class ProfileStore {
   #remember(written: ReadonlyMap<string, ClassProfile | NetworkProfile>): void {
     const until = Date.now() + this.#ttl;
     for (const [k, v] of written) {
-      if (k.startsWith(CLS)) this.#classCache.set(k.slice(CLS.length), { v: v as ClassProfile, until });
-      else this.#netCache.set(k.slice(NET.length), { v: v as NetworkProfile, until });
+      if (k.startsWith(CLS)) this.#classCache.set(k.slice(CLS.length), { v: v as ClassProfile, bytes: undefined, until });
+      else this.#netCache.set(k.slice(NET.length), { v: v as NetworkProfile, bytes: undefined, until });
     }
   }
 

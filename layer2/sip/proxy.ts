@@ -342,6 +342,6 @@ export class SipProxy {
     const ms = Date.now() - stx.startedAt;
     this.#m.calls.labels(stx.technique, outcome).inc();
     this.#m.setupSeconds.observe(ms / 1000);
-    this.#log.info({ callId: stx.req.callId, status, technique: stx.technique, server: stx.call?.server.name, attempts: (stx.call?.attempt ?? 0) + 1, setupMs: ms }, 'call outcome');
+    if (this.#log.isLevelEnabled('info')) this.#log.info({ callId: stx.req.callId, status, technique: stx.technique, server: stx.call?.server.name, attempts: (stx.call?.attempt ?? 0) + 1, setupMs: ms }, 'call outcome');
   }
 }

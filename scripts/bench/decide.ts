@@ -12,7 +12,7 @@ import { classChain, type ClientIdentity } from '../../layer2/identify.js';
 import { LearningEngine } from '../../layer2/learn/engine.js';
 import { LiveView } from '../../layer2/learn/live.js';
 import { NetworkIdentifier } from '../../layer2/learn/network.js';
-import type { Op } from '../../layer2/profiles/events.js';
+import { MAX_EVENT_OPS, type Op } from '../../layer2/profiles/events.js';
 import { ProfileStore } from '../../layer2/profiles/store.js';
 
 /**
@@ -22,9 +22,9 @@ import { ProfileStore } from '../../layer2/profiles/store.js';
  *   (b) the connector's whole decision (network and geo lookup, snapshot, decide, metrics; log to /dev/null),
  * while outcomes keep being written (one event every `--write-every` decisions, as calls end), with the
  * profiles read in a realistic (Zipf) and in a worst-case (uniform) order.
- *   node dist/scripts/bench/decide.js [--profiles 100000] [--decisions 200000] [--write-every 1 (0: no writes)]
+ *   node dist/scripts/bench/decide.js [--profiles 100000] [--decisions 200000] [--write-every 1 (0: no writes)] [--dist zipf,uniform]
  */
-const { values } = parseArgs({ options: { profiles: { type: 'string', default: '100000' }, decisions: { type: 'string', default: '200000' }, 'write-every': { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { profiles: { type: 'string', default: '100000' }, decisions: { type: 'string', default: '200000' }, 'write-every': { type: 'string', default: '1' }, dist: { type: 'string', default: 'zipf,uniform' } } });
 const PROFILES = Number(values.profiles);
 const DECISIONS = Number(values.decisions);
 const WRITE_EVERY = Number(values['write-every']);
@@ -75,7 +75,8 @@ for (let i = 0; i < PROFILES; i++) {
     const ids = new NetworkIdentifier([]).identify(networkAddr(Math.floor(i / 5))).ids;
     batch.push({ o: 'srv', key: ids[0]!.key, server: 'ams-1', ok: true, ms: 30, at: 1 }, { o: 'rtt', key: ids[0]!.key, pop: ['ams', 'iad', 'sgp'][i % 3]!, ms: 20 + (i % 90), at: 1 });
   }
-  if (batch.length >= 5000) await flush();
+  // One event holds at most MAX_EVENT_OPS ops (more are refused): fill in events of that size.
+  if (batch.length >= MAX_EVENT_OPS - 3) await flush();
 }
 await flush();
 process.stdout.write(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${store.count('class')} class keys, ${store.count('net')} network keys\n`);
@@ -165,7 +166,7 @@ const caseB = (k: number): void => {
   const ctx = engine.decide({ protocol: 'sip', callId: `c${k}`, identity: identities[k]!, source: networkAddr(Math.floor(k / 5)), domain: '', meeting: 'room' });
   sink += ctx.decision.candidates.length;
 };
-for (const dist of ['zipf', 'uniform'] as const) {
+for (const dist of (['zipf', 'uniform'] as const).filter((d) => values.dist!.split(',').includes(d))) {
   await run('(a) profile snapshot + decide()', dist, caseA);
   await run('(b) the whole decision (logged)', dist, caseB);
 }

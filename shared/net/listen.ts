@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { BindError } from '../errors.js';
 
 /**
@@ -18,10 +19,23 @@ export function listenTcp(address: string, port: number, role: string, onConnect
   });
 }
 
+/**
+ * The address lookup of UDP sockets that send to addresses: an IP literal (what peers and clients
+ * are) is used at once, so that a datagram is sent in the call that sends it, without dns.lookup and
+ * a deferred tick per datagram; a name still goes through dns.lookup.
+ */
+export function literalLookup(address: string, options: LookupOneOptions | number, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const f = isIP(address);
+  if (f !== 0) return cb(null, address, f);
+  // dgram passes the family as a number (the types say options).
+  const family = typeof options === 'number' ? options : (options.family as number | undefined) ?? 0;
+  dnsLookup(address, { family }, cb);
+}
+
 /** A UDP socket for a protocol port, with the given kernel buffer sizes; errors as `listenTcp`. */
 export function bindUdp(address: string, port: number, role: string, bufferBytes: number, onMessage: (m: Buffer, r: RemoteInfo, s: UdpSocket) => void): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
-    const s = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: bufferBytes, sendBufferSize: bufferBytes });
+    const s = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', recvBufferSize: bufferBytes, sendBufferSize: bufferBytes, lookup: literalLookup });
     s.once('error', (err) => reject(new BindError(role, address, port, err)));
     s.bind(port, address, () => {
       s.removeAllListeners('error');

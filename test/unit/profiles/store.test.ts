@@ -70,6 +70,34 @@ t.test('events: counters, sources, overrides, resets, redirect records, the outc
   t.equal(store.count('net'), 1);
 });
 
+t.test('the hot-path snapshot: trusted for readCacheMs, then checked against the store (other writers seen, unchanged profiles not decoded again)', async (t) => {
+  const path = place(t);
+  const fresh = ProfileStore.open(path, { origin: 'a/0', readCacheMs: 0 });
+  const cached = ProfileStore.open(path, { origin: 'c/0', readCacheMs: 60_000 });
+  const other = ProfileStore.open(path, { origin: 'b/0' });
+  t.teardown(async () => {
+    await fresh.close();
+    await cached.close();
+    await other.close();
+  });
+  const chain = classChain({ protocol: 'sip', vendor: 'Acme', product: 'Room', version: '1.0' });
+  const key = chain[0]!.key;
+  t.equal(fresh.snapshot(chain, []).classes[0], undefined, 'absent before any write');
+  t.equal(cached.snapshot(chain, []).classes[0], undefined);
+  await other.record([cls(key, true, 's1')]);
+  const first = fresh.snapshot(chain, []).classes[0];
+  t.match(first?.t.redirect, { a: 1, s: 1, f: 0 }, "another writer's profile is read once the entry's time is up");
+  t.equal(fresh.snapshot(chain, []).classes[0], first, 'the same stored bytes give the same decoded profile');
+  t.equal(cached.snapshot(chain, []).classes[0], undefined, 'within readCacheMs the cached (absent) profile is trusted');
+  await other.record([cls(key, false, 's2')]);
+  t.match(fresh.snapshot(chain, []).classes[0]?.t.redirect, { a: 2, s: 1, f: 1 }, 'changed bytes are decoded again');
+  t.not(fresh.snapshot(chain, []).classes[0], first);
+  await cached.record([cls(key, false, 's3')]);
+  t.match(cached.snapshot(chain, []).classes[0]?.t.redirect, { a: 3, s: 1, f: 2 }, 'its own writes are seen at once');
+  await other.record([{ o: 'reset', kind: 'class', key, at: 5000, by: 'ops' }]);
+  t.same(fresh.snapshot(chain, []).classes[0]?.t, {}, 'a reset by another writer is seen');
+});
+
 t.test('remote events apply once each, in any order, and replicas converge', async (t) => {
   const a = ProfileStore.open(place(t), { origin: 'a/0' });
   const b = ProfileStore.open(join(t.testdir(), 'other'), { origin: 'b/0' });

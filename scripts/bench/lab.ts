@@ -1,0 +1,54 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { loadavg } from 'node:os';
+
+/** Small process and wait helpers shared by the benchmarks. */
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a shell command; its trimmed stdout, or '' when it fails. */
+export const sh = (cmd: string): string => {
+  try {
+    return execFileSync('sh', ['-c', cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+};
+
+export function spawnQuiet(cmd: string, args: string[], cwd?: string): ChildProcess {
+  return spawn(cmd, args, { stdio: 'ignore', cwd, env: { ...process.env, VCP_LOG_LEVEL: 'error' } });
+}
+
+function httpOk(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(url, { timeout: 500 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+/** Waits until `url` answers 200 (10 s at most). */
+export async function waitHttp(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await httpOk(url)) return;
+    await sleep(100);
+  }
+  throw new Error(`no answer from ${url}`);
+}
+
+/** SIGTERM, then SIGKILL after 3 s; resolves once the process is gone. */
+export function stop(c: ChildProcess | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (!c || c.exitCode !== null || c.signalCode !== null) return resolve();
+    c.once('exit', () => resolve());
+    c.kill('SIGTERM');
+    setTimeout(() => c.kill('SIGKILL'), 3000).unref();
+  });
+}
+
+/** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
+export const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
