@@ -19,7 +19,8 @@ export function spawnQuiet(cmd: string, args: string[], cwd?: string): ChildProc
   return spawn(cmd, args, { stdio: 'ignore', cwd, env: { ...process.env, VCP_LOG_LEVEL: 'error' } });
 }
 
-function httpOk(url: string): Promise<boolean> {
+/** Whether `url` answers 200 now (500 ms at most). */
+export function httpOk(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(url, { timeout: 500 }, (res) => {
       res.resume();

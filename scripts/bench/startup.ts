@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { httpOk } from './lab.js';
 
 /**
  * Start-up time of the processes: from spawn to ready, for a connector worker alone, a whole
@@ -41,17 +41,6 @@ admin: { address: 127.0.21.2, port: 9300 }
 runAs: { user: root, group: root }
 `);
 
-function ok(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(url, { timeout: 500 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
 
 /** utime + stime of a process and its children that have been waited for, in ms. */
 function cpuMs(pid: number): number {
@@ -81,7 +70,7 @@ async function measure(args: string[], ready: string[]): Promise<Sample> {
   const t0 = performance.now();
   const child: ChildProcess = spawn(process.execPath, args, { stdio: 'ignore', detached: true, env: { ...process.env, VCP_LOG_LEVEL: 'warn' } });
   for (;;) {
-    const all = await Promise.all(ready.map(ok));
+    const all = await Promise.all(ready.map(httpOk));
     if (all.every(Boolean)) break;
     if (performance.now() - t0 > 120_000) throw new Error(`not ready after 120 s: ${args.join(' ')}`);
     await new Promise((r) => setTimeout(r, 2));
