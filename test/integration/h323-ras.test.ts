@@ -14,10 +14,10 @@ import { RasClient } from '../helpers/h323-peer.js';
 import { IDENTITIES } from '../helpers/h323-vectors.js';
 import { dissect, fieldValues, makePcap, problems, withTempDir } from '../helpers/tshark.js';
 
-// An in-process worker on 127.0.6.3 (POP t) answering RAS; a second connector of POP u (127.0.6.4,
-// two workers) is in the configuration only, as the alternate gatekeepers. Endpoints in 127.0.6.0/24.
-const WK = '127.0.6.1';
-const GK = '127.0.6.3';
+// An in-process worker on 127.0.61.3 (POP t) answering RAS; a second connector of POP u (127.0.61.4,
+// two workers) is in the configuration only, as the alternate gatekeepers. Endpoints in 127.0.61.0/24.
+const WK = '127.0.61.1';
+const GK = '127.0.61.3';
 const RAS = 21719;
 const log = createLogger('test');
 log.level = 'silent';
@@ -30,13 +30,13 @@ wellKnown: { address: ${WK}, h323: 1720, ras: 1719 }
 pops: [ { name: t }, { name: u } ]
 connectors:
   - { name: c, pop: t, address: ${GK}, workers: 1, ports: { sip: 25060, h323: 21720, ras: ${RAS}, rasProxied: 11719, health: 18080 } }
-  - { name: cu, pop: u, address: 127.0.6.4, workers: 2, ports: { sip: 25060, h323: 21720, ras: ${RAS}, health: 18080 } }
+  - { name: cu, pop: u, address: 127.0.61.4, workers: 2, ports: { sip: 25060, h323: 21720, ras: ${RAS}, health: 18080 } }
 servers:
-  - { name: m, pop: t, address: 127.0.6.30, sipPort: 0, h323Port: 1720 }
-  - { name: mu, pop: u, address: 127.0.6.31, sipPort: 0, h323Port: 1720 }
+  - { name: m, pop: t, address: 127.0.61.30, sipPort: 0, h323Port: 1720 }
+  - { name: mu, pop: u, address: 127.0.61.31, sipPort: 0, h323Port: 1720 }
 networks:
-  - { name: far, prefixes: [127.0.6.40/29], accessible: [u] }
-h323: { ras: { timeToLiveS: 120, neighbours: [127.0.6.50/32] } }
+  - { name: far, prefixes: [127.0.61.40/29], accessible: [u] }
+h323: { ras: { timeToLiveS: 120, neighbours: [127.0.61.50/32] } }
 profiles: { path: profiles }
 ${extra}
 `, `${dir}/ras-test.yaml`);
@@ -69,24 +69,24 @@ function keepAlive(seq: number, ep: RasClient, address: string, endpointIdentifi
 const arq = (seq: number, endpointIdentifier: string, dest: string, answerCall = false): RasMessage =>
   buildArq({ requestSeqNum: seq, endpointIdentifier, srcInfo: [h323Id('room')], destinationInfo: [dialledDigits(dest)], callReferenceValue: seq, conferenceID: newGuid(), callIdentifier: newGuid(), answerCall });
 
-const ALTERNATES = ['127.0.6.4:21719', '127.0.6.4:21720'];
+const ALTERNATES = ['127.0.61.4:21719', '127.0.61.4:21720'];
 
 t.test('GRQ, RRQ, keep-alive, ARQ, LRQ, DRQ, URQ: confirms with this connector\'s addresses and the other POP\'s gatekeepers', async (t) => {
   await worker(t);
-  const ep = await endpoint(t, '127.0.6.50');
+  const ep = await endpoint(t, '127.0.61.50');
   const et = endpointType(IDENTITIES.polycom);
-  ep.send(buildGrq({ requestSeqNum: 1, rasAddress: transportAddress('127.0.6.50', ep.port), endpointType: et, supportsAltGK: true }), RAS, GK);
+  ep.send(buildGrq({ requestSeqNum: 1, rasAddress: transportAddress('127.0.61.50', ep.port), endpointType: et, supportsAltGK: true }), RAS, GK);
   t.match(summarizeRas(await ep.reply(1)), { ras: 'GCF', rasAddress: `${GK}:${RAS}`, gatekeeperIdentifier: 'vcproxy-t', alternateGatekeepers: ALTERNATES });
 
-  ep.send(rrq(2, ep, '127.0.6.50'), RAS, GK);
+  ep.send(rrq(2, ep, '127.0.61.50'), RAS, GK);
   const rcf = await ep.reply(2);
   t.match(summarizeRas(rcf), { ras: 'RCF', callSignalAddress: [`${GK}:21720`], endpointIdentifier: /^c\/0-/, alternateGatekeepers: ALTERNATES });
   t.equal(body(rcf).timeToLive, 60, 'the time to live asked for (under the configured one)');
   const id = body(rcf).endpointIdentifier as string;
 
-  ep.send(keepAlive(3, ep, '127.0.6.50', id), RAS, GK);
+  ep.send(keepAlive(3, ep, '127.0.61.50', id), RAS, GK);
   t.match(summarizeRas(await ep.reply(3)), { ras: 'RCF', endpointIdentifier: id });
-  ep.send(keepAlive(4, ep, '127.0.6.50', 'nobody'), RAS, GK);
+  ep.send(keepAlive(4, ep, '127.0.61.50', 'nobody'), RAS, GK);
   t.match(summarizeRas(await ep.reply(4)), { ras: 'RRJ', rejectReason: 'fullRegistrationRequired' });
 
   ep.send(arq(5, id, '8001'), RAS, GK);
@@ -95,18 +95,18 @@ t.test('GRQ, RRQ, keep-alive, ARQ, LRQ, DRQ, URQ: confirms with this connector\'
   ep.send(arq(55, id.padEnd(128, '\0'), '8001'), RAS, GK);
   t.match(summarizeRas(await ep.reply(55)), { ras: 'ACF', destCallSignalAddress: `${GK}:21720` }, 'an ARQ with a NUL-padded endpointIdentifier is admitted');
   // Another endpoint registers; a call to its alias goes to it.
-  const other = await endpoint(t, '127.0.6.51');
-  other.send(rrq(6, other, '127.0.6.51'), RAS, GK);
+  const other = await endpoint(t, '127.0.61.51');
+  other.send(rrq(6, other, '127.0.61.51'), RAS, GK);
   await other.reply(6);
   ep.send(arq(7, id, '706'), RAS, GK);
-  t.match(summarizeRas(await ep.reply(7)), { ras: 'ACF', destCallSignalAddress: '127.0.6.51:1720' }, 'a call to a registered alias goes to that endpoint');
-  ep.send(buildLrq({ requestSeqNum: 8, destinationInfo: [h323Id('room-6')], replyAddress: transportAddress('127.0.6.50', ep.port) }), RAS, GK);
-  t.match(summarizeRas(await ep.reply(8)), { ras: 'LCF', callSignalAddress: ['127.0.6.51:1720'] });
-  ep.send(buildLrq({ requestSeqNum: 9, destinationInfo: [dialledDigits('8001')], replyAddress: transportAddress('127.0.6.50', ep.port) }), RAS, GK);
+  t.match(summarizeRas(await ep.reply(7)), { ras: 'ACF', destCallSignalAddress: '127.0.61.51:1720' }, 'a call to a registered alias goes to that endpoint');
+  ep.send(buildLrq({ requestSeqNum: 8, destinationInfo: [h323Id('room-6')], replyAddress: transportAddress('127.0.61.50', ep.port) }), RAS, GK);
+  t.match(summarizeRas(await ep.reply(8)), { ras: 'LCF', callSignalAddress: ['127.0.61.51:1720'] });
+  ep.send(buildLrq({ requestSeqNum: 9, destinationInfo: [dialledDigits('8001')], replyAddress: transportAddress('127.0.61.50', ep.port) }), RAS, GK);
   t.match(summarizeRas(await ep.reply(9)), { ras: 'LCF', callSignalAddress: [`${GK}:21720`] }, 'a meeting is located at the connector');
   ep.send(buildDrq({ requestSeqNum: 10, endpointIdentifier: id, conferenceID: newGuid(), callReferenceValue: 5, callIdentifier: newGuid() }), RAS, GK);
   t.match(summarizeRas(await ep.reply(10)), { ras: 'DCF' });
-  ep.send(buildUrq({ requestSeqNum: 11, callSignalAddress: [transportAddress('127.0.6.50', 1720)], endpointIdentifier: id }), RAS, GK);
+  ep.send(buildUrq({ requestSeqNum: 11, callSignalAddress: [transportAddress('127.0.61.50', 1720)], endpointIdentifier: id }), RAS, GK);
   t.match(summarizeRas(await ep.reply(11)), { ras: 'UCF' });
   ep.send(arq(12, id, '8001'), RAS, GK);
   t.match(summarizeRas(await ep.reply(12)), { ras: 'ARJ', rejectReason: 'callerNotRegistered' }, 'unregistered now');
@@ -115,7 +115,7 @@ t.test('GRQ, RRQ, keep-alive, ARQ, LRQ, DRQ, URQ: confirms with this connector\'
   withTempDir('ras', (dir) => {
     const pcap = makePcap(dir, ep.raw.slice(0, 2).map((bytes) => ({ bytes })), 'udp', 1719);
     t.equal(problems(pcap), '', 'tshark finds nothing malformed in GCF and RCF');
-    for (const p of dissect(pcap)) t.same(fieldValues(p.h225, 'h225.ipV4').filter((a) => a === '127.0.6.4').length, 2, 'two alternate gatekeepers');
+    for (const p of dissect(pcap)) t.same(fieldValues(p.h225, 'h225.ipV4').filter((a) => a === '127.0.61.4').length, 2, 'two alternate gatekeepers');
   });
   const m = await metrics();
   t.equal(metric(m, 'vcp_h323_registrations'), 1);
@@ -124,30 +124,30 @@ t.test('GRQ, RRQ, keep-alive, ARQ, LRQ, DRQ, URQ: confirms with this connector\'
 
 t.test('a class taken by redirect: RRJ with altGKInfo naming its POP when that is another; ACF straight to the server otherwise', async (t) => {
   await worker(t, 'techniques: { classes: { "h323/lifesize": redirect } }');
-  const far = await endpoint(t, '127.0.6.41');
-  far.send(rrq(1, far, '127.0.6.41', IDENTITIES.lifesize), RAS, GK);
+  const far = await endpoint(t, '127.0.61.41');
+  far.send(rrq(1, far, '127.0.61.41', IDENTITIES.lifesize), RAS, GK);
   const rrj = await far.reply(1);
   t.match(summarizeRas(rrj), { ras: 'RRJ', rejectReason: 'resourceUnavailable', alternateGatekeepers: ALTERNATES }, 'the network reaches only POP u');
-  const near = await endpoint(t, '127.0.6.52');
-  near.send(rrq(2, near, '127.0.6.52', IDENTITIES.lifesize), RAS, GK);
+  const near = await endpoint(t, '127.0.61.52');
+  near.send(rrq(2, near, '127.0.61.52', IDENTITIES.lifesize), RAS, GK);
   const id = body(await near.reply(2)).endpointIdentifier as string;
   near.send(arq(3, id, '8001'), RAS, GK);
-  t.match(summarizeRas(await near.reply(3)), { ras: 'ACF', destCallSignalAddress: '127.0.6.30:1720' }, 'straight to the chosen server');
+  t.match(summarizeRas(await near.reply(3)), { ras: 'ACF', destCallSignalAddress: '127.0.61.30:1720' }, 'straight to the chosen server');
   withTempDir('ras', (dir) => {
     const pcap = makePcap(dir, [{ bytes: far.raw[0]! }], 'udp', 1719);
     t.equal(problems(pcap), '', 'tshark finds nothing malformed in the RRJ');
     const [p] = dissect(pcap);
     t.equal(fieldValues(p!.h225, 'h225.altGKisPermanent').length, 1, 'altGKInfo present');
-    t.same(fieldValues(p!.h225, 'h225.ipV4'), ['127.0.6.4', '127.0.6.4']);
+    t.same(fieldValues(p!.h225, 'h225.ipV4'), ['127.0.61.4', '127.0.61.4']);
   });
 });
 
 t.test('an unregistered ARQ of a class taken by redirect gets ARJ with altGKInfo', async (t) => {
   await worker(t, 'techniques: { default: redirect }');
-  const far = await endpoint(t, '127.0.6.42');
+  const far = await endpoint(t, '127.0.61.42');
   far.send(arq(1, 'unknown', '8001'), RAS, GK);
   t.match(summarizeRas(await far.reply(1)), { ras: 'ARJ', rejectReason: 'callerNotRegistered', alternateGatekeepers: ALTERNATES });
-  const near = await endpoint(t, '127.0.6.53');
+  const near = await endpoint(t, '127.0.61.53');
   near.send(arq(2, 'unknown', '8001'), RAS, GK);
   const plain = summarizeRas(await near.reply(2));
   t.match(plain, { ras: 'ARJ', rejectReason: 'callerNotRegistered' });
@@ -156,7 +156,7 @@ t.test('an unregistered ARQ of a class taken by redirect gets ARJ with altGKInfo
 
 t.test('RAS from layer 1: PROXY v2 per datagram, replies to the datagram\'s source; bad datagrams are counted', async (t) => {
   await worker(t);
-  const flow = await endpoint(t, '127.0.6.60');
+  const flow = await endpoint(t, '127.0.61.60');
   const header = encodeProxyV2({ transport: 'udp', srcAddress: '203.0.113.5', srcPort: 1719, dstAddress: WK, dstPort: 1719 });
   const et = endpointType(IDENTITIES.cisco);
   const grq = encodeRas(buildGrq({ requestSeqNum: 1, rasAddress: transportAddress('203.0.113.5', 1719), endpointType: et }));
