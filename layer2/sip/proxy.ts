@@ -280,7 +280,10 @@ export class SipProxy {
       local: this.#local,
       openFlowToken: (t) => this.#flows.open(t),
       serverAt: (a, p) => ((s) => (s ? peerOf(s) : undefined))(this.#router.sipServerAt(a, p)),
-      fromServer: this.#router.isServerAddress(flow.remoteAddress),
+      // A server reaches this worker on its plain port, never through layer 1; and a client may share
+      // a server's address (sipp beside the built-in backend on one host): the dialog's client flow is
+      // the client's whatever its address.
+      fromServer: !flow.proxied && flow.key !== d?.clientFlow && this.#router.isServerAddress(flow.remoteAddress),
       dialog: d ? { server: d.server, clientFlow: d.clientFlow } : undefined,
     };
   }

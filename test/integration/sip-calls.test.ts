@@ -68,6 +68,27 @@ t.test('TCP: sipp UAC → layer 1 → layer 2 → sipp UAS over TCP, 2,000 calls
   t.equal(r.code, 0, r.output.slice(-2000));
 });
 
+t.test('a client on the address of a server (sipp beside the built-in backend on one host): ACK and BYE go to the server, never back to the client', async (t) => {
+  // The default configuration puts the backend on 127.0.0.1 and a load tester dials from there too:
+  // an in-dialog request from the client must not be taken for one from the server because the two
+  // share an address. sipp's UAC aborts a call on the unexpected message a misrouted ACK would be.
+  const HOST = '127.0.1.14';
+  const udp = startSippUas(HOST, 5090, 'u1');
+  const stack = await startStack(config({ servers: `  - { name: here, pop: t, address: ${HOST}, sipPort: 5090, sipTransport: udp, probe: none, capacity: 100000 }` }));
+  t.teardown(async () => {
+    await stack.stop();
+    await udp.stop();
+  });
+  const r = await runSipp(['-sn', 'uac', `${WK}:5060`, '-i', HOST, '-p', '5071', '-t', 'u1', '-m', '100', '-r', '50']);
+  t.equal(r.failed, 0, 'through layer 1: no failed call');
+  t.equal(r.successful, 100, 'through layer 1: every call completed') || t.comment(r.output.slice(-2000));
+  const direct = await runSipp(['-sn', 'uac', '127.0.1.2:25060', '-i', HOST, '-p', '5072', '-t', 'u1', '-m', '100', '-r', '50']);
+  t.equal(direct.failed, 0, 'on the plain port: no failed call');
+  t.equal(direct.successful, 100, 'on the plain port: every call completed') || t.comment(direct.output.slice(-2000));
+  const m = await stack.workerMetrics('c1/0');
+  t.equal(metric(m, 'vcp_sip_dropped_total', { reason: 'ack_no_route' }), 0, 'no ACK dropped');
+});
+
 t.test('a client class configured for redirect gets a 302 to the chosen POP, follows it, and arrives with the token', async (t) => {
   const uas = new SipUas({ address: '127.0.1.12', port: 5060 });
   await uas.start();
