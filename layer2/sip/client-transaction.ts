@@ -62,6 +62,8 @@ export class ClientTransaction {
   #interval = 0;
   #retransmit: NodeJS.Timeout | undefined;
   #deadline: NodeJS.Timeout | undefined;
+  /** Timers that fired, waiting for the I/O already queued to be read (see `#afterIo`). */
+  readonly #due: { retransmit: NodeJS.Immediate | undefined; deadline: NodeJS.Immediate | undefined } = { retransmit: undefined, deadline: undefined };
 
   constructor(o: ClientOptions) {
     const req = o.req;
@@ -77,7 +79,28 @@ export class ClientTransaction {
     this.sent = { uri: o.uri ?? req.uri, via, from: headerText(req, H.From), to: headerText(req, H.To), callId: req.callId, cseq: req.cseq, routes: routeValues(req).slice(o.dropRoutes) };
     this.#send(this.#bytes);
     if (o.peer.transport === 'udp') this.#arm();
-    this.#deadline = setTimeout(() => this.#fail('timeout', 'no response'), o.timeoutMs);
+    this.#deadline = setTimeout(() => this.#afterIo('deadline', () => this.#fail('timeout', 'no response')), o.timeoutMs);
+  }
+
+  /**
+   * Runs a timer's action after the I/O that is already waiting. A worker that was starved of CPU
+   * runs its expired timers before it reads the datagrams that queued meanwhile (Node's timers phase
+   * comes before its poll phase; setImmediate after it): a response that arrived in time is read
+   * first, and the request is not sent again (some servers take an INVITE repeated after their 2xx
+   * for a new request), nor failed over, for want of reading.
+   */
+  #afterIo(which: 'retransmit' | 'deadline', action: () => void): void {
+    this.#cancelDue(which);
+    this.#due[which] = setImmediate(() => {
+      this.#due[which] = undefined;
+      action();
+    });
+  }
+
+  #cancelDue(which: 'retransmit' | 'deadline'): void {
+    const d = this.#due[which];
+    if (d) clearImmediate(d);
+    this.#due[which] = undefined;
   }
 
   /** Whether a message came back the way the request went: same transport, address and port. */
@@ -130,6 +153,7 @@ export class ClientTransaction {
     this.#stopRetransmit();
     if (this.#deadline) clearTimeout(this.#deadline);
     this.#deadline = undefined;
+    this.#cancelDue('deadline');
   }
 
   #sendCancel(): void {
@@ -149,22 +173,26 @@ export class ClientTransaction {
 
   #rearm(ms: number, detail: string): void {
     if (this.#deadline) clearTimeout(this.#deadline);
-    this.#deadline = setTimeout(() => this.#fail('timeout', detail), ms);
+    this.#cancelDue('deadline');
+    this.#deadline = setTimeout(() => this.#afterIo('deadline', () => this.#fail('timeout', detail)), ms);
   }
 
   #arm(): void {
     this.#interval = clientRetransmit(this.#o.policy, this.method === 'INVITE', this.state === TxState.Proceeding, this.#interval);
     this.#retransmit = setTimeout(() => {
       this.#retransmit = undefined;
-      if (this.state > TxState.Proceeding || (this.method === 'INVITE' && this.provisional)) return;
-      this.#send(this.#bytes);
-      this.#arm();
+      this.#afterIo('retransmit', () => {
+        if (this.state > TxState.Proceeding || (this.method === 'INVITE' && this.provisional) || this.#retransmit) return;
+        this.#send(this.#bytes);
+        this.#arm();
+      });
     }, this.#interval);
   }
 
   #stopRetransmit(): void {
     if (this.#retransmit) clearTimeout(this.#retransmit);
     this.#retransmit = undefined;
+    this.#cancelDue('retransmit');
   }
 }
 
@@ -174,9 +202,9 @@ export class ClientTransaction {
  */
 export function outgoing(
   req: SipRequest,
-  o: { uri?: string; top: readonly string[]; dropRoutes: number; transport: Peer['transport']; sentBy: { address: string; port: number } },
+  o: { uri?: string; top: readonly string[]; dropRoutes: number; transport: Peer['transport']; sentBy: { address: string; port: number }; branch?: string },
 ): { bytes: Buffer; via: string; branch: string } {
-  const branch = newBranch();
+  const branch = o.branch ?? newBranch();
   const via = `SIP/2.0/${o.transport.toUpperCase()} ${formatHostPort(o.sentBy.address, o.sentBy.port)};branch=${branch}`;
   const maxForwards = req.maxForwards < 0 ? 70 : req.maxForwards - 1;
   const bytes = buildForwardedRequest(req, { ...(o.uri !== undefined ? { uri: o.uri } : {}), top: [`Via: ${via}`, ...o.top], maxForwards, dropRoutes: o.dropRoutes });

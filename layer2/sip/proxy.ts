@@ -12,7 +12,7 @@ import { Dialogs } from './dialogs.js';
 import { SipRelay, type SipParseError } from './errors.js';
 import { FlowTokens } from './flow-token.js';
 import { H } from './headers.js';
-import { newTag } from './ids.js';
+import { newTag, statelessBranch } from './ids.js';
 import { findHeader, type SipRequest, type SipResponse } from './message.js';
 import { parseSipMessage, SipMessageError } from './parser.js';
 import { leadingOurs, nextHop, recordRoute, viaIsOurs, type Hop, type Local } from './routing.js';
@@ -262,7 +262,8 @@ export class SipProxy {
     // An ACK goes nowhere the deployment did not decide either; it is dropped, not answered.
     const to = hop.kind === 'refuse' ? undefined : this.#hopTo(hop);
     if (!to || hop.kind === 'refuse') return this.#m.dropped.labels('ack_no_route').inc();
-    to.send(outgoing(req, { top: [], dropRoutes: hop.drop, transport: to.peer.transport, sentBy: to.sentBy }).bytes);
+    const branch = statelessBranch(this.#router.derivedKeys('sip stateless branch')[0]!, req);
+    to.send(outgoing(req, { top: [], dropRoutes: hop.drop, transport: to.peer.transport, sentBy: to.sentBy, branch }).bytes);
   }
 
   #onCancel(req: SipRequest, flow: Flow): void {

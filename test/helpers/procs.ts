@@ -198,10 +198,16 @@ function listErrors(dir: string): string {
     .join('\n');
 }
 
+/**
+ * The sipp scenario of the backend stand-in: 200 at once, which sipp resends when the INVITE comes
+ * again (scripts/sipp/uas-answer.xml says why not the built-in UAS).
+ */
+export const UAS_SCENARIO = join(ROOT, 'scripts/sipp/uas-answer.xml');
+
 /** A sipp UAS (the backend stand-in) that runs until stopped. */
 export function startSippUas(address: string, port: number, transport: 'u1' | 't1'): Proc {
   const dir = tempDir('sipp-uas');
-  const p = start(sippPath(), ['-sn', 'uas', '-i', address, '-p', String(port), '-t', transport, '-nostdin', '-bind_local', '-max_socket', '5000'], { cwd: dir });
+  const p = start(sippPath(), ['-sf', UAS_SCENARIO, '-i', address, '-p', String(port), '-t', transport, '-nostdin', '-bind_local', '-max_socket', '5000'], { cwd: dir });
   return { ...p, stop: async (signal) => {
     await p.stop(signal);
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { metric } from '../helpers/stack.js';
-import { dist, httpGet, node, requireBuild, sippPath, start, tempDir, waitFor, within, writeFile, type Proc } from '../helpers/procs.js';
+import { dist, httpGet, node, requireBuild, sippPath, start, tempDir, UAS_SCENARIO, waitFor, within, writeFile, type Proc } from '../helpers/procs.js';
 import { sipp } from '../system/calls.js';
 import { serviceFolder } from '../helpers/run-as.js';
 
@@ -50,7 +50,7 @@ function reload(pid: number, status: string): Promise<{ code: number; out: strin
 /** A sipp UAS whose statistics (every second) say how many calls it completed: INVITE, ACK, BYE of one dialog. */
 function uas(dir: string): { proc: Proc; completed: () => { ok: number; failed: number } } {
   const stat = join(dir, 'uas.csv');
-  const proc = start(sippPath(), ['-sn', 'uas', '-i', UAS, '-p', '5060', '-t', 'u1', '-nostdin', '-bind_local', '-trace_stat', '-stf', stat, '-fd', '1'], { cwd: dir });
+  const proc = start(sippPath(), ['-sf', UAS_SCENARIO, '-i', UAS, '-p', '5060', '-t', 'u1', '-nostdin', '-bind_local', '-trace_stat', '-stf', stat, '-fd', '1'], { cwd: dir });
   return {
     proc,
     completed: () => {

@@ -88,6 +88,35 @@ t.test('INVITE is proxied with Via, Record-Route and Max-Forwards; retransmissio
   await backend.wait((m) => m.kind === 'response' && m.callId === 'back-bye' && (m as SipResponse).status === 200);
 });
 
+t.test('the ACK of a 2xx, forwarded without state: every copy carries one branch, distinct per ACK', async (t) => {
+  // A UAC sends its ACK again for each 2xx retransmission. The server must see the copies as one
+  // request (RFC 3261 section 16.11), else it takes the second copy for a new, unexpected request.
+  const backend = await peer(t, '127.0.3.12', 5060);
+  backend.onRequest = (req, reply) => {
+    if (req.method === 'INVITE') reply(answer(req, 200, 'OK', ['Contact: <sip:mcu@127.0.3.12:5060>']));
+  };
+  await worker(t, '  - { name: b, pop: t, address: 127.0.3.12, sipPort: 5060 }');
+  const caller = await peer(t, '127.0.3.102');
+  caller.send(request('INVITE', caller, CONN), CONN.port, CONN.address);
+  await caller.wait(isStatus(200, 'INVITE'));
+  const fwd = (await backend.wait(isRequest('INVITE'))) as SipRequest;
+  const routes = fwd.headers.filter((h) => h.id === H.RecordRoute).map((h) => `Route: ${h.value}`).reverse();
+  const ack = request('ACK', caller, CONN, { callId: fwd.callId, toTag: 'b2', uri: 'sip:mcu@127.0.3.12:5060', extra: routes, cseq: 1 });
+  caller.send(ack, CONN.port, CONN.address);
+  caller.send(ack, CONN.port, CONN.address);
+  await backend.wait(() => backend.received.filter(isRequest('ACK')).length >= 2, undefined, 'two ACKs');
+  const acks = backend.received.filter(isRequest('ACK')) as SipRequest[];
+  t.equal(acks.length, 2, 'both copies forwarded');
+  t.equal(acks[0]!.vias[0]!.branch, acks[1]!.vias[0]!.branch, 'one branch for both copies');
+  t.match(acks[0]!.vias[0]!.branch, /^z9hG4bK[A-Za-z0-9_-]{16}$/, 'an RFC 3261 branch');
+  t.not(acks[0]!.vias[0]!.branch, fwd.vias[0]!.branch, 'not the INVITE\'s branch');
+  const other = request('ACK', caller, CONN, { callId: fwd.callId, toTag: 'b2', uri: 'sip:mcu@127.0.3.12:5060', extra: routes, cseq: 1 });
+  caller.send(other, CONN.port, CONN.address);
+  await backend.wait(() => backend.received.filter(isRequest('ACK')).length >= 3, undefined, 'a third ACK');
+  const third = backend.received.filter(isRequest('ACK'))[2] as SipRequest;
+  t.not(third.vias[0]!.branch, acks[0]!.vias[0]!.branch, 'another ACK (another branch from the caller) gets another branch');
+});
+
 t.test('a retransmission that comes another way (the layer-1 member that relayed the request died) is answered that way', async (t) => {
   const backend = await peer(t, '127.0.3.10', 5060);
   let answerInvite: (() => void) | undefined;
