@@ -8,7 +8,7 @@ import type { Config, ConnectorConfig, TokensConfig, WorkerEndpoint } from '../s
 import { ConfigError } from '../shared/errors.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
-import { dropPrivileges, handOver, isRoot, PROFILES_FD, resolveIds } from '../shared/privileges.js';
+import { dropPrivileges, handOver, isRoot, PROFILES_FD, resolveIds, unreachableBy } from '../shared/privileges.js';
 import { childEnv, ServiceNotifier } from '../shared/service/notify.js';
 import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-status.js';
 import { buildInfo } from '../shared/service/build.js';
@@ -335,6 +335,13 @@ async function main(): Promise<void> {
     // binds later (a restarted worker, the host services after a reload) must not need root.
     const low = privilegedPorts(config, connector);
     if (low.length > 0) throw new ConfigError(file, `connectors (${connector.name})`, `ports of ${unprivilegedStart()} or above when started as root (a restarted worker or a reload binds them without root), or the service run unprivileged with CAP_NET_BIND_SERVICE: ${low.join(', ')}`);
+    // Likewise a worker started after the drop loads its code as runAs: from a checkout in a private
+    // folder (/root, a mktemp directory) it cannot, and would never come back.
+    const blocked = unreachableBy(WORKER, ids);
+    if (blocked) {
+      const user = config.runAs?.user ?? 'nobody';
+      log.warn({ code: 'VCP_ERR_CODE_UNREACHABLE', path: blocked, user }, `${blocked} is not ${blocked === WORKER ? 'readable' : 'searchable'} by ${user}: a worker that exits, or that a reload replaces, cannot load its code once privileges are dropped and will not come back. Install the package (/opt/vcproxy), run from a checkout ${user} can read, or open the folder (chmod o+x ${blocked})`);
+    }
   }
   // A SIGHUP before the start finished (the default action would end the process) reloads once started.
   let early = false;

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { VcpError } from './errors.js';
 import type { Logger } from './logger.js';
 
@@ -104,6 +104,32 @@ export function dropPrivileges(runAs: RunAs | undefined, log: Logger): boolean {
   }
   log.info({ user: r.user, group: r.group, uid, gid }, 'privileges dropped');
   return true;
+}
+
+/**
+ * The first directory on the way to `file` that the user and group cannot search, or the file itself
+ * when they cannot read it; undefined when they reach it (supplementary groups do not count: the drop
+ * clears them). A process the supervisor starts after the drop (a restarted worker) loads its code
+ * as that user.
+ */
+export function unreachableBy(file: string, ids: { uid: number; gid: number }): string | undefined {
+  const allows = (p: string, bit: number): boolean => {
+    const st = statSync(p);
+    const shift = st.uid === ids.uid ? 6 : st.gid === ids.gid ? 3 : 0;
+    return ((st.mode >> shift) & bit) !== 0;
+  };
+  const path = resolve(file);
+  const dirs: string[] = [];
+  for (let d = dirname(path); ; d = dirname(d)) {
+    dirs.unshift(d);
+    if (d === dirname(d)) break;
+  }
+  try {
+    for (const d of dirs) if (!allows(d, 1)) return d;
+    return allows(path, 4) ? undefined : path;
+  } catch {
+    return path;
+  }
 }
 
 /** The real user id of a running process (from /proc), or undefined when it is gone. */
