@@ -2,6 +2,7 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { heavyTurn } from '../helpers/heavy.js';
 import { requireBuild, tempDir } from '../helpers/procs.js';
 import { fromRoot } from '../helpers/paths.js';
 
@@ -53,6 +54,7 @@ t.test('short drill: pair takeover, POP move, failback', { skip: !root ? 'the dr
   t.same(missing, [], `the drill's tools are installed (run ./scripts/install --test for ${missing.join(', ')})`);
   if (missing.length > 0) return;
   requireBuild();
+  const release = await heavyTurn('the drill', (l) => t.comment(l));
   const dir = tempDir('drill');
   const json = join(dir, 'figures.json');
   // Its own process group: whatever happens to this test, the group goes with it.
@@ -86,6 +88,7 @@ t.test('short drill: pair takeover, POP move, failback', { skip: !root ? 'the dr
     // A drill that missed a target keeps its run dir (logs, sipp traces) for a look: the test does not.
     if (runDir) rmSync(runDir, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
+    release();
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   t.equal(code, 0, `the drill meets its functional targets\n${out.slice(-5000)}`);

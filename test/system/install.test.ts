@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { dist, ROOT, tempDir, within } from '../helpers/procs.js';
 import { h323Calls, sipp } from './calls.js';
 import { Container } from './container.js';
+import { heavyTurn } from '../helpers/heavy.js';
 
 /**
  * The package as a user installs it: a fresh Debian 12 container (systemd as PID 1, no network but
@@ -89,7 +90,10 @@ async function callsComplete(t: Test, label: string, n = 100): Promise<void> {
   t.equal(h.successful, 20, `${label}: H.323, 20 calls connected`) || t.comment(h.output.slice(-2000));
 }
 
+let release = (): void => undefined;
+
 t.before(async () => {
+  release = await heavyTurn('the package in a container', (l) => t.comment(l));
   work = tempDir('install');
   const debs = join(work, 'debs');
   mkdirSync(debs);
@@ -107,6 +111,7 @@ t.before(async () => {
 
 t.teardown(async () => {
   await ct?.destroy();
+  release();
   if (work) rmSync(work, { recursive: true, force: true });
   step('power off and remove the container');
   t.comment(`steps: ${timings.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)} s`).join('; ')}`);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { heavyTurn } from '../helpers/heavy.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,6 +59,7 @@ t.test('vagrant-drill: the lab on lxc, POP a halted and brought back', { skip: w
   t.same(missing, [], 'the lab\'s tools are installed (./scripts/install --test installs vagrant, vagrant-lxc, lxc, debootstrap)');
   t.ok(plugin, 'the vagrant-lxc plugin is installed (./scripts/install --test)');
   if (missing.length > 0 || !plugin) return;
+  const release = await heavyTurn('the Vagrant lab', (l) => t.comment(l));
   const dir = tempDir('vagrant-drill');
   const json = join(dir, 'figures.json');
   const drill = fromRoot('scripts/lab/vagrant-drill');
@@ -78,6 +80,7 @@ t.test('vagrant-drill: the lab on lxc, POP a halted and brought back', { skip: w
     }
     spawnSync(drill, ['--cleanup', '--prefix', PREFIX], { timeout: 300_000 });
     rmSync(dir, { recursive: true, force: true });
+    release();
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   t.equal(code, 0, `vagrant-drill: the lab came up, POP b took over, POP a took the address back\n${out.slice(-5000)}`);

@@ -1,0 +1,44 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { heavyTurn } from '../helpers/heavy.js';
+import { dist } from '../helpers/paths.js';
+
+// The heavy labs of the system tier take turns: a second one waits while the first one's process
+// holds the turn, and goes as soon as it is released or its holder is gone.
+
+t.test('one turn at a time; a holder that is gone does not count', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vcp-turn-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const lock = join(dir, 'turn.lock');
+  // Another test process takes the turn and keeps it until its stdin closes.
+  const holderScript = join(dir, 'holder.mjs');
+  writeFileSync(holderScript, `
+import { heavyTurn } from ${JSON.stringify(dist('test/helpers/heavy.js'))};
+await heavyTurn('holder', () => undefined, ${JSON.stringify(lock)});
+process.stdout.write('held\\n');
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+`);
+  const holder = spawn(process.execPath, [holderScript], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => holder.kill('SIGKILL'));
+  await new Promise<void>((resolve) => holder.stdout.on('data', (b: Buffer) => b.toString().includes('held') && resolve()));
+  const lines: string[] = [];
+  let got = false;
+  const mine = heavyTurn('mine', (l) => lines.push(l), lock).then((release) => {
+    got = true;
+    return release;
+  });
+  await new Promise((r) => setTimeout(r, 1200));
+  t.notOk(got, 'no turn while the other process holds it');
+  t.match(lines.join('\n'), /mine: waiting for the heavy lab of process \d+/, 'the wait is said once');
+  holder.kill('SIGKILL');
+  const release = await mine;
+  t.ok(got, 'the turn comes once its holder is gone (killed without releasing)');
+  release();
+  const again = await heavyTurn('again', () => undefined, lock);
+  t.pass('released: the next one takes it at once');
+  again();
+});
