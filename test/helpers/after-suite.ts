@@ -1,4 +1,4 @@
-import { killTagged, projectTag, removeTestNetworks, removeTestTemp, testLinks, testNamespaces, testNftTables, testTempEntries } from './leftovers.js';
+import { killTagged, projectTag, removeTestNetworks, removeTestTemp, testContainers, testLinks, testNamespaces, testNftTables, testTempEntries } from './leftovers.js';
 
 /**
  * Run by tap after the last test file (`after` in .taprc): proves that the suite left nothing behind.
@@ -7,6 +7,7 @@ import { killTagged, projectTag, removeTestNetworks, removeTestTemp, testLinks, 
  */
 const found: string[] = [];
 for (const p of killTagged(projectTag)) found.push(`process ${p.pid} (${p.cmd.slice(0, 120)}) started by ${p.tag.split('::')[1]}`);
+for (const c of testContainers()) found.push(`LXC container ${c}`);
 for (const ns of testNamespaces()) found.push(`network namespace ${ns}`);
 for (const l of testLinks()) found.push(`link ${l}`);
 for (const tb of testNftTables()) found.push(`nftables ${tb}`);
@@ -17,5 +18,5 @@ if (found.length) {
   process.stdout.write(`# leftovers: the suite left ${found.length} thing(s) behind (now removed):\n${found.map((f) => `#   ${f}\n`).join('')}`);
   process.exitCode = 1;
 } else {
-  process.stdout.write('# leftovers: none (no process, namespace, link, nftables table or temporary folder left)\n');
+  process.stdout.write('# leftovers: none (no process, container, namespace, link, nftables table or temporary folder left)\n');
 }

@@ -73,11 +73,17 @@ export const testNamespaces = (): string[] => lines('ip', ['netns', 'list']).map
 export const testLinks = (): string[] => lines('ip', ['-o', 'link', 'show']).map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => n.startsWith('vcpt'));
 /** nftables tables of tests in the root namespace (`vcpt*`). */
 export const testNftTables = (): string[] => lines('nft', ['list', 'tables']).filter((l) => / vcpt/.test(l));
+/** LXC containers of the Vagrant lab's test (`vcpt*`): a run killed before its teardown leaves them running. */
+export const testContainers = (): string[] => lines('lxc-ls', ['-1']).map((l) => l.trim()).filter((n) => n.startsWith('vcpt'));
 /** What is left in the tests' temporary folder. */
 export const testTempEntries = (): string[] => (existsSync(TEST_TMP) ? readdirSync(TEST_TMP) : []);
 
-/** Removes the namespaces, links and tables above (as root); what could not be removed stays listed. */
+/** Removes the containers, namespaces, links and tables above (as root); what could not be removed stays listed. */
 export function removeTestNetworks(): void {
+  for (const c of testContainers()) {
+    lines('lxc-stop', ['-k', '-n', c]);
+    lines('lxc-destroy', ['-n', c]);
+  }
   for (const ns of testNamespaces()) {
     for (const pid of lines('ip', ['netns', 'pids', ns])) {
       try {
