@@ -34,6 +34,9 @@ export interface UasOptions {
   log?: Logger;
 }
 
+/** Answers kept for repeated INVITEs (a bound: the built-in backend answers anyone who reaches it). */
+const MAX_ANSWERED = 100_000;
+
 interface Answered {
   bytes: Buffer;
   send: (b: Buffer) => void;
@@ -48,7 +51,11 @@ export class SipUas {
   #udp: UdpSocket | undefined;
   #tcp: Server | undefined;
   readonly #sockets = new Set<Socket>();
-  /** 2xx to INVITE by Call-ID, resent over UDP until the ACK comes (RFC 3261 13.3.1.4). */
+  /**
+   * 2xx to INVITE by Call-ID and CSeq: resent over UDP until the ACK comes (RFC 3261 13.3.1.4), and kept 32 s
+   * so that the INVITE coming again (a proxy's retransmission that crossed the answer) gets the same
+   * answer, not a second one (RFC 6026's Accepted state). At most MAX_ANSWERED at once.
+   */
   readonly #pending = new Map<string, Answered>();
   readonly #tag = randomBytes(4).toString('hex');
   #seq = 0;
@@ -124,7 +131,7 @@ export class SipUas {
         return this.#invite(req, udp, send);
       case 'ACK':
         this.stats.acks++;
-        this.#settle(req.callId);
+        this.#acked(`${req.callId} ${req.cseq}`);
         return;
       case 'BYE':
         this.stats.byes++;
@@ -140,7 +147,8 @@ export class SipUas {
   }
 
   #invite(req: SipRequest, udp: boolean, send: (b: Buffer) => void): void {
-    const again = this.#pending.get(req.callId);
+    const key = `${req.callId} ${req.cseq}`;
+    const again = this.#pending.get(key);
     if (again) {
       send(again.bytes);
       return;
@@ -160,12 +168,13 @@ export class SipUas {
     const ok = buildResponse(req, 200, 'OK', { toTag: this.#tag, headers: [...rr, contact], body: sdp });
     send(ok);
     this.stats.answered++;
+    if (this.#pending.size >= MAX_ANSWERED) return;
     const a: Answered = { bytes: ok, send, timer: undefined, interval: 500, expires: Date.now() + 32_000 };
-    this.#pending.set(req.callId, a);
+    this.#pending.set(key, a);
     if (udp) {
       const resend = (): void => {
         a.timer = setTimeout(() => {
-          if (!this.#pending.has(req.callId)) return;
+          if (this.#pending.get(key) !== a || a.timer === undefined) return;
           a.send(a.bytes);
           a.interval = Math.min(a.interval * 2, 4000);
           resend();
@@ -173,6 +182,13 @@ export class SipUas {
       };
       resend();
     }
+  }
+
+  /** The ACK came: no more resending; the answer stays until it expires. */
+  #acked(callId: string): void {
+    const a = this.#pending.get(callId);
+    if (a?.timer) clearTimeout(a.timer);
+    if (a) a.timer = undefined;
   }
 
   #settle(callId: string): void {
