@@ -21,7 +21,7 @@ export interface SippCount {
 export function sipp(args: string[], wrap: Wrap = direct, timeoutMs = 300_000): Promise<SippCount> {
   const dir = tempDir('sipp');
   const bin = execFileSync('sh', ['-c', 'command -v sipp'], { encoding: 'utf8' }).trim();
-  const full = [...args, '-recv_timeout', String(within(10_000)), '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-trace_err', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'];
+  const full = [...args, '-recv_timeout', String(within(10_000)), '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'];
   const w = wrap(bin, full);
   const child = spawn(w.cmd, w.args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
