@@ -6,6 +6,7 @@ import { metric } from '../helpers/stack.js';
 import { dist, httpGet, node, requireBuild, sippPath, start, tempDir, UAS_SCENARIO, waitFor, within, writeFile, type Proc } from '../helpers/procs.js';
 import { sipp } from '../system/calls.js';
 import { serviceFolder } from '../helpers/run-as.js';
+import { heavyTurn } from '../helpers/heavy.js';
 
 // Reloads under load: sipp at 100 calls/s over UDP and 100 calls/s over TCP, each call its own socket
 // (many room systems), through a reload that adds a worker, one that replaces every worker one at a
@@ -77,6 +78,8 @@ async function workerPids(ids: string[]): Promise<Map<string, number>> {
 t.test('reloads under 200 calls/s (UDP and TCP): 0 failed calls, every BYE reaches its dialog', async (t) => {
   requireBuild();
   sippPath();
+  // 200 calls/s through three reloads: not beside a heavy lab of the system tier (test/helpers/heavy.ts).
+  t.teardown(await heavyTurn('reload under load', (l) => t.comment(l)));
   const dir = tempDir('reload');
   const file = writeFile(dir, 'config.yaml', config({ workers: 2 }));
   const backend = uas(dir);
