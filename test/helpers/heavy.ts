@@ -6,8 +6,8 @@ import { extendDeadline, sleep } from './procs.js';
 /**
  * One heavy lab at a time: the failover drill (two POPs of a dozen processes each, routers and BGP),
  * the package's container (apt, dpkg, systemd) and the Vagrant lab (LXC) each load both cores for
- * minutes, and two of them side by side make each other's timing what is tested; the reload load test
- * (200 calls/s through three reloads) takes its turn too. The runner still
+ * minutes, and two of them side by side make each other's timing what is tested; the SIP load tests
+ * (200 calls/s each way, through reloads in one of them) take their turns too. The runner still
  * runs two files at once: the other slot goes on with lighter files while one of these waits.
  *
  * A lock file in the checkout's test folder holds the pid of the test process that has the turn; a

@@ -3,6 +3,7 @@ import { SipUas } from '../../scripts/sim/sip-uas.js';
 import { runSipp, sippPath, startSippUas, waitFor } from '../helpers/procs.js';
 import { metric, startStack } from '../helpers/stack.js';
 import { fromRoot } from '../helpers/paths.js';
+import { heavyTurn } from '../helpers/heavy.js';
 
 // Every address of this file is in 127.0.1.0/24, so that it never meets another test file's ports.
 const WK = '127.0.1.1';
@@ -36,9 +37,13 @@ techniques:
 `;
 }
 
-t.before(() => {
+let release = (): void => undefined;
+t.before(async () => {
   sippPath();
+  // 200 calls/s each way: not beside another load test or heavy lab (test/helpers/heavy.ts).
+  release = await heavyTurn('SIP calls under load', (l) => t.comment(l));
 });
+t.teardown(() => release());
 
 t.test('UDP: sipp UAC → layer 1 → layer 2 → sipp UAS, 2,000 calls at 200 calls/s', async (t) => {
   const uas = startSippUas('127.0.1.10', 5060, 'u1');
