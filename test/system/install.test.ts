@@ -240,7 +240,8 @@ t.test('apt install of a newer package under load: workers move to the new code,
   // The last replacement may still be starting (its pid exists before it listens, and layer 1 counts
   // a member down only after `fall` probes): wait until each worker answers, then read its version.
   const versions: string[] = [];
-  const workers = (await workerPids()).length;
+  // As many workers as layer 1 has members (a retiring worker may still be a child of the supervisor).
+  const workers = [...(await ct.exec(['curl', '-s', 'http://127.0.0.1:9100/metrics'])).out.matchAll(/^vcp_l1_member_up\{/gm)].length;
   for (let i = 0; i < workers; i++) {
     const port = 18080 + i;
     await until(`worker on ${port} serving its metrics`, async () => (await ct.exec(['curl', '-sf', `http://127.0.0.1:${port}/metrics`])).code === 0);
