@@ -75,7 +75,8 @@ limits: { exempt: [127.0.43.70/32] }
 
   // Three connections of one address; the fourth is reset.
   const conns = await Promise.all(Array.from({ length: 3 }, () => tcpFrom('127.0.43.66', WK, 5060)));
-  const fourth = await tcpFrom('127.0.43.66', WK, 5060);
+  // The reset may come before the connect completes on this side (a busy machine): the same answer.
+  const fourth = await tcpFrom('127.0.43.66', WK, 5060).catch((err: NodeJS.ErrnoException) => ({ closed: Promise.resolve(err.code ?? String(err)) }));
   t.equal(await fourth.closed, 'ECONNRESET', 'the fourth is reset');
   t.equal(metric(await metrics(), 'vcp_l1_tcp_source_refused_total'), 1);
   const otherConn = await tcpFrom('127.0.43.67', WK, 5060);
