@@ -32,10 +32,6 @@ export class Member implements Candidate {
   draining = false;
   /** Draining by its own word (`"status":"draining"` in its /health answer): it is being replaced. */
   drainRequested = false;
-  /** When it went down (0 while up): see `keepsFlows`. */
-  downAt = 0;
-  /** Every probe since it went down timed out: it is slow or stalled, not gone (a gone one refuses). */
-  onlySlow = false;
   readonly stats: MemberStats = {
     tcpTotal: 0, tcpActive: 0, udpFlowsActive: 0, udpFlowsCreated: 0, bytesIn: 0, bytesOut: 0,
     datagramsIn: 0, datagramsOut: 0, connectErrors: 0, probeFailures: 0,
@@ -54,18 +50,6 @@ export class Member implements Candidate {
   /** Takes new flows and connections: healthy and not draining (by an operator or by its own word). */
   get eligible(): boolean {
     return this.health.up && !this.draining && !this.drainRequested;
-  }
-
-  /**
-   * The flows it carries stay with it although it is down: it only stopped answering its probes in
-   * time (a worker starved of CPU, or starting a neighbour, answers late), and for at most `holdMs`.
-   * Its calls' transactions and dialogs live there; moved, their next request meets a worker that
-   * knows none of them (a client that ignores Record-Route gets 481 for its BYE). A member that
-   * refuses its probes or answers them with an error is gone at once, and ICMP errors move a flow
-   * whatever this says. A stalled worker is killed by its supervisor within 10 s, and refuses then.
-   */
-  keepsFlows(now: number, holdMs: number): boolean {
-    return !this.health.up && this.onlySlow && this.downAt > 0 && now - this.downAt < holdMs;
   }
 
   get address(): string {

@@ -118,17 +118,6 @@ export class HealthProber {
     if (!ok) m.stats.probeFailures++;
     const before = m.health;
     m.health = observe(before, ok, this.#o);
-    if (!ok) {
-      const slow = why.startsWith('no answer');
-      if (before.up && !m.health.up) {
-        m.downAt = Date.now();
-        m.onlySlow = slow;
-      } else if (!m.health.up && !slow) m.onlySlow = false;
-    }
-    if (m.health.up && !before.up) {
-      m.downAt = 0;
-      m.onlySlow = false;
-    }
     if (m.health.up !== before.up) {
       if (m.health.up) this.#log.info({ member: m.id }, 'member up');
       else this.#log.warn({ member: m.id, why }, 'member down');

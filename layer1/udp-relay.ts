@@ -48,8 +48,6 @@ export interface UdpRelayStats {
  * whose BYE comes later takes the next member (any worker routes an in-dialog request by its Route).
  */
 export const DRAIN_REPICK_IDLE_MS = 10_000;
-/** How long a member that only answers its probes late keeps the flows it has (see `Member.keepsFlows`). */
-export const SLOW_MEMBER_HOLD_MS = 10_000;
 
 const movesOff = (f: UdpFlow, now: number): boolean => f.member.drainRequested && now - f.lastSeen >= DRAIN_REPICK_IDLE_MS;
 
@@ -114,7 +112,7 @@ export class UdpRelay implements FlowOwner {
     const now = Date.now();
     if (this.#o.flood && !this.#o.flood.allow(rinfo.address, this.#o.name, now)) return;
     const f = this.#table.get(rinfo.address, rinfo.port);
-    if (f !== undefined && !f.broken && (f.member.up || f.member.keepsFlows(now, SLOW_MEMBER_HOLD_MS)) && !movesOff(f, now)) {
+    if (f !== undefined && !f.broken && f.member.up && !movesOff(f, now)) {
       f.toMember(msg, now);
       return;
     }

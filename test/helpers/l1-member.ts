@@ -27,8 +27,6 @@ export class FakeMember {
   readonly udp: UdpArrival[] = [];
   /** Answer of /health while the health server runs. */
   healthStatus = 200;
-  /** Probes get no answer at all (a busy or stalled worker): the connection stays open. */
-  healthSilent = false;
   /** When the client half-closes, write this and end (after echoing everything). */
   farewell = Buffer.from('bye');
   #health: HttpServer | undefined;
@@ -48,7 +46,6 @@ export class FakeMember {
 
   startHealth(): Promise<void> {
     const srv = createHttpServer((req, res) => {
-      if (this.healthSilent) return;
       res.writeHead(req.url === '/health' ? this.healthStatus : 404);
       res.end();
     });
