@@ -44,24 +44,30 @@ function responseTo(branch: string, status: number): Buffer {
   ].join('\r\n'));
 }
 
-async function stalled(t: Test, o: { timeoutMs: number; stallMs: number; status: number }): Promise<{ sends: number; failed: string[] }> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  t.teardown(() => sock.close());
-  const port = sock.address().port;
-  let sends = 0;
+/** The INVITE sent over UDP with T1 = 20 ms; its sends and failures counted. */
+function invite(t: Test, timeoutMs: number): { tx: ClientTransaction; sends: { count: number }; failed: string[] } {
+  const sends = { count: 0 };
   const failed: string[] = [];
   const tx = new ClientTransaction({
     req: parseSipMessage(Buffer.from(INVITE), true) as SipRequest,
     dropRoutes: 0,
     peer: { transport: 'udp', address: '127.0.0.1', port: 5060 },
-    send: () => void sends++,
+    send: () => void sends.count++,
     sentBy: { address: '127.0.0.1', port: 25060 },
-    timeoutMs: o.timeoutMs,
+    timeoutMs,
     policy: timerPolicy(20),
     onFailed: (_c, why) => failed.push(why),
   });
   t.teardown(() => tx.stop());
+  return { tx, sends, failed };
+}
+
+async function stalled(t: Test, o: { timeoutMs: number; stallMs: number; status: number }): Promise<{ sends: number; failed: string[] }> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => sock.close());
+  const port = sock.address().port;
+  const { tx, sends, failed } = invite(t, o.timeoutMs);
   sock.on('message', (buf) => tx.receive(parseSipMessage(buf, true) as SipResponse));
   // The answer is queued in the socket while the loop is held past the timer.
   const client = createSocket('udp4');
@@ -69,7 +75,7 @@ async function stalled(t: Test, o: { timeoutMs: number; stallMs: number; status:
   await new Promise<void>((r) => client.send(responseTo(tx.branch, o.status), port, '127.0.0.1', () => r()));
   busy(o.stallMs);
   await new Promise((r) => setTimeout(r, 60));
-  return { sends, failed };
+  return { sends: sends.count, failed };
 }
 
 t.test('Timer A expired during a stall: the 200 that queued meanwhile is read first, the INVITE is not sent again', async (t) => {
@@ -91,19 +97,7 @@ t.test('a 180 queued during the stall stops the INVITE retransmissions too', asy
 });
 
 t.test('without any answer the timers still run: retransmissions, then the timeout', async (t) => {
-  let sends = 0;
-  const failed: string[] = [];
-  const tx = new ClientTransaction({
-    req: parseSipMessage(Buffer.from(INVITE), true) as SipRequest,
-    dropRoutes: 0,
-    peer: { transport: 'udp', address: '127.0.0.1', port: 5060 },
-    send: () => void sends++,
-    sentBy: { address: '127.0.0.1', port: 25060 },
-    timeoutMs: 200,
-    policy: timerPolicy(20),
-    onFailed: (_c, why) => failed.push(why),
-  });
-  t.teardown(() => tx.stop());
+  const { sends, failed } = invite(t, 200);
   await new Promise<void>((resolve) => {
     const poll = setInterval(() => {
       if (failed.length > 0) {
@@ -112,6 +106,6 @@ t.test('without any answer the timers still run: retransmissions, then the timeo
       }
     }, 10);
   });
-  t.ok(sends >= 3, `retransmitted (${sends} sends: 20, 40, 80 ms after the first)`);
+  t.ok(sends.count >= 3, `retransmitted (${sends.count} sends: 20, 40, 80 ms after the first)`);
   t.same(failed, ['timeout'], 'then timed out');
 });
