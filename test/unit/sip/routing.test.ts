@@ -103,6 +103,12 @@ const response = (tx: ClientTransaction, status: number): SipResponse => parseSi
   `SIP/2.0 ${status} X`, `Via: ${tx.sent.via}`, 'Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bKabc', 'From: <sip:a@x>;tag=1',
   'To: <sip:room@192.0.2.1>;tag=s', 'Call-ID: ct-1', 'CSeq: 1 INVITE', 'Content-Length: 0', '', ''].join('\r\n')), true) as SipResponse;
 
+/** Mocked time moves on; then the immediates run (a transaction's timers act after the I/O already waiting). */
+async function advance(ms: number): Promise<void> {
+  mock.timers.tick(ms);
+  await new Promise((r) => setImmediate(r));
+}
+
 t.test('a client INVITE: retransmitted on Timer A until a response, Timer C once it rang, ACK for a non-2xx final', async (t) => {
   mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   t.teardown(() => mock.timers.reset());
@@ -114,10 +120,10 @@ t.test('a client INVITE: retransmitted on Timer A until a response, Timer C once
   });
   t.match(sent[0], /^INVITE sip:room@192\.0\.2\.1 SIP\/2\.0\r\nVia: SIP\/2\.0\/UDP 192\.0\.2\.2:25060;branch=z9hG4bK[A-Za-z0-9_-]{16}\r\n/, 'our Via first');
   t.match(sent[0], /Max-Forwards: 69/);
-  for (const step of [500, 1000, 2000]) mock.timers.tick(step);
+  for (const step of [500, 1000, 2000]) await advance(step);
   t.equal(sent.length, 4, 'sent at 0, 0.5, 1.5 and 3.5 s');
   t.equal(tx.receive(response(tx, 180)), 'provisional');
-  for (let i = 0; i < 60; i++) mock.timers.tick(1000);
+  for (let i = 0; i < 60; i++) await advance(1000);
   t.equal(sent.length, 4, 'no retransmission once it rang');
   t.same(failed, [], 'Timer C, not the 4 s deadline');
   t.equal(tx.receive(response(tx, 486)), 'final');
@@ -140,7 +146,7 @@ t.test('a client INVITE that rang too long: Timer C cancels it and fails it', as
   t.equal(sent.length, 1, 'no CANCEL before a provisional response (RFC 3261 9.1)');
   tx.receive(response(tx, 180));
   t.match(sent[1], /^CANCEL /, 'sent as soon as it rang');
-  for (let i = 0; i < 180; i++) mock.timers.tick(1000);
+  for (let i = 0; i < 180; i++) await advance(1000);
   t.same(failed, ['timeout: no final response']);
 });
 
