@@ -79,7 +79,7 @@ async function sip(dir: string): Promise<Record<string, number>> {
   writeFileSync(list, `1 sip:${UAS}:5060\n`);
   const kcfg = join(dir, 'kamailio.cfg');
   writeFileSync(kcfg, kamailioConfig(list));
-  console.log(`SIP: sipp -sn uac -t u1 over UDP, ${DURATION} s per rate, rates ${RATES.join(', ')}; backend sipp -sn uas; criterion ≤ 0.1 % failed calls`);
+  console.log(`SIP: sipp -sn uac -t u1 over UDP, ${DURATION} s per rate, rates ${RATES.join(', ')}; backend sipp -sf scripts/sipp/uas-answer.xml; criterion ≤ 0.1 % failed calls`);
   console.log(`  (a) vcproxy layer 2 alone (${values.workers} workers): sipp → connector plain port → UAS`);
   console.log('  (b) vcproxy layer 1 + layer 2: sipp → well-known address → layer 1 → connector proxied port → UAS');
   console.log('  (c) Kamailio dispatcher, tm + rr (stateful), 4 children');

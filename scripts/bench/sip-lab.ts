@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { spawnQuiet } from './lab.js';
 
 /** The SIP capacity set-up shared by `bench` and `bench:compare`: sipp runs and the configurations. */
@@ -41,8 +42,14 @@ export function sippRun(target: string, rate: number, duration: number, port: nu
   });
 }
 
-/** sipp's UAS, the one backend every candidate forwards to. */
-export const sippUas = (cwd: string) => spawnQuiet('sipp', ['-sn', 'uas', '-i', UAS, '-p', '5060', '-t', 'u1', '-nostdin'], cwd);
+/**
+ * The one backend every candidate forwards to: sipp answering every INVITE with 200 at once and again
+ * when the INVITE comes again (scripts/sipp/uas-answer.xml). sipp's built-in UAS aborts a call whose
+ * INVITE is retransmitted after its answers, so near saturation it would charge a proxy's Timer A
+ * retransmissions to that proxy as failed calls.
+ */
+export const UAS_SCENARIO = fileURLToPath(new URL('../../../scripts/sipp/uas-answer.xml', import.meta.url));
+export const sippUas = (cwd: string) => spawnQuiet('sipp', ['-sf', UAS_SCENARIO, '-i', UAS, '-p', '5060', '-t', 'u1', '-nostdin'], cwd);
 
 export function applianceConfig(workers: number): string {
   return `

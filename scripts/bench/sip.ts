@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-cfg-'));
   const cfg = join(dir, 'bench.yaml');
   writeFileSync(cfg, applianceConfig(Number(values.workers)));
-  console.log(`SIP benchmark: sipp -sn uac -t u1, ${DURATION} s per rate, rates ${RATES.join(', ')}; backend: sipp -sn uas; ${sh('nproc')} cores`);
+  console.log(`SIP benchmark: sipp -sn uac -t u1, ${DURATION} s per rate, rates ${RATES.join(', ')}; backend: sipp -sf scripts/sipp/uas-answer.xml; ${sh('nproc')} cores`);
   const uas = sippUas(dir);
   await sleep(500);
   const results: Record<string, number> = {};

@@ -185,14 +185,14 @@ export function metric(text: string, name: string, labels = ''): number | undefi
 }
 
 /** Run the outbox writer (test/helpers/repl-writer.ts) to the end. */
-export function writeEvents(path: string, origin: string, count: number, perSecond?: number): Proc & { done: Promise<number | null>; acked: () => number } {
-  const p = start(process.execPath, [dist('test/helpers/repl-writer.js'), path, origin, String(count), ...(perSecond ? [String(perSecond)] : [])]);
+export function writeEvents(path: string, origin: string, count: number, perSecond?: number, holdAt?: number): Proc & { done: Promise<number | null>; acked: () => number; release: () => void } {
+  const p = start(process.execPath, [dist('test/helpers/repl-writer.js'), path, origin, String(count), ...(perSecond || holdAt ? [String(perSecond ?? 0)] : []), ...(holdAt ? [String(holdAt)] : [])]);
   let acked = 0;
   p.child.stdout!.on('data', (b: Buffer) => {
     const m = /ack (\d+)\n$/.exec(b.toString());
     if (m) acked = Number(m[1]);
   });
-  return { ...p, done: new Promise((r) => p.child.on('exit', (code) => r(code))), acked: () => acked };
+  return { ...p, done: new Promise((r) => p.child.on('exit', (code) => r(code))), acked: () => acked, release: () => void p.child.kill('SIGUSR2') };
 }
 
 /** What `writeEvents` runs of n events add to its host's class and server counters. */

@@ -12,7 +12,12 @@ export interface SippCount {
   successful: number;
   failed: number;
   output: string;
+  /** What sipp wrote to stderr (a fatal error that ends a run early is there), the first 4,000 characters. */
+  stderr: string;
 }
+
+/** A sipp run told in a test's comments: exit code, stderr, the end of its screen. */
+export const sippReport = (r: SippCount): string => `sipp exit code ${r.code}; stderr: ${r.stderr.trim() || '(empty)'}\n${r.output.slice(-2500)}`;
 
 /**
  * sipp to completion, its counts from the statistics file (`-trace_stat`): every call ends as
@@ -25,8 +30,12 @@ export function sipp(args: string[], wrap: Wrap = direct, timeoutMs = 300_000): 
   const w = wrap(bin, full);
   const child = spawn(w.cmd, w.args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let err = '';
   child.stdout.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)));
-  child.stderr.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)));
+  child.stderr.on('data', (b: Buffer) => {
+    out = (out + b.toString()).slice(-200_000);
+    if (err.length < 4000) err = (err + b.toString()).slice(0, 4000);
+  });
   return new Promise((resolve) => {
     child.on('exit', (code) => {
       let successful = 0;
@@ -42,7 +51,8 @@ export function sipp(args: string[], wrap: Wrap = direct, timeoutMs = 300_000): 
       const errors = readdirSync(dir).filter((f) => f.endsWith('_errors.log')).map((f) => readFileSync(join(dir, f), 'utf8').slice(0, 4000)).join('\n');
       rmSync(dir, { recursive: true, force: true });
       // Printable text only: the output goes into the TAP stream as comments.
-      resolve({ code, successful, failed, output: (out + errors).replace(/[^\t\n\x20-\x7e]/g, '?') });
+      const printable = (x: string): string => x.replace(/[^\t\n\x20-\x7e]/g, '?');
+      resolve({ code, successful, failed, output: printable(out + errors), stderr: printable(err) });
     });
   });
 }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { dist, ROOT, tempDir, within } from '../helpers/procs.js';
-import { h323Calls, sipp } from './calls.js';
+import { h323Calls, sipp, sippReport } from './calls.js';
 import { Container } from './container.js';
 import { heavyTurn } from '../helpers/heavy.js';
 
@@ -71,6 +71,21 @@ async function membersUp(): Promise<boolean> {
   return up.length > 0 && up.every((v) => v === '1');
 }
 
+/**
+ * Layer 1's failed member probes, UDP flows moved to another member (a moved flow leaves its dialogs
+ * behind), failed connects to members and client connections closed for want of a member, so far.
+ */
+async function layer1Events(): Promise<{ probeFailures: number; repicks: number; connectErrors: number; noMember: number }> {
+  const m = (await ct.exec(['curl', '-s', 'http://127.0.0.1:9100/metrics'])).out;
+  const sum = (name: string): number => [...m.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce((n, x) => n + Number(x[1]), 0);
+  return {
+    probeFailures: sum('vcp_l1_health_probe_failures_total'),
+    repicks: sum('vcp_l1_udp_repicks_total'),
+    connectErrors: sum('vcp_l1_connect_errors_total'),
+    noMember: sum('vcp_l1_tcp_no_member_total'),
+  };
+}
+
 /** Pids of the connector's workers (children of its supervisor). */
 async function workerPids(): Promise<number[]> {
   const sup = await mainPid('vcproxy-connector@local.service');
@@ -81,10 +96,10 @@ async function workerPids(): Promise<number[]> {
 async function callsComplete(t: Test, label: string, n = 100): Promise<void> {
   const udp = await sipp(['-sn', 'uac', '127.0.0.1:5060', '-i', '127.0.0.1', '-p', '5071', '-t', 'u1', '-m', String(n), '-r', '50'], inNet);
   t.equal(udp.failed, 0, `${label}: SIP over UDP, no failed call`);
-  t.equal(udp.successful, n, `${label}: SIP over UDP, ${n} calls completed`) || t.comment(udp.output.slice(-2000));
+  t.equal(udp.successful, n, `${label}: SIP over UDP, ${n} calls completed`) || t.comment(sippReport(udp));
   const tcp = await sipp(['-sn', 'uac', '127.0.0.1:5060', '-i', '127.0.0.1', '-p', '5072', '-t', 't1', '-m', String(n), '-r', '50'], inNet);
   t.equal(tcp.failed, 0, `${label}: SIP over TCP, no failed call`);
-  t.equal(tcp.successful, n, `${label}: SIP over TCP, ${n} calls completed`) || t.comment(tcp.output.slice(-2000));
+  t.equal(tcp.successful, n, `${label}: SIP over TCP, ${n} calls completed`) || t.comment(sippReport(tcp));
   const h = await h323Calls('127.0.0.1:1720', 20, 10, inNet);
   t.equal(h.failed, 0, `${label}: H.323, no failed call`);
   t.equal(h.successful, 20, `${label}: H.323, 20 calls connected`) || t.comment(h.output.slice(-2000));
@@ -191,14 +206,19 @@ t.test('a stalled event loop is restarted by the watchdog', async (t) => {
 async function underLoad(t: Test, label: string, during: () => Promise<void>): Promise<void> {
   const calls = 2000;
   const common = ['-sn', 'uac', '127.0.0.1:5060', '-i', '127.0.0.1', '-m', String(calls), '-r', '100', '-d', '1000', '-l', '1000', '-max_socket', '2000'];
+  const l1Before = await layer1Events();
   const udp = sipp([...common, '-p', '5081', '-t', 'un'], inNet);
   const tcp = sipp([...common, '-p', '5082', '-t', 'tn'], inNet);
   await during();
   const [u, c] = await Promise.all([udp, tcp]);
-  t.equal(u.failed, 0, `${label}: UDP, 0 failed calls`) || t.comment(u.output.slice(-2500));
-  t.equal(u.successful, calls, `${label}: UDP, ${calls} calls completed`) || t.comment(u.output.slice(-2500));
-  t.equal(c.failed, 0, `${label}: TCP, 0 failed calls`) || t.comment(c.output.slice(-2500));
-  t.equal(c.successful, calls, `${label}: TCP, ${calls} calls completed`) || t.comment(c.output.slice(-2500));
+  const l1After = await layer1Events();
+  const d = (k: keyof typeof l1After): number => l1After[k] - l1Before[k];
+  t.comment(`${label}: layer 1 counted ${d('probeFailures')} failed probes of members, moved ${d('repicks')} UDP flows to another member, ` +
+    `${d('connectErrors')} failed connects or ICMP errors towards members, ${d('noMember')} connections closed for want of a member`);
+  t.equal(u.failed, 0, `${label}: UDP, 0 failed calls`) || t.comment(sippReport(u));
+  t.equal(u.successful, calls, `${label}: UDP, ${calls} calls completed`) || t.comment(sippReport(u));
+  t.equal(c.failed, 0, `${label}: TCP, 0 failed calls`) || t.comment(sippReport(c));
+  t.equal(c.successful, calls, `${label}: TCP, ${calls} calls completed`) || t.comment(sippReport(c));
   t.comment(`${label}: ${u.successful + c.successful} calls completed, ${u.failed + c.failed} failed`);
 }
 
