@@ -216,7 +216,11 @@ export async function popStart(h: PopHost, timeoutMs = 60_000): Promise<PopStart
     bgpEstablished(h, timeoutMs),
     readyAfter(h, watch, (e) => e.event === 'announce' && e.announce !== 'none', timeoutMs),
   ]);
-  await waitUntil(`a VRRP master in POP ${pl.pop}`, () => pl.members.some((m) => vrrpStates(h, m).at(-1)?.state === 'MASTER'), timeoutMs, 25);
+  await waitUntil(`a VRRP master in POP ${pl.pop}`, () => pl.members.some((m) => vrrpStates(h, m).at(-1)?.state === 'MASTER'), timeoutMs, 25).catch((err: Error) => {
+    // The transitions each member went through say why none is master (FAULT: its track script failed).
+    const seen = pl.members.map((m) => `${m.node}: ${vrrpStates(h, m).map((x) => `${x.state} at +${x.ms - t0} ms`).join(', ') || 'no transition'}`);
+    throw new Error(`${err.message} (VRRP transitions since the start: ${seen.join('; ')})`);
+  });
   return {
     pop: pl.pop,
     totalMs: Date.now() - t0,

@@ -207,6 +207,7 @@ async function underLoad(t: Test, label: string, during: () => Promise<void>): P
   const calls = 2000;
   const common = ['-sn', 'uac', '127.0.0.1:5060', '-i', '127.0.0.1', '-m', String(calls), '-r', '100', '-d', '1000', '-l', '1000', '-max_socket', '2000'];
   const l1Before = await layer1Events();
+  const since = (await sh('date +%s')).trim();
   const udp = sipp([...common, '-p', '5081', '-t', 'un'], inNet);
   const tcp = sipp([...common, '-p', '5082', '-t', 'tn'], inNet);
   await during();
@@ -220,6 +221,11 @@ async function underLoad(t: Test, label: string, during: () => Promise<void>): P
   t.equal(c.failed, 0, `${label}: TCP, 0 failed calls`) || t.comment(sippReport(c));
   t.equal(c.successful, calls, `${label}: TCP, ${calls} calls completed`) || t.comment(sippReport(c));
   t.comment(`${label}: ${u.successful + c.successful} calls completed, ${u.failed + c.failed} failed`);
+  if (u.failed !== 0 || c.failed !== 0 || u.successful !== calls || c.successful !== calls) {
+    // What the appliance said of it: its warnings and errors since the load started (pino level ≥ 40).
+    const journal = await sh(`journalctl -u 'vcproxy-*' --since @${since} --no-pager -o cat | grep -E '"level":(40|50|60)' | tail -60 || true`);
+    t.comment(`${label}: the appliance's warnings and errors meanwhile:\n${journal.slice(-8000) || '(none)'}`);
+  }
 }
 
 const workerPidsIn = async (): Promise<string> => (await workerPids()).sort().join(',');
