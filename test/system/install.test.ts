@@ -225,6 +225,11 @@ async function underLoad(t: Test, label: string, during: () => Promise<void>): P
     // What the appliance said of it: its warnings and errors since the load started (pino level ≥ 40).
     const journal = await sh(`journalctl -u 'vcproxy-*' --since @${since} --no-pager -o cat | grep -E '"level":(40|50|60)' | tail -60 || true`);
     t.comment(`${label}: the appliance's warnings and errors meanwhile:\n${journal.slice(-8000) || '(none)'}`);
+    // Every line it logged meanwhile, counted by unit, process and message; and the first refused decisions.
+    const counts = await sh(`journalctl -u 'vcproxy-*' --since @${since} --no-pager -o cat | sed -nE 's/.*"role":"([^"]*)".*"pid":([0-9]+).*"msg":"([^"]*)".*/\\1 pid \\2: \\3/p' | sort | uniq -c | sort -rn | head -40 || true`);
+    t.comment(`${label}: what the appliance logged meanwhile (count, role, process, message):\n${counts.slice(-6000)}`);
+    const refused = await sh(`journalctl -u 'vcproxy-*' --since @${since} --no-pager -o cat | grep '"msg":"decision"' | grep '"server":""' | head -3 || true`);
+    t.comment(`${label}: the first refused decisions:\n${refused.slice(0, 4000) || '(none)'}`);
   }
 }
 
