@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { HEAVY_LOCK, lightDir, livePids, wantDir } from './guard.js';
 import { killTagged, projectTag, removeTestNetworks, removeTestTemp, testContainers, testLinks, testNamespaces, testNftTables, testTempEntries } from './leftovers.js';
 
 /**
@@ -11,6 +13,8 @@ for (const c of testContainers()) found.push(`LXC container ${c}`);
 for (const ns of testNamespaces()) found.push(`network namespace ${ns}`);
 for (const l of testLinks()) found.push(`link ${l}`);
 for (const tb of testNftTables()) found.push(`nftables ${tb}`);
+// The heavy labs' turn-taking folders (heavy.ts) are the runner's, not a test's: gone once no process is named there.
+for (const d of [lightDir(HEAVY_LOCK), wantDir(HEAVY_LOCK)]) if (livePids(d, 0).length === 0) rmSync(d, { recursive: true, force: true });
 for (const e of testTempEntries()) found.push(`temporary folder ${e}`);
 if (process.getuid?.() === 0) removeTestNetworks();
 removeTestTemp();

@@ -1,8 +1,9 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lightDir } from '../helpers/guard.js';
 import { heavyTurn } from '../helpers/heavy.js';
 import { dist } from '../helpers/paths.js';
 
@@ -41,4 +42,28 @@ process.stdin.on('end', () => process.exit(0));
   const again = await heavyTurn('again', () => undefined, lock);
   t.pass('released: the next one takes it at once');
   again();
+});
+
+t.test('a heavy lab runs alone: it waits for the files already running beside it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vcp-turn-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const lock = join(dir, 'turn.lock');
+  // Another test file, running: its pid in the folder of the files running beside the heavy labs.
+  const other = spawn(process.execPath, ['-e', 'process.stdin.resume()'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  t.teardown(() => other.kill('SIGKILL'));
+  mkdirSync(lightDir(lock), { recursive: true });
+  writeFileSync(join(lightDir(lock), String(other.pid)), '');
+  const lines: string[] = [];
+  let got = false;
+  const mine = heavyTurn('mine', (l) => lines.push(l), lock).then((release) => {
+    got = true;
+    return release;
+  });
+  await new Promise((r) => setTimeout(r, 1000));
+  t.notOk(got, 'no turn while another file runs');
+  t.match(lines.join('\n'), new RegExp(`mine: waiting for the test files running beside it to end \\(processes ${other.pid}\\)`), 'the wait is said');
+  other.kill('SIGKILL');
+  const release = await mine;
+  t.ok(got, 'the turn comes once that file has ended');
+  release();
 });
