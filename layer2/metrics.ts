@@ -17,7 +17,7 @@ export class WorkerMetrics {
   readonly requestsIn;
   readonly responsesIn;
   /** Read when /metrics is scraped. */
-  readonly live = { transactions: (): number => 0, dialogs: (): number => 0, transport: (): Readonly<Record<string, number>> => ({}) };
+  readonly live = { transactions: (): number => 0, dialogs: (): number => 0, unacked: (): number => 0, transport: (): Readonly<Record<string, number>> => ({}) };
 
   constructor(labels: Record<string, string>) {
     this.registry.setDefaultLabels(labels);
@@ -32,6 +32,7 @@ export class WorkerMetrics {
     const live = this.live;
     this.transactions = new Gauge({ name: 'vcp_sip_transactions', help: 'live transactions', registers: r, collect(this: Gauge) { this.set(live.transactions()); } });
     this.dialogs = new Gauge({ name: 'vcp_sip_dialogs', help: 'established calls through this worker', registers: r, collect(this: Gauge) { this.set(live.dialogs()); } });
+    new Counter({ name: 'vcp_sip_calls_unacked_total', help: 'answered calls ended because the client\'s ACK never came within 64·T1 (the answer was lost, or the client gave up): their capacity is given back', registers: r, collect(this: Counter) { this.reset(); this.inc(live.unacked()); } });
     this.notRelayed = new Counter({ name: 'vcp_sip_not_relayed_total', help: 'requests not forwarded because their destination is outside the deployment, by why', labelNames: ['why'], registers: r });
     this.limited = new Counter({ name: 'vcp_sip_transaction_limit_total', help: 'requests answered 503 because the transaction table was full, for the source or globally', labelNames: ['scope'], registers: r });
     // The SIP transport counts in plain fields; these read them when scraped.

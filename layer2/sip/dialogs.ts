@@ -1,8 +1,12 @@
 import type { RoutedCall } from '../route/call.js';
 import type { Peer } from './transport.js';
 
-/** How long an answered call waits for its ACK to give a round-trip sample. */
-const ACK_WAIT_MS = 32_000;
+/**
+ * How long an answered call waits for its ACK (64·T1, RFC 3261 13.3.1.4): for a round-trip sample, and
+ * as the call's life when none comes (the 2xx never reached the client, or it gave up: the server ends
+ * such a call itself), so that a lost answer does not hold capacity for `maxCallMs`.
+ */
+export const ACK_WAIT_MS = 32_000;
 /** Calls one worker tracks at most (capacity units and in-dialog routing). */
 const MAX_DIALOGS = 1_000_000;
 
@@ -24,6 +28,8 @@ export class Dialogs {
   readonly #awaitingAck = new Map<string, { call: RoutedCall; sentAt: number }>();
   readonly #sip: { readonly maxCallMs: number };
   #timer: NodeJS.Timeout | undefined;
+  /** Answered calls ended because their ACK never came (`vcp_sip_calls_unacked_total`). */
+  unacked = 0;
 
   /** `sip.maxCallMs` is read at each sweep (a reload changes it in place). */
   constructor(sip: { readonly maxCallMs: number }) {
@@ -71,7 +77,14 @@ export class Dialogs {
   }
 
   sweep(now: number): void {
-    for (const [k, v] of this.#awaitingAck) if (v.sentAt < now - ACK_WAIT_MS) this.#awaitingAck.delete(k);
+    for (const [k, v] of this.#awaitingAck) {
+      if (v.sentAt >= now - ACK_WAIT_MS) continue;
+      this.#awaitingAck.delete(k);
+      if (this.#dialogs.get(k)?.call === v.call) {
+        this.unacked++;
+        this.ended(k);
+      }
+    }
     for (const [k, d] of this.#dialogs) if (d.at < now - this.#sip.maxCallMs) this.ended(k);
   }
 }

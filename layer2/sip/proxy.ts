@@ -69,6 +69,7 @@ export class SipProxy {
     this.#local = { plain: { address: o.transport.address, port: o.transport.port }, wellKnown: { address: o.wellKnown.address, port: o.wellKnown.sip } };
     o.metrics.live.transactions = (): number => this.#tx.size;
     o.metrics.live.dialogs = (): number => this.#dialogs.size;
+    o.metrics.live.unacked = (): number => this.#dialogs.unacked;
   }
 
   start(): void {
