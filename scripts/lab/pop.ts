@@ -146,7 +146,9 @@ export function vrrpStates(h: PopHost, m: MemberLayout): Array<{ state: string; 
       // partial line
     }
   }
-  return out;
+  // keepalived runs a notify script per transition, each its own process: the line of an earlier
+  // transition can land after the next one's (BACKUP written after MASTER). Their own clock orders them.
+  return out.sort((a, b) => a.ms - b.ms);
 }
 
 /** keepalived spawned → its first VRRP state, reported by the notify script. */
