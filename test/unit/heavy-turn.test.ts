@@ -10,6 +10,17 @@ import { dist } from '../helpers/paths.js';
 // The heavy labs of the system tier take turns: a second one waits while the first one's process
 // holds the turn, and goes as soon as it is released or its holder is gone.
 
+/** Asks for the turn in this process: what it said while waiting, whether it has the turn yet, and its release. */
+function ask(lock: string): { lines: string[]; got: () => boolean; turn: Promise<() => void> } {
+  const lines: string[] = [];
+  let got = false;
+  const turn = heavyTurn('mine', (l) => lines.push(l), lock).then((release) => {
+    got = true;
+    return release;
+  });
+  return { lines, got: () => got, turn };
+}
+
 t.test('one turn at a time; a holder that is gone does not count', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vcp-turn-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,18 +37,13 @@ process.stdin.on('end', () => process.exit(0));
   const holder = spawn(process.execPath, [holderScript], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => holder.kill('SIGKILL'));
   await new Promise<void>((resolve) => holder.stdout.on('data', (b: Buffer) => b.toString().includes('held') && resolve()));
-  const lines: string[] = [];
-  let got = false;
-  const mine = heavyTurn('mine', (l) => lines.push(l), lock).then((release) => {
-    got = true;
-    return release;
-  });
+  const { lines, got, turn: mine } = ask(lock);
   await new Promise((r) => setTimeout(r, 1200));
-  t.notOk(got, 'no turn while the other process holds it');
+  t.notOk(got(), 'no turn while the other process holds it');
   t.match(lines.join('\n'), /mine: waiting for the heavy lab of process \d+/, 'the wait is said once');
   holder.kill('SIGKILL');
   const release = await mine;
-  t.ok(got, 'the turn comes once its holder is gone (killed without releasing)');
+  t.ok(got(), 'the turn comes once its holder is gone (killed without releasing)');
   release();
   const again = await heavyTurn('again', () => undefined, lock);
   t.pass('released: the next one takes it at once');
@@ -53,17 +59,12 @@ t.test('a heavy lab runs alone: it waits for the files already running beside it
   t.teardown(() => other.kill('SIGKILL'));
   mkdirSync(lightDir(lock), { recursive: true });
   writeFileSync(join(lightDir(lock), String(other.pid)), '');
-  const lines: string[] = [];
-  let got = false;
-  const mine = heavyTurn('mine', (l) => lines.push(l), lock).then((release) => {
-    got = true;
-    return release;
-  });
+  const { lines, got, turn: mine } = ask(lock);
   await new Promise((r) => setTimeout(r, 1000));
-  t.notOk(got, 'no turn while another file runs');
+  t.notOk(got(), 'no turn while another file runs');
   t.match(lines.join('\n'), new RegExp(`mine: waiting for the test files running beside it to end \\(processes ${other.pid}\\)`), 'the wait is said');
   other.kill('SIGKILL');
   const release = await mine;
-  t.ok(got, 'the turn comes once that file has ended');
+  t.ok(got(), 'the turn comes once that file has ended');
   release();
 });
