@@ -156,6 +156,7 @@ async function main(): Promise<number> {
         }
         figures.push(f);
         say(`${f.scenario}: back after ${f.recoveryMs ?? '—'} ms, gap ${f.gapMs ?? '—'} ms; ${f.missed.length === 0 ? 'targets met' : `MISSED ${f.missed.join('; ')}`}`);
+        if (f.missed.length > 0) say(`${f.scenario}: ${JSON.stringify(f.detail)}`);
       }
     }
     await lab.stopProber();

@@ -98,6 +98,18 @@ export class Lab {
     return null;
   }
 
+  /**
+   * The router's changes of the route to the well-known address since `after`, as `ip monitor` wrote
+   * them (time-stamped), those of the per-POP pinning tables only when `tables`.
+   */
+  routeLines(after: number, tables: boolean): string[] {
+    const wk = this.config.wellKnown.address;
+    return this.run.linesSince('router.routes').filter((line) => {
+      const m = /^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})\d*\] (?:Deleted )?(\S+)/.exec(line);
+      return m !== null && Date.parse(m[1]!) >= after && (m[2] === wk || m[2] === `${wk}/32`) && line.includes(' table ') === tables;
+    });
+  }
+
   /** Which POP the router sends the well-known address to now, by its next hop. */
   carrierPop(): string | undefined {
     const hop = routerNextHop(this.config, this.layout.routerNs);

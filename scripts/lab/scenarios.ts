@@ -251,6 +251,16 @@ export async function failback(lab: Lab, round: number, t: Traffic): Promise<Fig
   const otherConnectors = new Set(lab.config.connectors.filter((c) => c.pop === other).map((c) => c.name));
   detail.callsKeptOnOldPop = done.calls.filter((c) => c.completed && c.invitedAt < from && otherConnectors.has(names.get(c.connector ?? '') ?? '')).length;
   checks.push([`0 calls lost at POP ${back}`, res.lostOnSurvivors === 0]);
+  if (res.lost > 0) {
+    // What a lost call went through, relative to the route move, and what the router's per-POP
+    // tables did meanwhile: a pinned flow follows its POP's table, and only a gap there moves it.
+    detail.lostCalls = done.calls
+      .filter((c) => !c.completed)
+      .slice(0, 15)
+      .map((c) => `${names.get(c.connector ?? '') ?? 'no connector'}: INVITE at ${c.invitedAt - from} ms → ${c.inviteStatus || 'none'}, BYE → ${c.byeStatus || 'none'}`)
+      .join('; ');
+    detail.pinTableChanges = lab.routeLines(startAt, true).slice(0, 20).join(' | ');
+  }
   if (lab.pin) {
     // Flows are pinned at the router: the move takes new calls only.
     checks.push([`no call in progress at POP ${other} cut (flows pinned)`, res.lostOnFailed === 0]);
