@@ -361,8 +361,10 @@ async function main(): Promise<void> {
   let host = new HostServices(config, connector, log, store);
   await Promise.all([workers, host.start()]);
   if (ids) {
-    // What root created and a process started later must write: the profile store, a log file.
-    handOver([config.profiles.path, ...(process.env.VCP_LOG_FILE ? [process.env.VCP_LOG_FILE] : [])], ids);
+    // What root created and a process started later must write or read: the profile store, a log
+    // file, the admin token that the host services read again when a reload restarts them.
+    const tokenFile = config.admin.token ? [] : [config.admin.tokenFile];
+    handOver([config.profiles.path, ...tokenFile, ...(process.env.VCP_LOG_FILE ? [process.env.VCP_LOG_FILE] : [])], ids);
     // The supervisor's own later opens of the store (host services after a reload) go through the handle too.
     process.env.VCP_PROFILES_FD = String(sup.profilesDir);
     dropPrivileges(config.runAs, log);
@@ -385,10 +387,12 @@ async function main(): Promise<void> {
   let reloading: Promise<void> = Promise.resolve();
   const reload = async (): Promise<void> => {
     void notifier.reloading('reloading the configuration');
+    let workersTookIt = false;
     try {
       const read = readConfig(file);
       const next = withTokenKeys(read.config, log, { raw: rawTokens, keyed: current });
       const plan = await sup.reload(next, read.text);
+      workersTookIt = plan.changed.length > 0;
       if (plan.changed.length > 0) {
         const c = next.connectors.find((x) => x.name === connector.name)!;
         await host.stop();
@@ -402,8 +406,15 @@ async function main(): Promise<void> {
       status.write(true, message);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      log.error({ config: file, err: message, code: (err as { code?: string }).code }, 'configuration refused: nothing changed');
-      status.write(false, message);
+      if (workersTookIt) {
+        // The workers already run on the new file (or are being replaced): saying "nothing changed"
+        // would be false; what failed is the supervisor's own services.
+        log.error({ config: file, err: message, code: (err as { code?: string }).code }, 'configuration applied to the workers, but the host services (admin API, web, DNS, probes, replication) did not start again on it');
+        status.write(false, `applied to the workers; the host services did not start again: ${message}`);
+      } else {
+        log.error({ config: file, err: message, code: (err as { code?: string }).code }, 'configuration refused: nothing changed');
+        status.write(false, message);
+      }
     }
     void notifier.ready(`serving: connector ${connector.name}, ${current.connectors.find((x) => x.name === connector.name)?.endpoints.length ?? 0} workers`);
   };

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { dist, httpGet, requireTool, runSipp, sippPath, start, startSippUas, tempDir, waitFor, within, writeFile } from '../helpers/procs.js';
@@ -74,10 +74,15 @@ limits: { exempt: [${UAC}/32] }
   // A reload after the drop keeps the token keys read while root (the key file stays root's): the
   // workers still sign and verify. The config itself must be readable by runAs, as /etc/vcproxy is:
   // the test's private folders are opened for that.
+  // The file changes (a limit, applied at once), so the host services start again on it and read the
+  // admin token file again, which root created before the drop.
   for (let d = dirname(stack.file); d !== tmpdir() && d !== '/'; d = dirname(d)) chmodSync(d, 0o711);
+  writeFileSync(stack.file, readFileSync(stack.file, 'utf8').replace(`exempt: [${UAC}/32]`, `exempt: [${UAC}/32, 192.0.2.0/24]`));
   process.kill(supervisor, 'SIGHUP');
-  await waitFor('the reload accepted', () => /configuration reloaded/.test(stack.connectors.get('c')!.output()), 30_000);
-  t.notMatch(stack.connectors.get('c')!.output(), /configuration refused|VCP_ERR_TOKEN_KEY/, 'no token key error on the reload');
+  await waitFor('the reload done', () => /configuration (reloaded|refused|applied to the workers)/.test(stack.connectors.get('c')!.output()), 30_000);
+  t.match(stack.connectors.get('c')!.output(), /configuration reloaded: changed: limits/, 'the changed file is taken');
+  t.notMatch(stack.connectors.get('c')!.output(), /configuration refused|configuration applied to the workers, but|VCP_ERR_TOKEN_KEY|VCP_ERR_ADMIN_TOKEN/, 'no token key or admin token error on the reload');
+  t.equal((await httpGet(`http://${CONN}:9300/health`)).status, 200, 'the admin API serves again after the reload');
   await waitFor('it learned from them (the store is writable)', async () => metric(await stack.workerMetrics('c/0'), 'vcp_decision_outcomes_total') >= 20 && metric(await stack.workerMetrics('c/0'), 'vcp_profile_write_errors_total') === 0, 20_000);
 });
 
