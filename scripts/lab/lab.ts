@@ -5,10 +5,10 @@ import { parseDocument } from 'yaml';
 import { loadConfigFile } from '../../shared/config/load.js';
 import type { Config } from '../../shared/config/types.js';
 import { Birdc } from '../failover/birdc.js';
-import { dist, inNs, type RunDir, sh, waitUntil } from './exec.js';
+import { alive, dist, inNs, type RunDir, sh, waitUntil } from './exec.js';
 import { LAB, labLayout, type LabLayout, type PopLayout } from './layout.js';
 import { hostLinksUp } from './netns.js';
-import { birdSocket, popNetworkUp, popStart, type PopHost, type PopStartup, stateDir, vrrpStates } from './pop.js';
+import { birdSocket, holders, popNetworkUp, popStart, type PopHost, type PopStartup, stateDir, vrrpStates } from './pop.js';
 import type { ProbeResult } from './prober.js';
 import { routerNextHop, routerStart } from './router.js';
 
@@ -166,9 +166,16 @@ export class Lab {
     return waitUntil('the lab to settle (primary carries, every announcement in, a master and a backup per pair)', async () => {
       if (this.carrierPop() !== this.policy.primary) return false;
       if ((await bird.routes(`${this.config.wellKnown.address}/32`)).length !== want) return false;
+      // One member holds the address (the master) and the other's keepalived runs and is not in
+      // FAULT: a backup. Who is master is read from the address, not from the notify lines (pop.ts).
+      const keepalivedAlive = (node: string): boolean => {
+        const pid = this.run.spawned(`${node}.keepalived`)?.pid ?? 0;
+        return pid > 0 && alive(pid);
+      };
       return this.layout.pops.every((pl) => {
-        const states = pl.members.map((m) => vrrpStates(this.host(pl.pop), m).at(-1)?.state);
-        return states.includes('MASTER') && states.includes('BACKUP');
+        const h = this.host(pl.pop);
+        const held = holders(h);
+        return held.length === 1 && pl.members.every((m) => m === held[0] || ((vrrpStates(h, m).at(-1)?.state ?? 'FAULT') !== 'FAULT' && keepalivedAlive(m.node)));
       });
     }, timeoutMs, 50);
   }

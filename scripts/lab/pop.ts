@@ -146,8 +146,9 @@ export function vrrpStates(h: PopHost, m: MemberLayout): Array<{ state: string; 
       // partial line
     }
   }
-  // keepalived runs a notify script per transition, each its own process: the line of an earlier
-  // transition can land after the next one's (BACKUP written after MASTER). Their own clock orders them.
+  // keepalived runs a notify script per transition, each its own process: of two transitions a few
+  // ms apart, either line can come first and carry the earlier stamp. Only transitions far enough
+  // apart are in order here; who is master now is what `holder` sees.
   return out.sort((a, b) => a.ms - b.ms);
 }
 
@@ -164,8 +165,13 @@ export async function keepalivedReady(h: PopHost, m: MemberLayout, timeoutMs: nu
 
 /** The member currently holding the well-known address (the VRRP master), if any. */
 export function holder(h: PopHost): MemberLayout | undefined {
+  return holders(h)[0];
+}
+
+/** Every member holding the well-known address: one when the pair has settled. */
+export function holders(h: PopHost): MemberLayout[] {
   const wk = h.config.wellKnown.address;
-  return h.pl.members.find((m) => sh('ip', ['-o', 'addr', 'show', 'dev', m.iface], { ns: m.ns, allowFail: true }).out.includes(` ${wk}/32 `));
+  return h.pl.members.filter((m) => sh('ip', ['-o', 'addr', 'show', 'dev', m.iface], { ns: m.ns, allowFail: true }).out.includes(` ${wk}/32 `));
 }
 
 /**
@@ -218,10 +224,13 @@ export async function popStart(h: PopHost, timeoutMs = 60_000): Promise<PopStart
     bgpEstablished(h, timeoutMs),
     readyAfter(h, watch, (e) => e.event === 'announce' && e.announce !== 'none', timeoutMs),
   ]);
-  await waitUntil(`a VRRP master in POP ${pl.pop}`, () => pl.members.some((m) => vrrpStates(h, m).at(-1)?.state === 'MASTER'), timeoutMs, 25).catch((err: Error) => {
+  // The master is the member that holds the address: keepalived adds it on becoming master and
+  // removes it on leaving. The notify lines cannot tell: keepalived runs one script per transition,
+  // and two scripts started a few ms apart write (and stamp) their lines in either order.
+  await waitUntil(`a VRRP master in POP ${pl.pop} (a member holding ${h.config.wellKnown.address})`, () => holder(h) !== undefined, timeoutMs, 25).catch((err: Error) => {
     // The transitions each member went through say why none is master (FAULT: its track script failed).
     const seen = pl.members.map((m) => `${m.node}: ${vrrpStates(h, m).map((x) => `${x.state} at +${x.ms - t0} ms`).join(', ') || 'no transition'}`);
-    throw new Error(`${err.message} (VRRP transitions since the start: ${seen.join('; ')})`);
+    throw new Error(`${err.message} (VRRP transitions reported since the start, in the notify scripts' own order: ${seen.join('; ')})`);
   });
   return {
     pop: pl.pop,
