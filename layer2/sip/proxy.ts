@@ -16,7 +16,7 @@ import { newTag, statelessBranch } from './ids.js';
 import { findHeader, type SipRequest, type SipResponse } from './message.js';
 import { parseSipMessage, SipMessageError } from './parser.js';
 import { leadingOurs, nextHop, recordRoute, viaIsOurs, type Hop, type Local } from './routing.js';
-import { timerPolicy } from './timers.js';
+import { timerPolicy, tryingAfter } from './timers.js';
 import { serverKey, TransactionTable, TxState, type ServerTxn } from './transaction.js';
 import type { Flow, Peer, SipTransport } from './transport.js';
 import { trySipUri, unescapeUri, uriHost, uriUser } from './uri.js';
@@ -133,6 +133,7 @@ export class SipProxy {
       // died, the client's retransmission arrives through its peer, and the old way leads nowhere.
       existing.flow = flow;
       if (existing.last) existing.flow.send(existing.last);
+      else this.#tx.tryingNow(existing);
       return;
     }
     const refusal = requestRefusal(req);
@@ -163,7 +164,7 @@ export class SipProxy {
       return this.#stateless(req, flow, 503, REASONS[503]!, [`Retry-After: ${full === 'global' ? 5 : 2}`]);
     }
     const stx = this.#tx.open(key, req, flow);
-    if (req.method === 'INVITE') this.#tx.respond(stx, 100, REASONS[100]!);
+    if (req.method === 'INVITE') this.#tx.tryingAfter(stx, tryingAfter(timerPolicy(this.#o.sip.t1Ms)));
     if (hop) return this.#inDialog(stx, hop);
     stx.dropRoutes = ours;
     this.#initial(stx);

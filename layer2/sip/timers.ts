@@ -10,7 +10,8 @@ import type { Transport } from './transport.js';
  *                               acknowledged again), 0 over TCP; Timer M (RFC 6026): 2xx, 64·T1
  *   client non-INVITE  Timer E: retransmit after T1, 2·T1 … capped at T2 while Trying, every T2 once
  *                      Proceeding; Timer F: the deadline; Timer K: T4 over UDP, 0 over TCP
- *   server INVITE      Timer G: a 3xx–6xx final is sent again after T1, 2·T1 … capped at T2 (UDP)
+ *   server INVITE      100 Trying: sent when no other response went out within 200 ms (or T1/2)
+ *                      Timer G: a 3xx–6xx final is sent again after T1, 2·T1 … capped at T2 (UDP)
  *                      until the ACK; Timer H: 64·T1 without an ACK; Timer I: T4 (UDP) after it;
  *                      Timer L (RFC 6026): a 2xx sent, 64·T1 to absorb the INVITE's retransmissions
  *   server non-INVITE  Timer J: 64·T1 over UDP, 0 over TCP
@@ -22,6 +23,12 @@ export interface TimerPolicy {
 }
 
 export const timerPolicy = (t1: number): TimerPolicy => ({ t1, t2: 4000, t4: 5000 });
+
+/**
+ * When an INVITE's 100 Trying is due (RFC 3261 17.2.1: unless the TU answers within 200 ms), and
+ * always before the client's own Timer A (T1) would send the INVITE again.
+ */
+export const tryingAfter = (p: TimerPolicy): number => Math.min(200, Math.floor(p.t1 / 2));
 
 /** Timer C: how long an INVITE that had a provisional response waits for its final one. */
 export const TIMER_C_MS = 180_000;

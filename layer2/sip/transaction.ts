@@ -49,6 +49,8 @@ export interface ServerTxn {
   dropRoutes: number;
   /** Timer G (UDP, INVITE 3xx-6xx): the final response sent again until the ACK. */
   retransmit: NodeJS.Timeout | undefined;
+  /** An INVITE's 100 Trying, due unless another response goes first (`TransactionTable.tryingAfter`). */
+  trying: NodeJS.Timeout | undefined;
 }
 
 /** The bounds, read when a request comes (a reload changes them in place). */
@@ -93,7 +95,10 @@ export class TransactionTable {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     for (const c of this.clients.values()) c.stop();
-    for (const s of this.servers.values()) if (s.retransmit) clearTimeout(s.retransmit);
+    for (const s of this.servers.values()) {
+      if (s.retransmit) clearTimeout(s.retransmit);
+      if (s.trying) clearTimeout(s.trying);
+    }
   }
 
   get size(): number {
@@ -128,7 +133,7 @@ export class TransactionTable {
   open(key: string, req: SipRequest, flow: Flow): ServerTxn {
     const stx: ServerTxn = {
       key, method: req.method, req, flow, source: flow.remoteAddress, state: TxState.Proceeding, last: undefined, expires: Number.MAX_SAFE_INTEGER,
-      startedAt: Date.now(), cancelled: false, client: undefined, call: undefined, technique: 'proxy', dropRoutes: 0, retransmit: undefined,
+      startedAt: Date.now(), cancelled: false, client: undefined, call: undefined, technique: 'proxy', dropRoutes: 0, retransmit: undefined, trying: undefined,
     };
     this.servers.set(key, stx);
     this.#pending.set(stx.source, (this.#pending.get(stx.source) ?? 0) + 1);
@@ -140,8 +145,35 @@ export class TransactionTable {
     this.send(stx, buildResponse(stx.req, status, reason, { ...(status > 100 ? { toTag: newTag() } : {}), ...opts }), status);
   }
 
+  /**
+   * An INVITE's 100 Trying, sent only when no other response went out within `ms` (RFC 3261 section
+   * 17.2.1: the 100 is due when the TU will not answer within 200 ms). A server that answers at once
+   * answers alone; and a client that has no provisional yet sends its INVITE again after T1, the way
+   * that works: when the layer-1 member that relayed the request dies before it relays the answer,
+   * the retransmission comes through its peer and takes the answer with it. After a 100 the client
+   * sends nothing more, and an answer lost on the dead member would be lost for good.
+   */
+  tryingAfter(stx: ServerTxn, ms: number): void {
+    stx.trying = setTimeout(() => {
+      stx.trying = undefined;
+      if (stx.state === TxState.Proceeding && stx.last === undefined) this.respond(stx, 100, 'Trying');
+    }, ms);
+  }
+
+  /** The INVITE came again before any response: its 100 Trying goes now. */
+  tryingNow(stx: ServerTxn): void {
+    if (!stx.trying) return;
+    clearTimeout(stx.trying);
+    stx.trying = undefined;
+    if (stx.state === TxState.Proceeding && stx.last === undefined) this.respond(stx, 100, 'Trying');
+  }
+
   /** Send a response on the server transaction and move it on. */
   send(stx: ServerTxn, bytes: Buffer, status: number): void {
+    if (stx.trying) {
+      clearTimeout(stx.trying);
+      stx.trying = undefined;
+    }
     stx.last = bytes;
     stx.flow.send(bytes);
     if (status < 200) return;
@@ -187,6 +219,7 @@ export class TransactionTable {
     for (const [k, s] of this.servers) {
       if (s.expires > now) continue;
       if (s.retransmit) clearTimeout(s.retransmit);
+      if (s.trying) clearTimeout(s.trying);
       if (s.state < TxState.Completed) this.#answered(s);
       this.servers.delete(k);
     }

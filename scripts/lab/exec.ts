@@ -12,9 +12,39 @@ export const ROOT = ((): string => {
 export const dist = (p: string): string => join(ROOT, 'dist', p);
 export const repo = (p: string): string => join(ROOT, p);
 
-/** A command inside a network namespace, or on the host itself when `ns` is undefined. */
+/**
+ * A command inside a network namespace, or on the host itself when `ns` is undefined; without a test
+ * runner's hooks (`withoutTestHooks`).
+ */
 export function inNs(ns: string | undefined, cmd: string, args: readonly string[]): [string, string[]] {
-  return ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, [...args]];
+  const [c, a] = withoutTestHooks(cmd, args);
+  return ns ? ['ip', ['netns', 'exec', ns, c, ...a]] : [c, a];
+}
+
+const TEST_HOOK = /@tapjs[\\/]/;
+
+/**
+ * The command with the test runner's hooks taken out of NODE_OPTIONS. Under tap every Node.js process
+ * inherits `--import=@tapjs/processinfo` (coverage and process tracking; tap re-adds it to the
+ * environment of every spawn, so it is removed by `env` in front of the command): it more than
+ * doubles the CPU a connector worker needs to load its modules (about 340 → 920 ms) and slows all it
+ * does after. The lab measures the product's start-up and failover times, so its processes run as
+ * they run in production. Other NODE_OPTIONS stay; without the hooks the command is unchanged.
+ */
+export function withoutTestHooks(cmd: string, args: readonly string[], nodeOptions = process.env.NODE_OPTIONS): [string, string[]] {
+  if (!nodeOptions || !TEST_HOOK.test(nodeOptions)) return [cmd, [...args]];
+  const words = nodeOptions.match(/"[^"]*"|\S+/g) ?? [];
+  const kept: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (TEST_HOOK.test(w)) continue;
+    if (/^"?--(import|require|loader|experimental-loader)"?$/.test(w) && TEST_HOOK.test(words[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    kept.push(w);
+  }
+  return ['env', [...(kept.length ? [`NODE_OPTIONS=${kept.join(' ')}`] : ['-u', 'NODE_OPTIONS']), cmd, ...args]];
 }
 
 export class LabError extends Error {}

@@ -72,7 +72,7 @@ t.test('INVITE is proxied with Via, Record-Route and Max-Forwards; retransmissio
   await new Promise((r) => setTimeout(r, 100));
   // One transaction towards the backend (our own UDP retransmissions of it share its branch).
   t.equal(new Set(backend.received.filter(isRequest('INVITE')).map((m) => m.vias[0]!.branch)).size, 1, 'the retransmitted INVITE was absorbed');
-  t.ok(caller.received.some(isStatus(100)), '100 Trying was sent at once');
+  t.ok(caller.received.filter(isStatus(100)).length <= 1, 'at most one 100 Trying (for the retransmission, when it came before the answer)');
 
   // In-dialog BYE from the caller along the route set, and one from the backend towards the caller.
   const routes = [...rr].reverse().map((r) => `Route: ${r}`);
@@ -138,6 +138,34 @@ t.test('a retransmission that comes another way (the layer-1 member that relayed
   await second.wait(isStatus(200, 'INVITE'));
   t.pass('and so is the final response');
   t.notOk(first.received.some(isStatus(200)), 'nothing more goes the old way');
+});
+
+t.test('100 Trying only when the answer is late; an answer lost the old way goes with the retransmission that comes another way', async (t) => {
+  const backend = await peer(t, '127.0.3.11', 5060);
+  backend.onRequest = (req, reply) => {
+    if (req.method === 'INVITE' && req.callId !== 'held') reply(answer(req, 200, 'OK', ['Contact: <sip:mcu@127.0.3.11:5060>']));
+  };
+  await worker(t, '  - { name: b, pop: t, address: 127.0.3.11, sipPort: 5060 }');
+  const caller = await peer(t, '127.0.3.103');
+  caller.send(request('INVITE', caller, CONN, { callId: 'prompt' }), CONN.port, CONN.address);
+  await caller.wait(isStatus(200, 'INVITE'));
+  t.notOk(caller.received.some(isStatus(100)), 'a server that answers at once answers alone');
+
+  caller.send(request('INVITE', caller, CONN, { callId: 'held' }), CONN.port, CONN.address);
+  await caller.wait((m) => m.callId === 'held' && (m as SipResponse).status === 100, undefined, '100 Trying for the held INVITE');
+  t.pass('an INVITE the server keeps waiting gets its 100 Trying (T1/2 here: 50 ms)');
+
+  // The layer-1 member that relayed the INVITE died with the 200 in it: the client, with no
+  // provisional, sends the INVITE again through the member's peer, and gets the 200 that way.
+  const dead = await peer(t, '127.0.3.104');
+  const peerOfDead = await peer(t, '127.0.3.105');
+  const invite = request('INVITE', dead, CONN, { callId: 'lost-answer' });
+  dead.send(invite, CONN.port, CONN.address);
+  await dead.wait(isStatus(200, 'INVITE'));
+  t.notOk(dead.received.some(isStatus(100)), 'no 100 went the old way before the answer');
+  peerOfDead.send(invite, CONN.port, CONN.address);
+  await peerOfDead.wait(isStatus(200, 'INVITE'), undefined, 'the 200 through the other way');
+  t.pass('the retransmission through the other way takes the answer with it');
 });
 
 t.test('a BYE along the dialog waits for a slow backend: its 200 arrives after backendTimeoutMs, never a 408 (RFC 4320)', async (t) => {

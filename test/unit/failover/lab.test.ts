@@ -2,6 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../../../shared/config/load.js';
 import { connectorNames, connectorsFromLogs, failedBetween, losses, outage, proberStall } from '../../../scripts/lab/figures.js';
+import { withoutTestHooks } from '../../../scripts/lab/exec.js';
 import { labLayout } from '../../../scripts/lab/layout.js';
 import type { ProbeResult } from '../../../scripts/lab/prober.js';
 import { parseSippMessages } from '../../../scripts/lab/sipp.js';
@@ -69,4 +70,20 @@ t.test('lab layout from the topology', async (t) => {
   t.same(a.servers.addresses, ['10.99.11.21', '10.99.11.22', '10.99.11.31']);
   t.same(a.backends, [{ name: 'mcu-a', address: '10.99.11.31', port: 5090 }]);
   t.equal(labLayout(config, 'vcpd', false).pops[1]!.edgeNs, undefined, 'in the VM lab the POP edge is the VM itself');
+});
+
+t.test('lab processes run without the test runner\'s hooks, other NODE_OPTIONS kept', async (t) => {
+  const hook = '"--import=file:///x/node_modules/@tapjs/processinfo/dist/esm/import.mjs"';
+  const saved = process.env.NODE_OPTIONS;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  });
+  process.env.NODE_OPTIONS = hook;
+  t.same(withoutTestHooks('node', ['a.js']), ['env', ['-u', 'NODE_OPTIONS', 'node', 'a.js']], 'reads NODE_OPTIONS of this process by default');
+  t.same(withoutTestHooks('node', ['a.js'], ''), ['node', ['a.js']], 'no NODE_OPTIONS: the command as it is');
+  t.same(withoutTestHooks('node', ['a.js'], '--max-old-space-size=512'), ['node', ['a.js']], 'options of the user alone: the command as it is');
+  t.same(withoutTestHooks('node', ['a.js'], hook), ['env', ['-u', 'NODE_OPTIONS', 'node', 'a.js']], 'only the hook: NODE_OPTIONS unset');
+  t.same(withoutTestHooks('keepalived', ['-n'], `--max-old-space-size=512 ${hook} --enable-source-maps`), ['env', ['NODE_OPTIONS=--max-old-space-size=512 --enable-source-maps', 'keepalived', '-n']], 'the hook out, the rest kept');
+  t.same(withoutTestHooks('node', [], '--import /x/node_modules/@tapjs/processinfo/dist/esm/import.mjs --trace-warnings'), ['env', ['NODE_OPTIONS=--trace-warnings', 'node']], 'the hook given as two words');
 });
