@@ -163,6 +163,42 @@ ${this.o.extra ?? ''}
     return true;
   }
 
+  /**
+   * What the stream and each side hold, for a failure message: the stream's messages and sequence
+   * range, each consumer's delivered and acknowledged positions, and each running connector's
+   * replication counters (received by result, rejected, published, apply errors). Tells a message
+   * that never reached the stream from one delivered and acknowledged without being applied.
+   */
+  async diagnose(): Promise<string> {
+    const out: string[] = [];
+    try {
+      this.#nats ??= await connect({ servers: [...this.o.nats.ca, ...this.o.nats.cb] });
+      const jsm = await jetstreamManager(this.#nats);
+      const si = await jsm.streams.info(this.o.stream);
+      out.push(`stream ${this.o.stream}: ${si.state.messages} messages, seq ${si.state.first_seq}..${si.state.last_seq}, leader ${si.cluster?.leader ?? '?'}, replicas ${(si.cluster?.replicas ?? []).map((r) => `${r.name}${r.current ? '' : ' (behind)'}`).join(' ')}`);
+      for (const h of ['ca', 'cb'] as const) {
+        const ci = await jsm.consumers.info(this.o.stream, h).catch((e: Error) => e);
+        if (ci instanceof Error) {
+          out.push(`consumer ${h}: ${ci.message}`);
+          continue;
+        }
+        out.push(`consumer ${h}: delivered stream seq ${ci.delivered.stream_seq}, ack floor ${ci.ack_floor.stream_seq}, pending ${ci.num_pending}, ack pending ${ci.num_ack_pending}, redelivered ${ci.num_redelivered}, waiting pulls ${ci.num_waiting}, leader ${ci.cluster?.leader ?? '?'}`);
+      }
+    } catch (err) {
+      out.push(`stream: ${(err as Error).message}`);
+    }
+    for (const h of ['ca', 'cb'] as const) {
+      if (!this.#procs.has(h)) continue;
+      try {
+        const lines = (await this.metrics(h)).split('\n').filter((l) => /^vcp_replication_(received|rejected|published|publish_errors|apply_errors)_total/.test(l));
+        out.push(`${h} metrics: ${lines.join(', ')}`);
+      } catch (err) {
+        out.push(`${h} metrics: ${(err as Error).message}`);
+      }
+    }
+    return out.join('\n');
+  }
+
   async close(): Promise<void> {
     await this.#nats?.close().catch(() => undefined);
     this.#nats = undefined;

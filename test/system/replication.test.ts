@@ -262,7 +262,7 @@ t.test('kill -9 of a replicator, on the publishing and on the applying side: not
   await hosts.start('cb');
   t.equal(await wa.done, 0, 'POP a\'s writer finished');
   t.equal(await wb.done, 0, 'POP b\'s writer finished');
-  await waitFor('the counters on both POPs equal', () => converged(hosts, runs)).catch((e: Error) => t.fail(`${e.message}: ${describe(hosts, true)}`));
+  await waitFor('the counters on both POPs equal', () => converged(hosts, runs)).catch(async (e: Error) => t.fail(`${e.message}: ${describe(hosts, true)}\n${await hosts.diagnose()}`));
   await waitFor('both consumers settled', () => hosts.settled());
   t.ok(await converged(hosts, runs), `exact once nothing can be delivered again: ${describe(hosts)}`);
   t.equal(hosts.store('cb').appliedUpTo('ca/w'), 1500);
