@@ -16,7 +16,7 @@ import { newTag, statelessBranch } from './ids.js';
 import { findHeader, type SipRequest, type SipResponse } from './message.js';
 import { parseSipMessage, SipMessageError } from './parser.js';
 import { leadingOurs, nextHop, recordRoute, viaIsOurs, type Hop, type Local } from './routing.js';
-import { timerPolicy, tryingAfter } from './timers.js';
+import { timerPolicy } from './timers.js';
 import { serverKey, TransactionTable, TxState, type ServerTxn } from './transaction.js';
 import type { Flow, Peer, SipTransport } from './transport.js';
 import { trySipUri, unescapeUri, uriHost, uriUser } from './uri.js';
@@ -164,7 +164,7 @@ export class SipProxy {
       return this.#stateless(req, flow, 503, REASONS[503]!, [`Retry-After: ${full === 'global' ? 5 : 2}`]);
     }
     const stx = this.#tx.open(key, req, flow);
-    if (req.method === 'INVITE') this.#tx.tryingAfter(stx, tryingAfter(timerPolicy(this.#o.sip.t1Ms)));
+    if (req.method === 'INVITE') this.#tx.tryingLater(stx);
     if (hop) return this.#inDialog(stx, hop);
     stx.dropRoutes = ours;
     this.#initial(stx);

@@ -3,7 +3,7 @@ import { buildResponse, type ResponseOptions } from './builder.js';
 import type { ClientTransaction } from './client-transaction.js';
 import { newTag } from './ids.js';
 import type { SipRequest } from './message.js';
-import { ackedLinger, serverLinger, serverRetransmit, type TimerPolicy } from './timers.js';
+import { ackedLinger, serverLinger, serverRetransmit, tryingAfter, type TimerPolicy } from './timers.js';
 import type { Flow } from './transport.js';
 
 /**
@@ -49,7 +49,7 @@ export interface ServerTxn {
   dropRoutes: number;
   /** Timer G (UDP, INVITE 3xx-6xx): the final response sent again until the ACK. */
   retransmit: NodeJS.Timeout | undefined;
-  /** An INVITE's 100 Trying, due unless another response goes first (`TransactionTable.tryingAfter`). */
+  /** An INVITE's 100 Trying, due unless another response goes first (`TransactionTable.tryingLater`). */
   trying: NodeJS.Timeout | undefined;
 }
 
@@ -146,23 +146,23 @@ export class TransactionTable {
   }
 
   /**
-   * An INVITE's 100 Trying, sent only when no other response went out within `ms` (RFC 3261 section
-   * 17.2.1: the 100 is due when the TU will not answer within 200 ms). A server that answers at once
-   * answers alone; and a client that has no provisional yet sends its INVITE again after T1, the way
-   * that works: when the layer-1 member that relayed the request dies before it relays the answer,
+   * An INVITE's 100 Trying, sent only when no other response went out within `tryingAfter` (RFC 3261
+   * section 17.2.1: the 100 is due when the TU will not answer within 200 ms). A server that answers at
+   * once answers alone; and a client that has no provisional yet sends its INVITE again after T1, the
+   * way that works: when the layer-1 member that relayed the request dies before it relays the answer,
    * the retransmission comes through its peer and takes the answer with it. After a 100 the client
    * sends nothing more, and an answer lost on the dead member would be lost for good.
    */
-  tryingAfter(stx: ServerTxn, ms: number): void {
-    stx.trying = setTimeout(() => {
-      stx.trying = undefined;
-      if (stx.state === TxState.Proceeding && stx.last === undefined) this.respond(stx, 100, 'Trying');
-    }, ms);
+  tryingLater(stx: ServerTxn): void {
+    stx.trying = setTimeout(() => this.#trying(stx), tryingAfter(this.#policy()));
   }
 
   /** The INVITE came again before any response: its 100 Trying goes now. */
   tryingNow(stx: ServerTxn): void {
-    if (!stx.trying) return;
+    if (stx.trying) this.#trying(stx);
+  }
+
+  #trying(stx: ServerTxn): void {
     clearTimeout(stx.trying);
     stx.trying = undefined;
     if (stx.state === TxState.Proceeding && stx.last === undefined) this.respond(stx, 100, 'Trying');
