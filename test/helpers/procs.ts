@@ -22,6 +22,14 @@ export const SLOWNESS = ((): number => {
 export const within = (ms: number): number => Math.round(ms * SLOWNESS);
 
 /**
+ * How long a sipp call waits for each message before it counts as failed (`-recv_timeout`): Timer B
+ * (64·T1, 32 s), what a phone gives an INVITE before it gives up. On a loaded machine sipp itself
+ * stalls for seconds (its watchdog says so), and a call can time out in sipp before sipp reads the
+ * answer that arrived during the stall: with a shorter bound such a call counted as lost.
+ */
+export const SIPP_RECV_TIMEOUT_MS = 32_000;
+
+/**
  * The one deadline of a test file: waits that name no bound of their own end at it. Ten minutes on a
  * quiet machine (`VCP_TEST_FILE_DEADLINE_S` changes it), scaled; the runner's own timeout sits above it
  * (scripts/test), so that a wait that never ends fails with the name of what it waited for.
@@ -169,12 +177,13 @@ export interface SippResult {
 /**
  * Run sipp to completion in its own directory; the counts come from its statistics file
  * (`-trace_stat`), the last line of which holds the totals. Every call ends as successful or failed:
- * a call that waits more than `-recv_timeout` (default 10 s) for a message fails, as a phone gives up
- * on a call whose proxy died after 100 Trying (sipp has no other timer once a provisional came).
+ * a call that waits more than `-recv_timeout` (`SIPP_RECV_TIMEOUT_MS` unless given) for a message
+ * fails, as a phone gives up on a call whose proxy died after 100 Trying (sipp has no other timer
+ * once a provisional came).
  */
 export function runSipp(args: string[], timeoutMs = 120_000): Promise<SippResult> {
   const dir = tempDir('sipp');
-  const recvTimeout = args.includes('-recv_timeout') ? [] : ['-recv_timeout', String(within(10_000))];
+  const recvTimeout = args.includes('-recv_timeout') ? [] : ['-recv_timeout', String(within(SIPP_RECV_TIMEOUT_MS))];
   const p = start(sippPath(), [...args, ...recvTimeout, '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.ceil(within(timeoutMs) / 1000)}s`, '-timeout_error'], { cwd: dir });
   return new Promise((resolve) => {
     p.child.on('exit', (code) => {

@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { dist, tempDir, within } from '../helpers/procs.js';
+import { dist, SIPP_RECV_TIMEOUT_MS, tempDir, within } from '../helpers/procs.js';
 
 /** How a command is started: directly, or wrapped (e.g. nsenter into a container's network). */
 export type Wrap = (cmd: string, args: string[]) => { cmd: string; args: string[] };
@@ -21,12 +21,12 @@ export const sippReport = (r: SippCount): string => `sipp exit code ${r.code}; s
 
 /**
  * sipp to completion, its counts from the statistics file (`-trace_stat`): every call ends as
- * successful or failed (a call that waits more than -recv_timeout for a message fails).
+ * successful or failed (a call that waits more than `SIPP_RECV_TIMEOUT_MS` for a message fails).
  */
 export function sipp(args: string[], wrap: Wrap = direct, timeoutMs = 300_000): Promise<SippCount> {
   const dir = tempDir('sipp');
   const bin = execFileSync('sh', ['-c', 'command -v sipp'], { encoding: 'utf8' }).trim();
-  const full = [...args, '-recv_timeout', String(within(10_000)), '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'];
+  const full = [...args, '-recv_timeout', String(within(SIPP_RECV_TIMEOUT_MS)), '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.floor(timeoutMs / 1000)}s`, '-timeout_error'];
   const w = wrap(bin, full);
   const child = spawn(w.cmd, w.args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
