@@ -187,15 +187,16 @@ export function runSipp(args: string[], timeoutMs = 120_000): Promise<SippResult
   const p = start(sippPath(), [...args, ...recvTimeout, '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.ceil(within(timeoutMs) / 1000)}s`, '-timeout_error'], { cwd: dir });
   return new Promise((resolve) => {
     p.child.on('exit', (code) => {
-      const counts = readStats(join(dir, 'stat.csv'));
-      const output = p.output() + listErrors(dir);
+      const counts = readSippStats(join(dir, 'stat.csv'));
+      const output = p.output() + sippErrors(dir);
       rmSync(dir, { recursive: true, force: true });
       resolve({ code, ...counts, output });
     });
   });
 }
 
-function readStats(file: string): { successful: number; failed: number } {
+/** The totals of a sipp statistics file (`-trace_stat`): its last line; failed -1 when there is none. */
+export function readSippStats(file: string): { successful: number; failed: number } {
   if (!existsSync(file)) return { successful: 0, failed: -1 };
   const lines = readFileSync(file, 'utf8').trim().split('\n');
   const head = lines[0]!.split(';');
@@ -204,7 +205,8 @@ function readStats(file: string): { successful: number; failed: number } {
   return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)') };
 }
 
-function listErrors(dir: string): string {
+/** What sipp's `-trace_err` files in `dir` hold, the first 4,000 characters of each. */
+export function sippErrors(dir: string): string {
   return readdirSync(dir)
     .filter((f) => f.endsWith('_errors.log'))
     .map((f) => readFileSync(join(dir, f), 'utf8').slice(0, 4000))

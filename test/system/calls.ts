@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { dist, SIPP_RECV_TIMEOUT_MS, tempDir, within } from '../helpers/procs.js';
+import { dist, readSippStats, SIPP_RECV_TIMEOUT_MS, sippErrors, tempDir, within } from '../helpers/procs.js';
 
 /** How a command is started: directly, or wrapped (e.g. nsenter into a container's network). */
 export type Wrap = (cmd: string, args: string[]) => { cmd: string; args: string[] };
@@ -38,17 +38,8 @@ export function sipp(args: string[], wrap: Wrap = direct, timeoutMs = 300_000): 
   });
   return new Promise((resolve) => {
     child.on('exit', (code) => {
-      let successful = 0;
-      let failed = -1;
-      const stat = join(dir, 'stat.csv');
-      if (existsSync(stat)) {
-        const lines = readFileSync(stat, 'utf8').trim().split('\n');
-        const head = lines[0]!.split(';');
-        const last = lines[lines.length - 1]!.split(';');
-        successful = Number(last[head.indexOf('SuccessfulCall(C)')]);
-        failed = Number(last[head.indexOf('FailedCall(C)')]);
-      }
-      const errors = readdirSync(dir).filter((f) => f.endsWith('_errors.log')).map((f) => readFileSync(join(dir, f), 'utf8').slice(0, 4000)).join('\n');
+      const { successful, failed } = readSippStats(join(dir, 'stat.csv'));
+      const errors = sippErrors(dir);
       rmSync(dir, { recursive: true, force: true });
       // Printable text only: the output goes into the TAP stream as comments.
       const printable = (x: string): string => x.replace(/[^\t\n\x20-\x7e]/g, '?');
