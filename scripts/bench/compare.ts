@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { perCallMicros, treeCpuSeconds } from './cpu.js';
 import { backend, connLoad, tcpLoad, udpLoad, type Target } from './l4-load.js';
 import { load, sh, sleep, spawnQuiet, stop, waitHttp } from './lab.js';
 import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, WK, UAS } from './sip-lab.js';
@@ -84,14 +85,21 @@ async function sip(dir: string): Promise<Record<string, number>> {
   console.log('  (b) vcproxy layer 1 + layer 2: sipp → well-known address → layer 1 → connector proxied port → UAS');
   console.log('  (c) Kamailio dispatcher, tm + rr (stateful), 4 children');
   console.log('  (d) no proxy: sipp → UAS (the ceiling of the load generator on this machine)');
+  console.log('  CPU per call: of the candidate\'s processes and all their threads (layer 2: supervisor and workers), and of the UAS, over each run');
   const procs: ChildProcess[] = [];
   const best: Record<string, number> = { a: 0, b: 0, c: 0, d: 0 };
+  const cpuAtBest: Record<string, number> = {};
   try {
-    procs.push(sippUas(dir));
+    const uas = sippUas(dir);
+    procs.push(uas);
     const k = spawnQuiet(kam, ['-f', kcfg, '-DD', '-E', '-m', '256', '-M', '32', '-Y', dir, '-P', join(dir, 'k.pid')]);
     procs.push(k);
-    procs.push(spawnQuiet(process.execPath, [...NODE_FLAGS, fileURLToPath(new URL('../../layer2/main.js', import.meta.url)), '--config', cfg]));
-    procs.push(spawnQuiet(process.execPath, [...NODE_FLAGS, fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', cfg]));
+    const l2 = spawnQuiet(process.execPath, [...NODE_FLAGS, fileURLToPath(new URL('../../layer2/main.js', import.meta.url)), '--config', cfg]);
+    procs.push(l2);
+    const l1 = spawnQuiet(process.execPath, [...NODE_FLAGS, fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', cfg]);
+    procs.push(l1);
+    // The process trees whose CPU each candidate's calls cost (sipp's UAC is the same for all).
+    const trees: Record<string, Array<number | undefined>> = { a: [l2.pid], b: [l1.pid, l2.pid], c: [k.pid], d: [] };
     await waitHttp(`http://${CONN}:18080/health`);
     await waitHttp(`http://${WK}:9101/health`);
     await sleep(1000);
@@ -108,9 +116,15 @@ async function sip(dir: string): Promise<Record<string, number>> {
       for (const c of rotate(active, r)) {
         const drops0 = udpRcvbufErrors();
         const l1a = c.key === 'b' ? await layer1Events() : undefined;
+        const cpu0 = { own: treeCpuSeconds(trees[c.key]!), l1: treeCpuSeconds([l1.pid]), uas: treeCpuSeconds([uas.pid]) };
         const res = await sippRun(c.target, rate, DURATION, port++);
-        const pct = (100 * res.failed) / (rate * DURATION);
+        const calls = rate * DURATION;
+        const own = perCallMicros(cpu0.own, treeCpuSeconds(trees[c.key]!), calls);
+        const ofL1 = c.key === 'b' ? perCallMicros(cpu0.l1, treeCpuSeconds([l1.pid]), calls) : 0;
+        const ofUas = perCallMicros(cpu0.uas, treeCpuSeconds([uas.pid]), calls);
+        const pct = (100 * res.failed) / calls;
         const notes: string[] = [];
+        notes.push(c.key === 'd' ? `CPU per call: UAS ${fmt(ofUas)} µs` : `CPU per call: ${fmt(own)} µs${c.key === 'b' ? ` (layer 1 ${fmt(ofL1)}, layer 2 ${fmt(own - ofL1)})` : ''}, UAS ${fmt(ofUas)} µs`);
         const drops = udpRcvbufErrors() - drops0;
         if (drops) notes.push(`${drops} datagrams dropped at full receive buffers`);
         if (l1a) {
@@ -119,8 +133,10 @@ async function sip(dir: string): Promise<Record<string, number>> {
           if (l1b.repicks > l1a.repicks) notes.push(`${l1b.repicks - l1a.repicks} flows moved to another member`);
         }
         console.log(`  (${c.key}) ${c.label.padEnd(18)} ${String(rate).padStart(5)} calls/s → ${res.ok} ok, ${res.failed} failed (${pct.toFixed(2)} %)${notes.length ? `; ${notes.join(', ')}` : ''}`);
-        if (pct <= 0.1) best[c.key] = rate;
-        else active = active.filter((x) => x !== c);
+        if (pct <= 0.1) {
+          best[c.key] = rate;
+          cpuAtBest[c.key] = own;
+        } else active = active.filter((x) => x !== c);
         // Let retransmissions and the transaction tables of the last run drain before the next.
         await sleep(2000);
       }
@@ -130,9 +146,10 @@ async function sip(dir: string): Promise<Record<string, number>> {
     await Promise.all(procs.map((p) => stop(p)));
   }
   console.log('SIP, highest rate with ≤ 0.1 % failed calls:');
-  console.log(`  (a) layer 2 alone      ${String(best.a).padStart(5)} calls/s  ${ratio(best.a, best.c)} Kamailio`);
-  console.log(`  (b) layer 1 + layer 2  ${String(best.b).padStart(5)} calls/s  ${ratio(best.b, best.c)} Kamailio`);
-  console.log(`  (c) Kamailio           ${String(best.c).padStart(5)} calls/s`);
+  const cpuNote = (key: string): string => (cpuAtBest[key] !== undefined ? `, ${fmt(cpuAtBest[key]!)} µs CPU per call there` : '');
+  console.log(`  (a) layer 2 alone      ${String(best.a).padStart(5)} calls/s  ${ratio(best.a, best.c)} Kamailio${cpuNote('a')}`);
+  console.log(`  (b) layer 1 + layer 2  ${String(best.b).padStart(5)} calls/s  ${ratio(best.b, best.c)} Kamailio${cpuNote('b')}`);
+  console.log(`  (c) Kamailio           ${String(best.c).padStart(5)} calls/s${cpuNote('c')}`);
   console.log(`  (d) sipp → UAS         ${String(best.d).padStart(5)} calls/s (no proxy)`);
   return best;
 }

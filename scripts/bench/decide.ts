@@ -21,7 +21,8 @@ import { ProfileStore } from '../../layer2/profiles/store.js';
  *   (a) the profile snapshot read from LMDB + the pure decide(),
  *   (b) the connector's whole decision (network and geo lookup, snapshot, decide, metrics; log to /dev/null),
  * while outcomes keep being written (one event every `--write-every` decisions, as calls end), with the
- * profiles read in a realistic (Zipf) and in a worst-case (uniform) order.
+ * profiles read in a realistic (Zipf) and in a worst-case (uniform) order. After each case, the machine's
+ * floor at that case's median (see machineFloor).
  *   node dist/scripts/bench/decide.js [--profiles 100000] [--decisions 200000] [--write-every 1 (0: no writes)] [--dist zipf,uniform]
  */
 const { values } = parseArgs({ options: { profiles: { type: 'string', default: '100000' }, decisions: { type: 'string', default: '200000' }, 'write-every': { type: 'string', default: '1' }, dist: { type: 'string', default: 'zipf,uniform' } } });
@@ -88,6 +89,8 @@ const engine = new LearningEngine({ config, store, geo: new Geo(config.geo), liv
 const nets = new NetworkIdentifier(config.networks);
 const geo = new Geo(config.geo);
 
+let sink = 0;
+
 function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
@@ -121,6 +124,40 @@ function keys(dist: 'uniform' | 'zipf'): Uint32Array {
   return out;
 }
 
+const line = (name: string, lat: Float64Array): string =>
+  `${name.padEnd(56)} p50 ${percentile(lat, 0.5).toFixed(2).padStart(6)} µs   p99 ${percentile(lat, 0.99).toFixed(2).padStart(6)} µs   p99.9 ${percentile(lat, 0.999).toFixed(2).padStart(7)} µs\n`;
+
+/**
+ * What the machine itself gives at the same median: a loop that allocates nothing and reads no memory,
+ * sized to take `p50` µs, timed like a decision as often. Whatever stops a process for a while
+ * (another process, the hypervisor taking the virtual CPU, an interrupt) lands in its tail as in the
+ * decision's, so its p99 is the floor under the decision's p99 on this machine: a p99 near it is the
+ * machine's, a p99 well above it is the code's.
+ */
+function machineFloor(p50: number): Float64Array {
+  let acc = 0;
+  const spin = (n: number): void => {
+    for (let j = 0; j < n; j++) acc = (acc + Math.imul(j, 2654435761)) | 0;
+  };
+  // Calibrate: iterations per µs, from the median of short trials.
+  const trials: number[] = [];
+  for (let t = 0; t < 201; t++) {
+    const s = process.hrtime.bigint();
+    spin(10_000);
+    trials.push(10_000 / (Number(process.hrtime.bigint() - s) / 1000));
+  }
+  trials.sort((a, b) => a - b);
+  const n = Math.max(1, Math.round(trials[100]! * p50));
+  const lat = new Float64Array(DECISIONS);
+  for (let i = 0; i < DECISIONS; i++) {
+    const s = process.hrtime.bigint();
+    spin(n);
+    lat[i] = Number(process.hrtime.bigint() - s) / 1000;
+  }
+  sink += acc & 1;
+  return lat.sort();
+}
+
 async function run(name: string, dist: 'uniform' | 'zipf', one: (i: number) => void): Promise<void> {
   const ks = keys(dist);
   for (let i = 0; i < 20_000; i++) one(ks[i]!);
@@ -143,12 +180,12 @@ async function run(name: string, dist: 'uniform' | 'zipf', one: (i: number) => v
   }
   await Promise.all(writes);
   lat.sort();
-  process.stdout.write(`${`${name}, ${dist}`.padEnd(56)} p50 ${percentile(lat, 0.5).toFixed(2).padStart(6)} µs   p99 ${percentile(lat, 0.99).toFixed(2).padStart(6)} µs   p99.9 ${percentile(lat, 0.999).toFixed(2).padStart(7)} µs\n`);
+  process.stdout.write(line(`${name}, ${dist}`, lat));
+  process.stdout.write(line('    the machine at that p50 (a busy loop)', machineFloor(percentile(lat, 0.5))));
 }
 
 process.stdout.write(`${DECISIONS} decisions per case, an outcome written every ${WRITE_EVERY}:\n`);
 const topo = engine.topology;
-let sink = 0;
 const caseA = (k: number): void => {
   const id = identities[k]!;
   const chain = classChain(id);

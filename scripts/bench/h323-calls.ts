@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { perCallMicros, treeCpuSeconds } from './cpu.js';
 import { httpOk } from './lab.js';
 import type { LoadReport } from '../sim/h323-endpoint.js';
 
@@ -91,12 +92,16 @@ function load(target: string, rate: number, seconds = DURATION): Promise<LoadRep
   });
 }
 
+/** The processes whose CPU each call costs, besides the simulator (which reports its own). */
+const cpuOf: Record<string, () => Array<number | undefined>> = {};
+
 async function ladder(name: string, target: string): Promise<number> {
   // A short run first, so that JIT warm-up and the first profile writes are not in the figures.
   await load(target, 200, 2);
   await sleep(1000);
   let best = 0;
   for (const rate of RATES) {
+    const cpu0 = Object.fromEntries(Object.entries(cpuOf).map(([k, pids]) => [k, treeCpuSeconds(pids())]));
     const r = await load(target, rate);
     if (!r) {
       console.log(`  ${name}: ${rate} calls/s offered → the simulator gave no report`);
@@ -108,6 +113,11 @@ async function ladder(name: string, target: string): Promise<number> {
       `  ${name}: ${String(rate).padStart(5)} calls/s offered → ${r.succeeded} ok, ${r.failed} failed${others ? ` (${others})` : ''}, ${r.callsPerSecond} calls/s; ` +
         `setup ms p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} max ${s.max}`,
     );
+    // Where the two cores went: CPU per call of each process (tree), the load generator's included.
+    const calls = Math.max(1, r.succeeded + r.failed);
+    const parts = Object.entries(cpuOf).map(([k, pids]) => `${k} ${Math.round(perCallMicros(cpu0[k]!, treeCpuSeconds(pids()), calls))}`);
+    parts.push(`simulator ${Math.round((r.cpuMs * 1000) / calls)}`);
+    console.log(`     CPU per call, µs: ${parts.join(', ')}`);
     // A rate counts when every call connected and the calls kept up with it.
     if (r.failed === 0 && r.succeeded === rate * DURATION && r.callsPerSecond >= 0.95 * rate) best = rate;
     else break;
@@ -151,6 +161,8 @@ async function main(): Promise<void> {
   try {
     console.log(`H.323 calls per second (Node ${process.version}, ${DURATION} s per rate, ${WORKERS} connector worker(s), room-system and MCU simulators in their own processes)`);
     connector = spawnNode('../../layer2/main.js', ['--config', file]);
+    cpuOf['layer 2'] = () => [connector?.pid];
+    cpuOf.MCU = () => [mcu.pid];
     for (let w = 0; w < WORKERS; w++) await waitFor(`worker ${w}`, () => httpOk(`http://${CONN}:${18080 + w}/health`));
     const results: string[] = [];
     if (ONLY.has('a')) {
@@ -159,6 +171,7 @@ async function main(): Promise<void> {
     }
     if (ONLY.has('b')) {
       layer1 = spawnNode('../../layer1/main.js', ['--config', file]);
+      cpuOf['layer 1'] = () => [layer1?.pid];
       await waitFor('layer 1 members up', async () => {
         const text = await metrics(`http://${WK}:9100/metrics`);
         return Array.from({ length: WORKERS }, (_, w) => w).every((w) => new RegExp(`vcp_l1_member_up\\{[^}]*member="bench/${w}"[^}]*\\} 1`).test(text));

@@ -18,6 +18,13 @@ export interface SippResult {
 }
 
 /**
+ * Both sipps' socket buffers (`-buff_size`, capped by net.core.rmem_max): with sipp's default of 64 KB
+ * the load generator itself drops datagrams in every burst (a scheduling gap of a few ms at thousands
+ * of calls/s), and those losses would be charged to whichever candidate is being measured.
+ */
+export const SIPP_BUFFER = 4 << 20;
+
+/**
  * One sipp UAC run of `-sn uac` over UDP at `rate` calls/s for `duration` s; every call not counted
  * successful by sipp (timeouts, unexpected messages, calls still open when it stops) is failed.
  */
@@ -25,7 +32,7 @@ export function sippRun(target: string, rate: number, duration: number, port: nu
   const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-'));
   const total = rate * duration;
   const args = ['-sn', 'uac', target, '-i', UAC, '-p', String(port), '-t', 'u1', '-r', String(rate), '-m', String(total), '-l', String(rate * 4),
-    '-default_behaviors', 'all,-abortunexp', '-nostdin', '-trace_stat', '-stf', join(dir, 's.csv'), '-fd', '1', '-timeout', `${duration * 3 + 30}s`, '-timeout_error', '-recv_timeout', '10000'];
+    '-default_behaviors', 'all,-abortunexp', '-nostdin', '-trace_stat', '-stf', join(dir, 's.csv'), '-fd', '1', '-timeout', `${duration * 3 + 30}s`, '-timeout_error', '-recv_timeout', '10000', '-buff_size', String(SIPP_BUFFER)];
   const c = spawnQuiet('sipp', args, dir);
   return new Promise((resolve) => {
     c.on('exit', () => {
@@ -49,7 +56,7 @@ export function sippRun(target: string, rate: number, duration: number, port: nu
  * retransmissions to that proxy as failed calls.
  */
 export const UAS_SCENARIO = fileURLToPath(new URL('../../../scripts/sipp/uas-answer.xml', import.meta.url));
-export const sippUas = (cwd: string) => spawnQuiet('sipp', ['-sf', UAS_SCENARIO, '-i', UAS, '-p', '5060', '-t', 'u1', '-nostdin'], cwd);
+export const sippUas = (cwd: string) => spawnQuiet('sipp', ['-sf', UAS_SCENARIO, '-i', UAS, '-p', '5060', '-t', 'u1', '-nostdin', '-buff_size', String(SIPP_BUFFER)], cwd);
 
 export function applianceConfig(workers: number): string {
   return `

@@ -237,6 +237,8 @@ export interface LoadReport {
   setupMs: { min: number; avg: number; p50: number; p95: number; p99: number; max: number };
   elapsedMs: number;
   callsPerSecond: number;
+  /** CPU time of this process during the run (user + system, all threads), milliseconds. */
+  cpuMs: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -256,6 +258,7 @@ export function runLoad(ep: H323Endpoint, o: LoadOptions): Promise<LoadReport> {
   let succeeded = 0;
   let active = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const report = (): LoadReport => {
     const sorted = [...latencies].sort((a, b) => a - b);
     const elapsedMs = performance.now() - t0;
@@ -276,6 +279,10 @@ export function runLoad(ep: H323Endpoint, o: LoadOptions): Promise<LoadReport> {
       },
       elapsedMs: Math.round(elapsedMs),
       callsPerSecond: round((finished * 1000) / Math.max(1, elapsedMs)),
+      cpuMs: (() => {
+        const c = process.cpuUsage(cpu0);
+        return Math.round((c.user + c.system) / 1000);
+      })(),
     };
   };
   return new Promise((resolve) => {
