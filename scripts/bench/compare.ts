@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { perCallMicros, treeCpuSeconds } from './cpu.js';
+import { perCallMicros, readCpu } from './cpu.js';
 import { backend, connLoad, tcpLoad, udpLoad, type Target } from './l4-load.js';
 import { load, sh, sleep, spawnQuiet, stop, waitHttp } from './lab.js';
 import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, WK, UAS } from './sip-lab.js';
@@ -116,12 +116,14 @@ async function sip(dir: string): Promise<Record<string, number>> {
       for (const c of rotate(active, r)) {
         const drops0 = udpRcvbufErrors();
         const l1a = c.key === 'b' ? await layer1Events() : undefined;
-        const cpu0 = { own: treeCpuSeconds(trees[c.key]!), l1: treeCpuSeconds([l1.pid]), uas: treeCpuSeconds([uas.pid]) };
+        const cpu0 = readCpu();
         const res = await sippRun(c.target, rate, DURATION, port++);
+        const cpu1 = readCpu();
         const calls = rate * DURATION;
-        const own = perCallMicros(cpu0.own, treeCpuSeconds(trees[c.key]!), calls);
-        const ofL1 = c.key === 'b' ? perCallMicros(cpu0.l1, treeCpuSeconds([l1.pid]), calls) : 0;
-        const ofUas = perCallMicros(cpu0.uas, treeCpuSeconds([uas.pid]), calls);
+        const perCall = (roots: Array<number | undefined>): number => perCallMicros(cpu0.seconds(roots), cpu1.seconds(roots), calls);
+        const own = perCall(trees[c.key]!);
+        const ofL1 = c.key === 'b' ? perCall([l1.pid]) : 0;
+        const ofUas = perCall([uas.pid]);
         const pct = (100 * res.failed) / calls;
         const notes: string[] = [];
         notes.push(c.key === 'd' ? `CPU per call: UAS ${fmt(ofUas)} µs` : `CPU per call: ${fmt(own)} µs${c.key === 'b' ? ` (layer 1 ${fmt(ofL1)}, layer 2 ${fmt(own - ofL1)})` : ''}, UAS ${fmt(ofUas)} µs`);

@@ -28,8 +28,11 @@ function readStat(pid: number): Stat | undefined {
   }
 }
 
-/** The processes in the trees of `roots` (the roots included) and their CPU time so far, in seconds. */
-export function treeCpuSeconds(roots: ReadonlyArray<number | undefined>): number {
+/**
+ * One reading of every process's CPU time; `seconds(roots)` sums the trees of `roots` (the roots
+ * included) from it, so that the trees read together are read at the same instant.
+ */
+export function readCpu(): { seconds(roots: ReadonlyArray<number | undefined>): number } {
   const stats = new Map<number, Stat>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
@@ -37,21 +40,25 @@ export function treeCpuSeconds(roots: ReadonlyArray<number | undefined>): number
     const st = readStat(pid);
     if (st) stats.set(pid, st);
   }
-  const inTree = new Set<number>(roots.filter((p): p is number => p !== undefined && stats.has(p)));
-  // Parents come before children in no particular order: repeat until nothing is added.
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, st] of stats) {
-      if (!inTree.has(pid) && inTree.has(st.ppid)) {
-        inTree.add(pid);
-        grew = true;
+  return {
+    seconds(roots) {
+      const inTree = new Set<number>(roots.filter((p): p is number => p !== undefined && stats.has(p)));
+      // Parents come before children in no particular order: repeat until nothing is added.
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const [pid, st] of stats) {
+          if (!inTree.has(pid) && inTree.has(st.ppid)) {
+            inTree.add(pid);
+            grew = true;
+          }
+        }
       }
-    }
-  }
-  let ticks = 0;
-  for (const pid of inTree) ticks += stats.get(pid)!.ticks;
-  return ticks / TICKS_PER_SECOND;
+      let ticks = 0;
+      for (const pid of inTree) ticks += stats.get(pid)!.ticks;
+      return ticks / TICKS_PER_SECOND;
+    },
+  };
 }
 
-/** Microseconds of CPU per call between two readings of `treeCpuSeconds`. */
+/** Microseconds of CPU per call between two readings of a tree's seconds (`readCpu`). */
 export const perCallMicros = (before: number, after: number, calls: number): number => (calls > 0 ? ((after - before) * 1e6) / calls : 0);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { perCallMicros, treeCpuSeconds } from './cpu.js';
+import { perCallMicros, readCpu } from './cpu.js';
 import { httpOk } from './lab.js';
 import type { LoadReport } from '../sim/h323-endpoint.js';
 
@@ -101,7 +101,7 @@ async function ladder(name: string, target: string): Promise<number> {
   await sleep(1000);
   let best = 0;
   for (const rate of RATES) {
-    const cpu0 = Object.fromEntries(Object.entries(cpuOf).map(([k, pids]) => [k, treeCpuSeconds(pids())]));
+    const cpu0 = readCpu();
     const r = await load(target, rate);
     if (!r) {
       console.log(`  ${name}: ${rate} calls/s offered → the simulator gave no report`);
@@ -114,9 +114,10 @@ async function ladder(name: string, target: string): Promise<number> {
         `setup ms p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} max ${s.max}`,
     );
     // Where the two cores went: CPU per call of each process (tree), the load generator's included.
-    const calls = Math.max(1, r.succeeded + r.failed);
-    const parts = Object.entries(cpuOf).map(([k, pids]) => `${k} ${Math.round(perCallMicros(cpu0[k]!, treeCpuSeconds(pids()), calls))}`);
-    parts.push(`simulator ${Math.round((r.cpuMs * 1000) / calls)}`);
+    const cpu1 = readCpu();
+    const calls = r.succeeded + r.failed;
+    const parts = Object.entries(cpuOf).map(([k, pids]) => `${k} ${Math.round(perCallMicros(cpu0.seconds(pids()), cpu1.seconds(pids()), calls))}`);
+    parts.push(`simulator ${Math.round(perCallMicros(0, r.cpuMs / 1000, calls))}`);
     console.log(`     CPU per call, µs: ${parts.join(', ')}`);
     // A rate counts when every call connected and the calls kept up with it.
     if (r.failed === 0 && r.succeeded === rate * DURATION && r.callsPerSecond >= 0.95 * rate) best = rate;
