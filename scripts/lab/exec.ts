@@ -155,7 +155,7 @@ export class RunDir {
    */
   async waitLog(name: string, match: (e: LogEvent) => boolean, what: string, timeoutMs: number): Promise<number> {
     let at = 0;
-    await waitUntil(what, () => {
+    await this.#explained(name, waitUntil(what, () => {
       for (const line of this.linesSince(name)) {
         if (!line.startsWith('{')) continue;
         try {
@@ -169,8 +169,31 @@ export class RunDir {
         }
       }
       return false;
-    }, timeoutMs, 25);
+    }, timeoutMs, 25));
     return at;
+  }
+
+  /**
+   * A wait on `name` that fails says whether the process still runs and what it logged last: a run
+   * dir is often removed before anyone reads it (a test's teardown), and the message is what remains.
+   */
+  async #explained<T>(name: string, wait: Promise<T>): Promise<T> {
+    try {
+      return await wait;
+    } catch (err) {
+      const pid = this.#spawns.get(name)?.pid;
+      let state = 'not started here';
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 0);
+          state = `pid ${pid} still running`;
+        } catch {
+          state = `pid ${pid} gone`;
+        }
+      }
+      const tail = this.linesSince(name).filter((l) => l.trim()).slice(-5).join(' | ').slice(-1500);
+      throw new LabError(`${(err as Error).message} (${name}: ${state}; last lines: ${tail || 'none'})`, { cause: err });
+    }
   }
 
   /** Record a pid a daemon wrote itself (keepalived's VRRP child, for one). */
