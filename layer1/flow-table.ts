@@ -3,9 +3,12 @@ export interface Expiring {
   lastSeen: number;
 }
 
+/** The key of a client's flow under its address: its port, and the lane of its flows (`sip-lane.ts`) above it. */
+export const flowKey = (port: number, lane: number): number => port + lane * 65536;
+
 /**
- * UDP flows keyed by client address and port, bounded and swept for idle flows. Two levels of maps
- * (address → port → flow) so that a lookup per datagram builds no key string.
+ * UDP flows keyed by client address and `flowKey` (port and lane), bounded and swept for idle flows.
+ * Two levels of maps (address → key → flow) so that a lookup per datagram builds no key string.
  */
 export class FlowTable<F extends Expiring> {
   readonly #byAddress = new Map<string, Map<number, F>>();

@@ -62,6 +62,19 @@ export function clientHash(address: string, port: number): number {
   return fmix(h);
 }
 
+/**
+ * The hash of one lane of a client's flows (`sip-lane.ts`): lane 0 is the client's own hash, so a
+ * client without lanes keeps the member it always had; the other lanes mix the lane number in, so
+ * that each lane of each client lands on a member of its own.
+ */
+export function laneHash(client: number, lane: number): number {
+  if (lane === 0) return client;
+  let h = client | 0;
+  h = mixH(h, lane);
+  h ^= 8;
+  return fmix(h);
+}
+
 /** The score of one member for one client: a murmur3 round over both hashes. */
 export function score(seed: number, client: number): number {
   let h = seed | 0;

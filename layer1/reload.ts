@@ -38,6 +38,11 @@ export function reloadLayer1(p: Layer1Parts, next: Config): string {
   if (needsRestart.length > 0) {
     throw new ConfigError(next.file, needsRestart.join(', '), `unchanged for a reload of layer 1: new listeners need a restart (systemctl restart the layer-1 unit; in a pair, one member after the other)`);
   }
+  if (l1.udp.sipCallLanes !== n.udp.sipCallLanes) {
+    // The lane of a datagram is its Call-ID modulo the count: a new count would move the rest of the
+    // calls in progress to other flows, and other workers that do not hold their transactions.
+    throw new ConfigError(next.file, 'layer1.udp.sipCallLanes', `unchanged for a reload of layer 1 (${l1.udp.sipCallLanes}): calls in progress would move to other workers; restart the layer-1 unit to change it (in a pair, one member after the other)`);
+  }
   const endpoints = next.connectors.filter((c) => c.pop === n.pop).flatMap((c) => c.endpoints);
   if (endpoints.length === 0) throw new ConfigError(next.file, 'layer1.pop', `a POP with at least one connector (no connector is in POP "${n.pop}")`);
   const before = new Set(p.members.list.map((m) => m.id));

@@ -83,7 +83,7 @@ export async function startLayer1(config: Config, log: Logger): Promise<Layer1> 
       continue;
     }
     if (p.proto === 'udp') {
-      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, maxFlowsPerSource: l1.udp.maxFlowsPerSource, exempt, idleTimeoutMs: l1.udp.idleTimeoutMs, ...(flood.enabled ? { flood } : {}) }, serving, log));
+      udp.push(new UdpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, dialled: { address: dialledAddress, port: p.port }, maxFlows: l1.udp.maxFlows, maxFlowsPerSource: l1.udp.maxFlowsPerSource, exempt, idleTimeoutMs: l1.udp.idleTimeoutMs, lanes: p.target === 'sipProxied' ? l1.udp.sipCallLanes : 1, ...(flood.enabled ? { flood } : {}) }, serving, log));
     } else {
       tcp.push(new TcpRelay({ name: p.name, address: l1.bind, port: p.port, target: p.target, connectTimeoutMs: l1.tcp.connectTimeoutMs }, serving, budget, log));
     }

@@ -6,9 +6,10 @@ import { encodeProxyV2 } from '../shared/proxy-v2.js';
 import type { AddressSet } from '../shared/net/address-set.js';
 import type { FloodGuard } from '../shared/flood-guard.js';
 import { literalLookup } from '../shared/net/listen.js';
-import { FlowTable } from './flow-table.js';
+import { FlowTable, flowKey } from './flow-table.js';
 import type { Member, TargetPort } from './members.js';
-import { clientHash, pick } from './pick.js';
+import { clientHash, laneHash, pick } from './pick.js';
+import { sipCallLane } from './sip-lane.js';
 import { UdpFlow, type FlowOwner } from './udp-flow.js';
 
 export interface UdpRelayOptions {
@@ -26,6 +27,8 @@ export interface UdpRelayOptions {
   /** Datagrams per source: a source over `limits.flood` is ignored for a while. */
   flood?: FloodGuard;
   idleTimeoutMs: number;
+  /** SIP: a client's calls spread over this many flows by Call-ID (`sip-lane.ts`); 1 (the default): one flow per client address and port. */
+  lanes?: number;
 }
 
 export interface UdpRelayStats {
@@ -52,8 +55,9 @@ export const DRAIN_REPICK_IDLE_MS = 10_000;
 const movesOff = (f: UdpFlow, now: number): boolean => f.member.drainRequested && now - f.lastSeen >= DRAIN_REPICK_IDLE_MS;
 
 /**
- * A UDP listener on the well-known address: a flow per client address and port, each with its own
- * socket towards the member it was given. Replies leave from the well-known socket. A flow whose
+ * A UDP listener on the well-known address: a flow per client address and port (and, for SIP, per
+ * lane: calls from one port spread over `lanes` flows by Call-ID), each with its own socket towards
+ * the member it was given. Replies leave from the well-known socket. A flow whose
  * member went down (health) or answered with an ICMP error moves on its next datagram to the next
  * member in hash order; a draining member keeps its flows. The table holds at most `maxFlows`, and
  * `maxFlowsPerSource` for one client address: a datagram that would open one more is dropped.
@@ -111,15 +115,18 @@ export class UdpRelay implements FlowOwner {
   #onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     const now = Date.now();
     if (this.#o.flood && !this.#o.flood.allow(rinfo.address, this.#o.name, now)) return;
-    const f = this.#table.get(rinfo.address, rinfo.port);
+    const lanes = this.#o.lanes ?? 1;
+    const lane = lanes > 1 ? sipCallLane(msg, lanes) : 0;
+    const f = this.#table.get(rinfo.address, flowKey(rinfo.port, lane));
     if (f !== undefined && !f.broken && f.member.up && !movesOff(f, now)) {
       f.toMember(msg, now);
       return;
     }
-    this.#newFlow(msg, rinfo.address, rinfo.port, f, now);
+    this.#newFlow(msg, rinfo.address, rinfo.port, lane, f, now);
   }
 
-  #newFlow(msg: Buffer, address: string, port: number, old: UdpFlow | undefined, now: number): void {
+  #newFlow(msg: Buffer, address: string, port: number, lane: number, old: UdpFlow | undefined, now: number): void {
+    const key = flowKey(port, lane);
     if (!this.#accepting) return;
     if (old === undefined) {
       // Refused before any work: a flood of new sources or ports costs a lookup each.
@@ -133,7 +140,7 @@ export class UdpRelay implements FlowOwner {
       }
     }
     this.#exclude = old?.member;
-    const m = pick(this.#members, clientHash(address, port), this.#eligible);
+    const m = pick(this.#members, laneHash(clientHash(address, port), lane), this.#eligible);
     this.#exclude = undefined;
     if (m === undefined) {
       // No other member: a flow whose member only failed its probes (a busy host answers them late)
@@ -144,7 +151,7 @@ export class UdpRelay implements FlowOwner {
       }
       if (old !== undefined) {
         this.#retire(old);
-        this.#table.delete(address, port, old);
+        this.#table.delete(address, key, old);
       }
       this.stats.noMember++;
       return;
@@ -152,7 +159,7 @@ export class UdpRelay implements FlowOwner {
     if (old !== undefined) {
       // Its member went down or refused: leave it for the next member in hash order.
       this.#retire(old);
-      this.#table.delete(address, port, old);
+      this.#table.delete(address, key, old);
       this.stats.repicks++;
     }
     if (this.#table.full) {
@@ -162,7 +169,7 @@ export class UdpRelay implements FlowOwner {
     const o = this.#o;
     const header = encodeProxyV2({ transport: 'udp', srcAddress: address, srcPort: port, dstAddress: o.dialled.address, dstPort: o.dialled.port });
     const flow = new UdpFlow(this, m, m.port(o.target), address, port, header, now);
-    this.#table.add(address, port, flow);
+    this.#table.add(address, key, flow);
     m.stats.udpFlowsCreated++;
     m.stats.udpFlowsActive++;
     flow.toMember(msg, now);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { perCallMicros, readCpu } from './cpu.js';
-import { httpOk } from './lab.js';
+import { httpOk, sleep, stop } from './lab.js';
 import type { LoadReport } from '../sim/h323-endpoint.js';
 
 /**
@@ -39,21 +39,9 @@ const WK = '127.0.6.240';
 const CONN = '127.0.6.241';
 const MCU = '127.0.6.242';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 function spawnNode(script: string, args: string[], capture = false): ChildProcess {
   return spawn(process.execPath, [here(script), ...args], { stdio: ['ignore', capture ? 'pipe' : 'ignore', 'ignore'], env: { ...process.env, VCP_LOG_LEVEL: 'error' } });
 }
-
-function stop(c: ChildProcess | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!c || c.exitCode !== null || c.signalCode !== null) return resolve();
-    c.once('exit', () => resolve());
-    c.kill('SIGTERM');
-    setTimeout(() => c.kill('SIGKILL'), 3000).unref();
-  });
-}
-
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 150; i++) {

@@ -27,6 +27,8 @@ interface Opts {
   tcp?: string;
   health?: string;
   extraPorts?: string;
+  /** More top-level YAML. */
+  extra?: string;
 }
 
 function yaml(o: Opts = {}): string {
@@ -45,6 +47,7 @@ layer1:
 connectors:${conns}
 servers:
   - { name: b, pop: t, address: 127.0.2.50 }
+${o.extra ?? ''}
 `;
 }
 
@@ -286,6 +289,47 @@ t.test('drain: existing connections and flows continue, new ones go to the next 
   t.match(await http('GET', '/health'), { status: 200, body: { status: 'ok', membersUp: 2, members: 2 } });
   t.equal((await fetch(`${CONTROL}/metrics`)).status, 404, 'metrics live on the metrics port only');
   t.equal((await fetch(`http://${WK}:9100/members`)).status, 404, 'and control on the control port only');
+});
+
+t.test('SIP over UDP: the calls of one client port spread over the members by Call-ID, every message of a call to one member', async (t) => {
+  // A load tester (or a trunk) sends many calls at once from one port: exempt from the flood guard.
+  const { byId } = await rig(t, { extra: `limits: { exempt: [${CLIENT}/32] }` });
+  const port = nextPort++;
+  const u = await udpClient(t, port);
+  const sip = (method: string, callId: string, compact = false): string =>
+    `${method} sip:room@${WK} SIP/2.0\r\nVia: SIP/2.0/UDP ${CLIENT}:${port};branch=z9hG4bK-${callId}-${method}\r\n${compact ? 'i' : 'Call-ID'}: ${callId}\r\nCSeq: 1 ${method}\r\nContent-Length: 0\r\n\r\n`;
+  const calls = Array.from({ length: 32 }, (_, i) => `call-${i}@${CLIENT}`);
+  for (const c of calls) sendUdp(u, sip('INVITE', c));
+  await waitFor('32 INVITEs at the members', () => byId('c1/0').udp.length + byId('c2/0').udp.length === 32);
+  const at = (m: string): Set<string> => new Set(byId(m).udp.map((a) => /^Call-ID: (.*)$|^i: (.*)$/m.exec(a.payload.toString())!.slice(1).find(Boolean)!.trim()));
+  const c1 = at('c1/0');
+  const c2 = at('c2/0');
+  t.ok(c1.size > 0 && c2.size > 0, `both members took calls from the one client port (${c1.size} and ${c2.size})`);
+  // The rest of each call, one header in its compact form: it must follow its INVITE.
+  for (const c of calls) sendUdp(u, sip('ACK', c, true));
+  for (const c of calls) sendUdp(u, sip('BYE', c));
+  await waitFor('every message at the members', () => byId('c1/0').udp.length + byId('c2/0').udp.length === 96);
+  t.same(at('c1/0'), c1, 'every ACK and BYE reached the member that had its INVITE (c1)');
+  t.same(at('c2/0'), c2, '(c2)');
+  for (const a of [...byId('c1/0').udp, ...byId('c2/0').udp]) t.same(a.header.srcPort, port, 'each with the client port in its header');
+  t.ok(new Set(byId('c1/0').udp.map((a) => a.from.port)).size + new Set(byId('c2/0').udp.map((a) => a.from.port)).size > 2, 'through several flows');
+  await waitFor('96 replies from the well-known address', () => u.replies.length === 96);
+  t.ok(u.replies.every((r) => r.address === WK && r.port === 5060));
+  // Datagrams without a Call-ID keep the flow of the client address and port (lane 0).
+  const plain = portFor(IDS2, 'c2/0');
+  const v = await udpClient(t, plain);
+  for (let i = 0; i < 4; i++) sendUdp(v, `keepalive ${i}`);
+  await waitFor('keepalives at c2', () => byId('c2/0').udp.filter((a) => a.header.srcPort === plain).length === 4);
+});
+
+t.test('SIP over UDP with layer1.udp.sipCallLanes 1: one flow per client port, as for other protocols', async (t) => {
+  const { byId } = await rig(t, { udp: '{ idleTimeoutMs: 60000, maxFlows: 100, sipCallLanes: 1 }', extra: `limits: { exempt: [${CLIENT}/32] }` });
+  const port = portFor(IDS2, 'c2/0');
+  const u = await udpClient(t, port);
+  for (let i = 0; i < 16; i++) sendUdp(u, `INVITE sip:room@${WK} SIP/2.0\r\nCall-ID: one-flow-${i}\r\nContent-Length: 0\r\n\r\n`);
+  await waitFor('16 INVITEs at c2', () => byId('c2/0').udp.length === 16);
+  t.equal(byId('c1/0').udp.length, 0, 'none at c1');
+  t.equal(new Set(byId('c2/0').udp.map((a) => a.from.port)).size, 1, 'through one flow');
 });
 
 t.test('UDP: a PROXY v2 header on every datagram, replies from the well-known address', async (t) => {
