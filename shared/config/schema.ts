@@ -149,7 +149,7 @@ export const Layer1 = Section({
     idleTimeoutMs: ms(120000, 100, 'a UDP flow with no datagram either way for this long is closed'),
     maxFlows: int({ min: 1, def: 50000 }, 'UDP flows per listener; a datagram that would open one more is dropped and counted'),
     maxFlowsPerSource: int({ min: 1, def: 2000 }, 'of those, what one client address may hold (`limits.exempt` excepted); a datagram that would open one more is dropped and counted'),
-    sipCallLanes: int({ min: 1, max: 64, def: 16 }, 'SIP over UDP: the calls a client sends from one address and port spread over this many flows by Call-ID, so over the connector workers (every message of a call keeps one flow); 1: one flow per client address and port'),
+    sipCallLanes: int({ min: 1, max: 64, def: 16 }, 'SIP over UDP: the calls a client sends from one address and port spread over this many flows by Call-ID, so over the connector workers (every message of a call keeps one flow); 1: one flow per client address and port. A reload refuses a new value (restart layer 1)'),
   }),
   metrics: Section({
     address: Type.String({ format: 'ip', default: '127.0.0.1', expected: 'an IPv4 or IPv6 address', description: 'address of `GET /metrics` (Prometheus text)' }),
