@@ -62,19 +62,6 @@ export function clientHash(address: string, port: number): number {
   return fmix(h);
 }
 
-/**
- * The hash of one lane of a client's flows (`sip-lane.ts`): lane 0 is the client's own hash, so a
- * client without lanes keeps the member it always had; the other lanes mix the lane number in, so
- * that each lane of each client lands on a member of its own.
- */
-export function laneHash(client: number, lane: number): number {
-  if (lane === 0) return client;
-  let h = client | 0;
-  h = mixH(h, lane);
-  h ^= 8;
-  return fmix(h);
-}
-
 /** The score of one member for one client: a murmur3 round over both hashes. */
 export function score(seed: number, client: number): number {
   let h = seed | 0;
@@ -113,4 +100,16 @@ export function rank<T extends Candidate>(candidates: readonly T[], client: numb
   for (const c of candidates) if (accept(c)) scored.push({ c, s: score(c.seed, client) });
   scored.sort((a, b) => (before(a.c, a.s, b.c, b.s) ? -1 : 1));
   return scored.map((x) => x.c);
+}
+
+/**
+ * The member of one lane of a client's flows (`sip-lane.ts`): the accepted members in the client's
+ * hash order, taken in turn, so that the lanes of one client are shared evenly over them (16 lanes
+ * over 2 members: 8 each). Lane 0 is the client's first choice, the member it has without lanes.
+ * A pure function of the ids, the client and the lane: both hosts of a pair agree.
+ */
+export function pickLane<T extends Candidate>(candidates: readonly T[], client: number, lane: number, accept: (c: T) => boolean): T | undefined {
+  if (lane === 0) return pick(candidates, client, accept);
+  const order = rank(candidates, client, accept);
+  return order.length === 0 ? undefined : order[lane % order.length];
 }

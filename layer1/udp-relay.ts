@@ -8,7 +8,7 @@ import type { FloodGuard } from '../shared/flood-guard.js';
 import { literalLookup } from '../shared/net/listen.js';
 import { FlowTable, flowKey } from './flow-table.js';
 import type { Member, TargetPort } from './members.js';
-import { clientHash, laneHash, pick } from './pick.js';
+import { clientHash, pickLane } from './pick.js';
 import { sipCallLane } from './sip-lane.js';
 import { UdpFlow, type FlowOwner } from './udp-flow.js';
 
@@ -140,7 +140,7 @@ export class UdpRelay implements FlowOwner {
       }
     }
     this.#exclude = old?.member;
-    const m = pick(this.#members, laneHash(clientHash(address, port), lane), this.#eligible);
+    const m = pickLane(this.#members, clientHash(address, port), lane, this.#eligible);
     this.#exclude = undefined;
     if (m === undefined) {
       // No other member: a flow whose member only failed its probes (a busy host answers them late)

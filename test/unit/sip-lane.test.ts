@@ -1,7 +1,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { sipCallLane } from '../../layer1/sip-lane.js';
-import { clientHash, laneHash } from '../../layer1/pick.js';
+import { clientHash, memberSeed, pick, pickLane } from '../../layer1/pick.js';
 import { reloadLayer1, type Layer1Parts } from '../../layer1/reload.js';
 import { parseConfig } from '../../shared/config/load.js';
 
@@ -53,12 +53,29 @@ t.test('any bytes: a lane in range, never an exception', async (t) => {
   t.equal(bad, 0);
 });
 
-t.test('lane hashes: lane 0 is the client itself, other lanes differ and are the same everywhere', async (t) => {
+t.test('the lanes of a client are shared evenly over the members, lane 0 on its first choice', async (t) => {
+  const all = (): boolean => true;
+  for (const n of [2, 3, 5]) {
+    const ms = Array.from({ length: n }, (_, i) => ({ id: `c/${i}`, seed: memberSeed(`c/${i}`) }));
+    for (let p = 6000; p < 6050; p++) {
+      const c = clientHash('192.0.2.10', p);
+      const per = new Map<string, number>();
+      for (let lane = 0; lane < 16; lane++) {
+        const m = pickLane(ms, c, lane, all)!.id;
+        per.set(m, (per.get(m) ?? 0) + 1);
+      }
+      const counts = [...per.values()];
+      if (per.size !== n || Math.max(...counts) - Math.min(...counts) > 1) t.fail(`port ${p}, ${n} members: ${[...per].join(' ')}`);
+      if (pickLane(ms, c, 0, all) !== pick(ms, c, all)) t.fail(`port ${p}: lane 0 is not the first choice`);
+    }
+  }
+  const ms = ['c/0', 'c/1', 'c/2'].map((id) => ({ id, seed: memberSeed(id) }));
   const c = clientHash('192.0.2.10', 5060);
-  t.equal(laneHash(c, 0), c, 'a client without lanes keeps its member');
-  const lanes = new Set(Array.from({ length: 16 }, (_, i) => laneHash(c, i)));
-  t.equal(lanes.size, 16);
-  t.equal(laneHash(c, 5), laneHash(clientHash('192.0.2.10', 5060), 5), 'a pure function: both members of a pair agree');
+  const down = (m: { id: string }): boolean => m.id !== 'c/1';
+  const lanes = Array.from({ length: 16 }, (_, lane) => pickLane(ms, c, lane, down)!.id);
+  t.notOk(lanes.includes('c/1'), 'a member not accepted takes no lane');
+  t.same(lanes, Array.from({ length: 16 }, (_, lane) => pickLane([...ms].reverse(), c, lane, down)!.id), 'the order of the member list does not matter: both hosts of a pair agree');
+  t.pass('16 lanes over 2, 3 and 5 members, 50 client ports each: no member more than one lane ahead of another');
 });
 
 t.test('a reload of layer 1 refuses a new count of lanes (calls in progress would change workers)', async (t) => {
