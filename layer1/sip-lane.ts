@@ -69,9 +69,18 @@ export function sipCallLane(msg: Buffer, lanes: number): number {
     if (v >= 0) {
       let a = v;
       let b = stop;
-      while (a < b && (msg[a] === SPACE || msg[a] === TAB)) a++;
-      while (b > a && (msg[b - 1] === CR || msg[b - 1] === SPACE || msg[b - 1] === TAB)) b--;
-      return a < b ? hashBytes(msg, a, b) % lanes : 0;
+      let to = next;
+      for (;;) {
+        while (a < b && (msg[a] === SPACE || msg[a] === TAB)) a++;
+        while (b > a && (msg[b - 1] === CR || msg[b - 1] === SPACE || msg[b - 1] === TAB)) b--;
+        if (a < b) return hashBytes(msg, a, b) % lanes;
+        // A value folded onto the next line (RFC 3261 §7.3.1: a line that starts with a blank
+        // continues the header): a Call-ID has no blanks inside, so it is all on that line.
+        if (to < 0 || to + 1 >= end || (msg[to + 1] !== SPACE && msg[to + 1] !== TAB)) return 0;
+        a = to + 1;
+        to = msg.indexOf(LF, a);
+        b = to < 0 ? end : to;
+      }
     }
     line = next;
   }

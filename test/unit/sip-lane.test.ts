@@ -22,6 +22,8 @@ t.test('one Call-ID, one lane: whatever its header looks like and whatever else 
   const resp = Buffer.from(`SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.10\r\ni: ${id}\r\n\r\n`);
   t.equal(sipCallLane(resp, 16), lane, 'a response');
   t.equal(sipCallLane(Buffer.from(`BYE sip:x SIP/2.0\ncall-id: ${id}\n\n`), 16), lane, 'bare line feeds');
+  t.equal(sipCallLane(msg(['CSeq: 1 INVITE', `Call-ID:\r\n \t${id}`, 'Content-Length: 0']), 16), lane, 'a value folded onto the next line');
+  t.equal(sipCallLane(msg(['CSeq: 1 INVITE', 'Call-ID:', 'To: <sip:x@y>']), 16), 0, 'an empty value, not folded');
 });
 
 t.test('no Call-ID, or one count of lanes: lane 0', async (t) => {
