@@ -9,6 +9,8 @@
  * its headers (a keepalive, garbage, a message cut short) takes lane 0: the flow it had before lanes.
  */
 
+import { fmix } from './pick.js';
+
 const CR = 13;
 const LF = 10;
 const COLON = 58;
@@ -38,19 +40,14 @@ function afterCallIdName(msg: Buffer, i: number, end: number): number {
   return j < end && msg[j] === COLON ? j + 1 : -1;
 }
 
-/** murmur3-style mixing of the value's bytes (no string built). */
+/** FNV-1a over the value's bytes (no string built), then murmur3's finalizer. */
 function hashBytes(msg: Buffer, from: number, to: number): number {
   let h = 0x2f0b3c51;
   for (let i = from; i < to; i++) {
     h ^= msg[i]!;
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix(h);
 }
 
 /** The lane (0 .. lanes-1) of a SIP datagram; 0 when `lanes` is 1 or the message names no Call-ID. */

@@ -117,16 +117,16 @@ export class UdpRelay implements FlowOwner {
     if (this.#o.flood && !this.#o.flood.allow(rinfo.address, this.#o.name, now)) return;
     const lanes = this.#o.lanes ?? 1;
     const lane = lanes > 1 ? sipCallLane(msg, lanes) : 0;
-    const f = this.#table.get(rinfo.address, flowKey(rinfo.port, lane));
+    const key = flowKey(rinfo.port, lane);
+    const f = this.#table.get(rinfo.address, key);
     if (f !== undefined && !f.broken && f.member.up && !movesOff(f, now)) {
       f.toMember(msg, now);
       return;
     }
-    this.#newFlow(msg, rinfo.address, rinfo.port, lane, f, now);
+    this.#newFlow(msg, rinfo.address, rinfo.port, lane, key, f, now);
   }
 
-  #newFlow(msg: Buffer, address: string, port: number, lane: number, old: UdpFlow | undefined, now: number): void {
-    const key = flowKey(port, lane);
+  #newFlow(msg: Buffer, address: string, port: number, lane: number, key: number, old: UdpFlow | undefined, now: number): void {
     if (!this.#accepting) return;
     if (old === undefined) {
       // Refused before any work: a flood of new sources or ports costs a lookup each.
