@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { TokensConfig } from '../../shared/config/types.js';
 import { VcpError } from '../../shared/errors.js';
+import { secretFile } from '../secret-file.js';
 import type { TokenKey } from './tokens.js';
 
 const MIN = 32;
@@ -13,30 +13,16 @@ function readKey(file: string, what: string): string {
   return k;
 }
 
-/**
- * The key file, created (mode 0600, 32 random octets as hex) when it does not exist. Every process
- * of a host may call this at once: the key is written to a file of its own and linked into place, so
- * a reader never sees a half-written key and exactly one key wins.
- */
+/** The key file, created (mode 0600, 32 random octets as hex) when it does not exist. */
 function keyFile(file: string): { key: string; created: boolean } {
-  if (existsSync(file)) return { key: readKey(file, 'token key'), created: false };
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  let got: { text: string; created: boolean };
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(tmp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-    try {
-      linkSync(tmp, file);
-      return { key: readKey(file, 'token key'), created: true };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { key: readKey(file, 'token key'), created: false };
-      throw err;
-    } finally {
-      unlinkSync(tmp);
-    }
+    got = secretFile(file, () => randomBytes(32).toString('hex'));
   } catch (err) {
-    if (err instanceof VcpError) throw err;
     throw new VcpError('VCP_ERR_TOKEN_KEY', `cannot create the token key ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
   }
+  if (got.text.length < MIN) throw new VcpError('VCP_ERR_TOKEN_KEY', `the token key in ${file} is shorter than ${MIN} characters`);
+  return { key: got.text, created: got.created };
 }
 
 /**

@@ -228,7 +228,7 @@ export function writeEvents(path: string, origin: string, count: number, perSeco
     const m = /ack (\d+)\n$/.exec(b.toString());
     if (m) acked = Number(m[1]);
   });
-  return { ...p, done: new Promise((r) => p.child.on('exit', (code) => r(code))), acked: () => acked, release: () => void p.child.kill('SIGUSR2') };
+  return { ...p, done: p.exited, acked: () => acked, release: () => void p.child.kill('SIGUSR2') };
 }
 
 /** What `writeEvents` runs of n events add to its host's class and server counters. */

@@ -64,6 +64,11 @@ export const sippPath = (): string => requireTool('sipp', 'sip-tester');
 export interface Proc {
   child: ChildProcess;
   output: () => string;
+  /**
+   * The exit code once the process ended and its output was read to the end ('close'): what a test
+   * reads from `output()` after this is complete. A process's 'exit' can come before its last lines.
+   */
+  exited: Promise<number | null>;
   stop: (signal?: NodeJS.Signals) => Promise<void>;
 }
 
@@ -98,6 +103,13 @@ export function start(cmd: string, args: string[], opts: { cwd?: string; env?: N
     child.on('exit', () => resolve());
     child.on('error', () => resolve());
   });
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('close', (code) => resolve(code));
+    child.on('error', () => resolve(null));
+    // Something outside the group that inherited the pipes could hold them open: the output then
+    // ends a while after the exit.
+    child.on('exit', (code) => setTimeout(() => resolve(code), within(5000)).unref());
+  });
   child.on('exit', () => {
     live.delete(child);
     // What the leader started (a supervisor's workers) goes with it.
@@ -106,6 +118,7 @@ export function start(cmd: string, args: string[], opts: { cwd?: string; env?: N
   return {
     child,
     output: () => out,
+    exited,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.pid === undefined) return;
       if (child.exitCode === null && child.signalCode === null) {
@@ -146,12 +159,16 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     try {
       if (await check()) return;
     } catch (err) {
+      if (err instanceof GiveUp) throw new Error(`gave up waiting for ${what}: ${err.message}`);
       last = err;
     }
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (last: ${last.message})` : ''}`);
     await sleep(50);
   }
 }
+
+/** Thrown by a `waitFor` check when what it waits for can no longer happen (a process it needs exited). */
+export class GiveUp extends Error {}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -185,13 +202,11 @@ export function runSipp(args: string[], timeoutMs = 120_000): Promise<SippResult
   const dir = tempDir('sipp');
   const recvTimeout = args.includes('-recv_timeout') ? [] : ['-recv_timeout', String(within(SIPP_RECV_TIMEOUT_MS))];
   const p = start(sippPath(), [...args, ...recvTimeout, '-nostdin', '-trace_stat', '-stf', join(dir, 'stat.csv'), '-fd', '1', '-timeout', `${Math.ceil(within(timeoutMs) / 1000)}s`, '-timeout_error'], { cwd: dir });
-  return new Promise((resolve) => {
-    p.child.on('exit', (code) => {
-      const counts = readSippStats(join(dir, 'stat.csv'));
-      const output = p.output() + sippErrors(dir);
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ code, ...counts, output });
-    });
+  return p.exited.then((code) => {
+    const counts = readSippStats(join(dir, 'stat.csv'));
+    const output = p.output() + sippErrors(dir);
+    rmSync(dir, { recursive: true, force: true });
+    return { code, ...counts, output };
   });
 }
 

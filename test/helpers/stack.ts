@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { loadConfigFile } from '../../shared/config/load.js';
 import type { Config } from '../../shared/config/types.js';
-import { httpGet, node, requireBuild, tempDir, waitFor, writeFile, type Proc } from './procs.js';
+import { GiveUp, httpGet, node, requireBuild, tempDir, waitFor, writeFile, type Proc } from './procs.js';
 
 export interface Stack {
   config: Config;
@@ -53,15 +53,29 @@ export async function startStack(yaml: string, opts: { layer1?: boolean; env?: N
       return (await httpGet(`http://${ep.address}:${ep.health}/metrics`)).body;
     },
   };
+  // A process that exited while the stack comes up does not come back: fail at once, with its output.
+  const running = (): void => {
+    for (const [name, p] of [...connectors, ...(layer1 ? [['layer 1', layer1] as const] : [])]) {
+      const { exitCode, signalCode } = p.child;
+      if (exitCode !== null || signalCode !== null) throw new GiveUp(`${name === 'layer 1' ? name : `connector ${name}`} exited (${exitCode ?? signalCode})`);
+    }
+  };
   try {
     for (const ep of config.connectors.flatMap((c) => c.endpoints)) {
-      await waitFor(`worker ${ep.id} health`, async () => (await httpGet(`http://${ep.address}:${ep.health}/health`)).status === 200);
+      await waitFor(`worker ${ep.id} health`, async () => {
+        running();
+        return (await httpGet(`http://${ep.address}:${ep.health}/health`)).status === 200;
+      });
     }
     if (layer1) {
       const m = config.layer1.metrics;
-      await waitFor('layer 1 metrics', async () => (await httpGet(`http://${m.address}:${m.port}/metrics`)).status === 200);
+      await waitFor('layer 1 metrics', async () => {
+        running();
+        return (await httpGet(`http://${m.address}:${m.port}/metrics`)).status === 200;
+      });
       // Layer 1 routes only to members it has seen healthy; its members are the workers of its POP.
       await waitFor('layer 1 members up', async () => {
+        running();
         const text = (await httpGet(`http://${m.address}:${m.port}/metrics`)).body;
         const members = config.connectors.filter((c) => c.pop === config.layer1.pop).flatMap((c) => c.endpoints);
         return members.every((ep) => new RegExp(`vcp_l1_member_up\\{[^}]*member="${ep.id}"[^}]*\\} 1`).test(text));

@@ -23,12 +23,7 @@ servers:
   - { name: s, pop: t, address: 127.0.41.30, sipPort: 5060 }
 `;
 
-async function exitOf(p: Proc): Promise<number | null> {
-  return new Promise((r) => {
-    if (p.child.exitCode !== null) r(p.child.exitCode);
-    else p.child.once('exit', (c) => r(c));
-  });
-}
+const exitOf = (p: Proc): Promise<number | null> => p.exited;
 
 async function layer1(t: Test, layer1Yaml: string): Promise<Proc> {
   const dir = tempDir('control');

@@ -60,7 +60,10 @@ limits: { exempt: [127.0.44.70/32], flood: { requestsPerSecond: 100, windowMs: 2
   await waitFor('the answers', () => flooder.got.length >= 200, 20_000);
   t.equal(flooder.got.length, 200, 'answered up to 100 a second over the 2-second window, then nothing');
   t.equal(metric(await metrics(), 'vcp_flood_blocks_total'), 1);
-  const lines = stack.connectors.get('c')!.output().split('\n').filter((l) => l.includes('flood guard'));
+  // The worker's log is written asynchronously: the line may reach the pipe after the counters moved.
+  const guardLines = (): string[] => stack.connectors.get('c')!.output().split('\n').filter((l) => l.includes('flood guard'));
+  await waitFor('the flood guard log line', () => guardLines().length > 0, 20_000);
+  const lines = guardLines();
   t.equal(lines.length, 1, 'one log line for the block');
   t.equal(FAIL2BAN.exec(lines[0]!)?.groups?.host, '127.0.45.66', 'the fail2ban filter finds the address');
 
@@ -70,7 +73,7 @@ limits: { exempt: [127.0.44.70/32], flood: { requestsPerSecond: 100, windowMs: 2
   for (let i = 0; i < 50; i++) flooder.s.send(request('OPTIONS', '127.0.45.66', port), 25060, CONN);
   await waitFor('still ignored', async () => metric(await metrics(), 'vcp_flood_dropped_total', { protocol: 'sip' }) === 450, 20_000);
   t.equal(flooder.got.length, 200, 'still nothing for the flooder');
-  t.equal(stack.connectors.get('c')!.output().split('\n').filter((l) => l.includes('flood guard')).length, 1, 'and no second line while it stays blocked');
+  t.equal(guardLines().length, 1, 'and no second line while it stays blocked');
 
   const tester = await udpFrom('127.0.44.70');
   for (let batch = 1; batch <= 6; batch++) {
@@ -135,6 +138,7 @@ limits: { exempt: [${UAC}/32] }
   t.equal(metric(l1, 'vcp_flood_blocks_total'), 50, 'every flooding source was blocked, at layer 1');
   const dropped = metric(l1, 'vcp_flood_dropped_total', { protocol: 'sip/udp' });
   t.ok(dropped >= sent * 0.95, `and its datagrams dropped there, before any worker spent time on them (${dropped} of ${sent})`);
-  const lines = stack.layer1!.output().split('\n').filter((l) => FAIL2BAN.test(l));
-  t.equal(new Set(lines.map((l) => FAIL2BAN.exec(l)!.groups!.host)).size, 50, 'one fail2ban line per flooding source');
+  const banned = (): Set<string> => new Set(stack.layer1!.output().split('\n').filter((l) => FAIL2BAN.test(l)).map((l) => FAIL2BAN.exec(l)!.groups!.host!));
+  await waitFor('a fail2ban line for every blocked source', () => banned().size >= 50, 20_000);
+  t.equal(banned().size, 50, 'one fail2ban line per flooding source');
 });

@@ -98,7 +98,7 @@ setInterval(() => undefined, 1000);
 `);
   const run = async (body: string): Promise<{ code: number | null; out: string }> => {
     const p = start(process.execPath, [script(body)]);
-    const code = await new Promise<number | null>((r) => p.child.once('exit', (c) => r(c)));
+    const code = await p.exited;
     return { code, out: p.output() };
   };
   const thrown = await run(`setTimeout(() => { throw new Error('a bug reached by a message'); }, 20);`);

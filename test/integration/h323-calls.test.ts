@@ -74,7 +74,7 @@ const sum = async (ids: string[], name: string, labels: Record<string, string>):
 t.test('room system simulator → layer 1 → layer 2 → MCU simulator: 2,000 calls, none failed', async (t) => {
   const ep = node('scripts/sim/h323-endpoint.js', [`${WK}:1720`, '--local', '127.0.5.60', '--to', 'room', '--dial', '8001', '-r', '200', '-m', '2000', '-l', '2000', '--timeout', '30000', '--json']);
   t.teardown(() => ep.stop());
-  await new Promise((r) => ep.child.once('exit', r));
+  await ep.exited;
   const report = JSON.parse(ep.output().trim().split('\n').pop()!) as LoadReport;
   t.match(report, { attempted: 2000, succeeded: 2000, failed: 0, outcomes: { connected: 2000 } }, ep.output().slice(-1000));
   t.equal(ep.child.exitCode, 0);

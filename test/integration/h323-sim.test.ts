@@ -211,15 +211,15 @@ t.test('the CLIs: MCU with RAS, endpoint single call and load with --json', asyn
     s.on('error', () => resolve(false));
   }));
   const one = node('scripts/sim/h323-endpoint.js', [`127.0.5.30:${port}`, '--local', EP, '--dial', '8001', '--from', 'Room A', '--manufacturer', '18', '--json']);
-  const oneCode = await new Promise<number | null>((r) => one.child.on('exit', (c) => r(c)));
+  const oneCode = await one.exited;
   t.equal(oneCode, 0, one.output());
   t.match(JSON.parse(one.output().trim().split('\n').pop()!), { ok: true, outcome: 'connected' });
   const load = node('scripts/sim/h323-endpoint.js', [`127.0.5.30:${port}`, '--local', EP, '--to', 'room', '-r', '200', '-m', '300', '-l', '50', '--json']);
-  const loadCode = await new Promise<number | null>((r) => load.child.on('exit', (c) => r(c)));
+  const loadCode = await load.exited;
   t.equal(loadCode, 0, load.output());
   t.match(JSON.parse(load.output().trim().split('\n').pop()!), { attempted: 300, succeeded: 300, failed: 0 });
   const text = node('scripts/sim/h323-endpoint.js', [`127.0.5.30:${port + 5}`, '--local', EP, '-r', '50', '-m', '5']);
-  const textCode = await new Promise<number | null>((r) => text.child.on('exit', (c) => r(c)));
+  const textCode = await text.exited;
   t.equal(textCode, 1, 'failures give exit status 1');
   t.match(text.output(), /calls: 5 {2}successful: 0 {2}failed: 5/);
   await mcuProc.stop();

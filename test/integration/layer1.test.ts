@@ -536,7 +536,7 @@ t.test('the process: listeners only for served ports, bind errors named, exit 0 
   // The operator CLI against the running process.
   const ctl = async (...args: string[]): Promise<{ code: number | null; out: string }> => {
     const c = node('scripts/l1ctl.js', ['--config', file, ...args]);
-    const code = await new Promise<number | null>((r) => c.child.once('exit', (x) => r(x)));
+    const code = await c.exited;
     return { code, out: c.output() };
   };
   const listed = await ctl('list');
@@ -553,15 +553,15 @@ t.test('the process: listeners only for served ports, bind errors named, exit 0 
 
   // A second layer 1 on the same address cannot bind: the error names address, port and role.
   const clash = node('layer1/main.js', ['--config', file]);
-  const code = await new Promise<number | null>((r) => clash.child.once('exit', (c) => r(c)));
+  const code = await clash.exited;
   t.equal(code, 1);
   t.match(clash.output(), /layer1: cannot bind layer 1 sip\/(udp|tcp) on 127\.0\.2\.1:5060 \(EADDRINUSE\) \[VCP_ERR_BIND\]/);
 
-  const exit = new Promise<number | null>((r) => p.child.once('exit', (c) => r(c)));
+  const exit = p.exited;
   p.child.kill('SIGTERM');
   t.equal(await exit, 0, 'SIGTERM: exit 0');
 
   const none = node('layer1/main.js', ['--config', writeFile(dir, 'none.yaml', yaml({ members: 1 }).replace('pops: [ { name: t } ]', 'pops: [ { name: t }, { name: u } ]').replace('pop: t\nwellKnown', 'pop: u\nwellKnown'))]);
-  t.equal(await new Promise<number | null>((r) => none.child.once('exit', (c) => r(c))), 1);
+  t.equal(await none.exited, 1);
   t.match(none.output(), /l1\.yaml|none\.yaml: layer1\.pop: a POP with at least one connector \(no connector is in POP "u"\) \[VCP_ERR_CONFIG\]/);
 });

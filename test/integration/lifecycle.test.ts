@@ -84,7 +84,7 @@ function spawnGroup(t: Test, dir: string, script: string, args: string[]): { exi
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   t.teardown(() => {
     try {
       process.kill(-child.pid!, 'SIGKILL');

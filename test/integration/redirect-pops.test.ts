@@ -61,11 +61,9 @@ function sippCall(dir: string, scenario: string, source: string, port: number, u
     '-sf', join(ROOT, 'scripts/sipp', scenario), `${WK}:5060`, '-key', 'ua', ua, '-s', 'board', '-i', source, '-p', String(port), '-t', 'u1', '-m', '1',
     '-nostdin', '-trace_logs', '-log_file', log, '-timeout', `${Math.ceil(within(30_000) / 1000)}s`, '-timeout_error', '-max_retrans', '5', '-default_behaviors', 'all,-abortunexp',
   ], { cwd: dir });
-  return new Promise((resolve) => {
-    p.child.on('exit', (code) => {
-      const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
-      resolve({ ok: code === 0, to: /redirect ([0-9.]+:[0-9]+)/.exec(text)?.[1] ?? '', detail: code === 0 ? '' : p.output().slice(-600) });
-    });
+  return p.exited.then((code) => {
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    return { ok: code === 0, to: /redirect ([0-9.]+:[0-9]+)/.exec(text)?.[1] ?? '', detail: code === 0 ? '' : p.output().slice(-600) };
   });
 }
 

@@ -134,7 +134,8 @@ t.test('reloads under 200 calls/s (UDP and TCP): 0 failed calls, every BYE reach
     return ['c/0', 'c/1', 'c/2'].every((id) => now.get(id) !== before.get(id));
   });
   t.pass('c/0, c/1 and c/2 run in new processes');
-  t.match(layer1.output(), /member drains itself: no new flows/, 'layer 1 saw the workers drain themselves');
+  await waitFor('layer 1 saw the workers drain themselves', () => /member drains itself: no new flows/.test(layer1.output()), 20_000);
+  t.pass('layer 1 saw the workers drain themselves');
 
   // 3. Back to two workers: c/2 is drained and stops for good; layer 1 lets it go.
   writeFile(dir, 'config.yaml', config({ workers: 2, readCacheMs: 300 }));

@@ -37,7 +37,7 @@ export function sipp(args: string[], wrap: Wrap = direct, timeoutMs = 300_000): 
     if (err.length < 4000) err = (err + b.toString()).slice(0, 4000);
   });
   return new Promise((resolve) => {
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       const { successful, failed } = readSippStats(join(dir, 'stat.csv'));
       const errors = sippErrors(dir);
       rmSync(dir, { recursive: true, force: true });
@@ -64,7 +64,7 @@ export function h323Calls(target: string, max: number, rate: number, wrap: Wrap 
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
   return new Promise((resolve) => {
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
       try {
         const r = JSON.parse(line) as { attempted: number; succeeded: number; failed: number };

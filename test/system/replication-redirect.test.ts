@@ -27,11 +27,9 @@ function followCall(dir: string, to: string, source: string, port: number): Prom
     '-sf', join(ROOT, 'scripts/sipp/room-follow.xml'), to, '-key', 'ua', UA, '-s', 'meeting1', '-i', source, '-p', String(port), '-t', 'u1', '-m', '1',
     '-nostdin', '-trace_logs', '-log_file', log, '-timeout', '15s', '-timeout_error', '-max_retrans', '3', '-default_behaviors', 'all,-abortunexp',
   ], { cwd: dir });
-  return new Promise((resolve) => {
-    p.child.on('exit', (code) => {
-      const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
-      resolve({ code, redirectedTo: /redirect ([0-9.]+:[0-9]+)/.exec(text)?.[1] ?? '' });
-    });
+  return p.exited.then((code) => {
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    return { code, redirectedTo: /redirect ([0-9.]+:[0-9]+)/.exec(text)?.[1] ?? '' };
   });
 }
 
