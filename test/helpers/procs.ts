@@ -99,16 +99,18 @@ export function start(cmd: string, args: string[], opts: { cwd?: string; env?: N
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const gone = new Promise<void>((resolve) => {
-    child.on('exit', () => resolve());
-    child.on('error', () => resolve());
-  });
   const exited = new Promise<number | null>((resolve) => {
-    child.on('close', (code) => resolve(code));
+    let late: NodeJS.Timeout | undefined;
+    child.on('close', (code) => {
+      clearTimeout(late);
+      resolve(code);
+    });
     child.on('error', () => resolve(null));
     // Something outside the group that inherited the pipes could hold them open: the output then
-    // ends a while after the exit.
-    child.on('exit', (code) => setTimeout(() => resolve(code), within(5000)).unref());
+    // counts as ended a while after the exit.
+    child.on('exit', (code) => {
+      late = setTimeout(() => resolve(code), within(5000));
+    });
   });
   child.on('exit', () => {
     live.delete(child);
@@ -121,12 +123,14 @@ export function start(cmd: string, args: string[], opts: { cwd?: string; env?: N
     exited,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.pid === undefined) return;
+      let hard: NodeJS.Timeout | undefined;
       if (child.exitCode === null && child.signalCode === null) {
         killGroup(child, signal);
-        const hard = setTimeout(() => killGroup(child, 'SIGKILL'), within(5000));
-        await gone;
-        clearTimeout(hard);
+        hard = setTimeout(() => killGroup(child, 'SIGKILL'), within(5000));
       }
+      // Until its last lines are read too (a report written while it stops).
+      await exited;
+      clearTimeout(hard);
       killGroup(child, 'SIGKILL');
     },
   };
