@@ -49,6 +49,9 @@ export function withoutTestHooks(cmd: string, args: readonly string[], nodeOptio
 
 export class LabError extends Error {}
 
+/** What a wait waited for can no longer happen (the process that was to log it exited): `waitUntil` stops at once. */
+class GiveUp extends LabError {}
+
 /**
  * A command run real-time (round robin, priority 10) where the kernel allows it, as is where not (a
  * container without a real-time budget): [command, args] for RunDir.start.
@@ -168,6 +171,9 @@ export class RunDir {
           // a line being written
         }
       }
+      // Every process waited on here runs in the foreground: one that exited will not log it any more.
+      const pid = this.#spawns.get(name)?.pid;
+      if (pid !== undefined && !alive(pid)) throw new GiveUp(`${name} exited before it logged what ${what.replace(`${name} to `, 'was awaited: ')}`);
       return false;
     }, timeoutMs, 25));
     return at;
@@ -182,15 +188,7 @@ export class RunDir {
       return await wait;
     } catch (err) {
       const pid = this.#spawns.get(name)?.pid;
-      let state = 'not started here';
-      if (pid !== undefined) {
-        try {
-          process.kill(pid, 0);
-          state = `pid ${pid} still running`;
-        } catch {
-          state = `pid ${pid} gone`;
-        }
-      }
+      const state = pid === undefined ? 'not started here' : alive(pid) ? `pid ${pid} still running` : `pid ${pid} gone`;
       const tail = this.linesSince(name).filter((l) => l.trim()).slice(-5).join(' | ').slice(-1500);
       throw new LabError(`${(err as Error).message} (${name}: ${state}; last lines: ${tail || 'none'})`, { cause: err });
     }
@@ -311,7 +309,8 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
   for (;;) {
     try {
       if (await check()) return Date.now() - start;
-    } catch {
+    } catch (err) {
+      if (err instanceof GiveUp) throw err;
       // not yet
     }
     if (Date.now() - start > timeoutMs) throw new LabError(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -36,10 +36,15 @@ servers:
   - { name: m, pop: t, address: 127.0.48.30, sipPort: 5060, h323Port: 1720, probe: none }
 dns:
   port: 15353
+  tcpIdleMs: 600000
   zones: [ { name: vc.test, nameservers: [ns1.vc.test] } ]
   names: [ { name: ns1.vc.test, answers: [127.0.48.53] } ]
 admin: { port: 9300 }
 limits: { flood: { requestsPerSecond: 0 } }
+# A message dribbled one octet per segment takes seconds on a loaded machine: the time a sender is
+# given to finish one is not what these tests are about.
+sip: { headerTimeoutMs: 600000 }
+h323: { headerTimeoutMs: 600000 }
 `);
 });
 t.teardown(() => stack?.stop());

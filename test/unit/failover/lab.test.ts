@@ -2,11 +2,12 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parseConfig } from '../../../shared/config/load.js';
 import { connectorNames, connectorsFromLogs, failedBetween, losses, outage, proberStall } from '../../../scripts/lab/figures.js';
-import { withoutTestHooks } from '../../../scripts/lab/exec.js';
+import { RunDir, signalPid, withoutTestHooks } from '../../../scripts/lab/exec.js';
 import { labLayout } from '../../../scripts/lab/layout.js';
 import type { ProbeResult } from '../../../scripts/lab/prober.js';
 import { parseSippMessages } from '../../../scripts/lab/sipp.js';
 import { fixture, fromRoot } from '../../helpers/paths.js';
+import { tempDir } from '../../helpers/procs.js';
 
 const LAB = fromRoot('config/examples/failover-lab.yaml');
 const config = parseConfig(readFileSync(LAB, 'utf8'), LAB);
@@ -86,4 +87,17 @@ t.test('lab processes run without the test runner\'s hooks, other NODE_OPTIONS k
   t.same(withoutTestHooks('node', ['a.js'], hook), ['env', ['-u', 'NODE_OPTIONS', 'node', 'a.js']], 'only the hook: NODE_OPTIONS unset');
   t.same(withoutTestHooks('keepalived', ['-n'], `--max-old-space-size=512 ${hook} --enable-source-maps`), ['env', ['NODE_OPTIONS=--max-old-space-size=512 --enable-source-maps', 'keepalived', '-n']], 'the hook out, the rest kept');
   t.same(withoutTestHooks('node', [], '--import /x/node_modules/@tapjs/processinfo/dist/esm/import.mjs --trace-warnings'), ['env', ['NODE_OPTIONS=--trace-warnings', 'node']], 'the hook given as two words');
+});
+
+t.test('a wait for a lab process\'s ready line ends at once when the process exited without it, and names why', async (t) => {
+  const run = new RunDir(tempDir('run'));
+  const line = (msg: string): string => `process.stdout.write(JSON.stringify({ time: new Date().toISOString(), msg: ${JSON.stringify(msg)} }) + '\\n')`;
+  run.start('ok', undefined, process.execPath, ['-e', `${line('ready')}; setTimeout(() => {}, 60000)`]);
+  run.start('dies', undefined, process.execPath, ['-e', `${line('starting')}; console.log('the admin token is shorter than 16 characters'); process.exit(1)`]);
+  t.teardown(() => signalPid(run.spawned('ok')!.pid, 'SIGKILL'));
+  const at = await run.waitLog('ok', (e) => e.msg === 'ready', 'ok to log "ready"', 60_000);
+  t.ok(at >= run.spawned('ok')!.spawnedAt - 1000, 'the ready line\'s own time');
+  const t0 = Date.now();
+  await t.rejects(run.waitLog('dies', (e) => e.msg === 'ready', 'dies to log "ready"', 600_000), { message: /dies exited before it logged what was awaited: log "ready" \(dies: pid \d+ gone; last lines: .*starting.*shorter than 16 characters\)/ });
+  t.ok(Date.now() - t0 < 60_000, 'not after the whole timeout');
 });
