@@ -160,3 +160,29 @@ limits: { exempt: [${UAC}/32] }
   t.equal(conn.child.exitCode, null, 'the supervisor lives on (what the worker wrote after the disk filled decodes in every process)');
   t.equal(children(conn.child.pid!)[0], worker, 'and the worker is the same process');
 });
+
+t.test('started as root with VCP_LOG_FILE: every worker logs to the file from its start, and again when restarted without root', { skip: !root && 'needs root' }, async (t) => {
+  const dir = tempDir('logfile');
+  const file = join(dir, 'log/vcproxy.log');
+  const stack = await startStack(`
+pop: t
+wellKnown: { address: ${WK}, sip: 5060 }
+pops: [ { name: t } ]
+connectors:
+  - { name: c, pop: t, address: ${CONN}, workers: 2, ports: { sip: 25060, health: 18080 } }
+servers:
+  - { name: s, pop: t, address: ${UAS}, sipPort: 5060, probe: none }
+`, { layer1: false, env: { VCP_LOG_FILE: file, VCP_LOG_LEVEL: 'info' } });
+  t.teardown(() => stack.stop());
+  // A worker the unprivileged supervisor starts again must reach the file, as in /var/log/vcproxy.
+  for (let d = dirname(file); d !== tmpdir() && d !== '/'; d = dirname(d)) chmodSync(d, 0o711);
+  const events = (): Array<{ msg?: string; worker?: string; role?: string }> =>
+    readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; worker?: string; role?: string });
+  await waitFor('"connector ready" in the file', () => events().some((e) => e.msg === 'connector ready'), 20_000);
+  t.same(events().filter((e) => e.msg === 'worker exited, restarting'), [], 'no worker failed at its start');
+  for (const w of ['c/0', 'c/1']) t.ok(events().some((e) => e.worker === w && e.msg === 'worker ready'), `${w} logged to the file`);
+  process.kill(await stack.workerPid('c/0'), 'SIGKILL');
+  await waitFor('the worker started again, without root, logs to the file', () => events().filter((e) => e.worker === 'c/0' && e.msg === 'worker ready').length === 2, 20_000);
+  t.pass('c/0, started again without root, logged "worker ready" to the file');
+  t.notMatch(stack.connectors.get('c')!.output(), /EACCES|VCP_ERR_UNCAUGHT|VCP_ERR_LOG_FILE/, 'no error opening the file');
+});
