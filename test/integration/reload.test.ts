@@ -161,5 +161,10 @@ t.test('reloads under 200 calls/s (UDP and TCP): 0 failed calls, every BYE reach
   // The backend counts a call complete when the BYE arrived in the dialog its INVITE opened.
   await waitFor('the backend to count every call the callers completed', () => backend.completed().ok >= u.successful + c.successful);
   t.equal(backend.completed().failed, 0, 'the backend saw no BYE outside its dialog and no call cut');
+  // A lost call is rare and seen on a loaded machine only: what the processes said goes with the failure.
+  if (u.failed + c.failed > 0 || backend.completed().failed > 0) {
+    t.comment(`connector (warnings and errors):\n${connector.output().slice(-6000)}`);
+    t.comment(`layer 1:\n${layer1.output().split('\n').filter((l) => !l.includes('"level":30')).slice(-40).join('\n')}`);
+  }
   t.comment(`reload under load: ${u.successful + c.successful} calls placed through 3 reloads and a refused one, ${u.failed + c.failed} failed`);
 });
