@@ -8,6 +8,7 @@ import { dropPrivileges } from '../shared/privileges.js';
 import { ServiceNotifier } from '../shared/service/notify.js';
 import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-status.js';
 import { startLayer1 } from './service.js';
+import { allocatorTuning } from '../shared/allocator.js';
 
 /** How long flows may go on after SIGTERM/SIGINT before layer 1 closes them. */
 const SHUTDOWN_GRACE_MS = 1500;
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     members: l1.members.list.map((m) => m.id),
     control: config.layer1.control,
     metrics: config.layer1.metrics,
+    allocator: allocatorTuning(),
   }, 'layer 1 ready');
   const notifier = new ServiceNotifier(log);
   void notifier.ready(`serving ${config.wellKnown.address}: ${l1.members.list.length} members`);

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import { dropPrivileges, handOver, isRoot, PROFILES_FD, resolveIds, unreachableBy } from '../shared/privileges.js';
 import { childEnv, ServiceNotifier } from '../shared/service/notify.js';
+import { withAllocatorTuning } from '../shared/allocator.js';
 import { ReloadStatusFile, reloadStatusPath } from '../shared/service/reload-status.js';
 import { buildInfo } from '../shared/service/build.js';
 import { openHostStore } from './host-store.js';
@@ -125,7 +126,7 @@ export class Supervisor {
     const child = fork(WORKER, ['--config', this.configFile, '--connector', this.#connector.name, '--index', String(index), '--config-over-ipc'], {
       serialization: 'advanced',
       stdio: dir === undefined ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc', dir],
-      env: dir === undefined ? childEnv() : { ...childEnv(), VCP_PROFILES_FD: String(PROFILES_FD) },
+      env: dir === undefined ? withAllocatorTuning(childEnv()) : { ...withAllocatorTuning(childEnv()), VCP_PROFILES_FD: String(PROFILES_FD) },
     });
     child.send({ type: 'config', ...this.#configMessage() }, () => undefined);
     let exited!: () => void;

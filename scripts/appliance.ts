@@ -5,6 +5,7 @@ import { defaultConfigPath, loadConfigFile } from '../shared/config/load.js';
 import { createLogger } from '../shared/logger.js';
 import { exitProcess, installCrashPolicy } from '../shared/crash.js';
 import { dropPrivileges, isRoot, uidOf } from '../shared/privileges.js';
+import { withAllocatorTuning } from '../shared/allocator.js';
 
 /**
  * `npm start`: the whole appliance of one host on one config — layer 1, the connector of this POP
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   let stopping = false;
   const run = (role: string, script: string, args: string[]): void => {
-    const child = spawn(process.execPath, [here(script), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // Layer 1 and the connector's workers relay TCP: the allocator setting of shared/allocator.ts.
+    const child = spawn(process.execPath, [here(script), ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: withAllocatorTuning() });
     children.push(child);
     child.on('exit', (code, signal) => {
       if (stopping) return;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { perCallMicros, readCpu } from './cpu.js';
 import { backend, connLoad, tcpLoad, udpLoad, type Target } from './l4-load.js';
-import { load, sh, sleep, spawnQuiet, stop, waitHttp } from './lab.js';
+import { load, sh, sleep, spawnQuiet, spawnRole, stop, waitHttp } from './lab.js';
 import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, WK, UAS } from './sip-lab.js';
 
 /**
@@ -21,7 +21,8 @@ import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, WK, UAS }
  *   dropped for full receive buffers in the meantime (all sockets of the namespace together).
  *  L4: layer 1 against HAProxy (TCP, send-proxy-v2, to the same backend) for connections/s and MB/s,
  *   and against an nginx `stream` UDP proxy for datagrams/s; the backend reached directly is the
- *   ceiling of the load generator.
+ *   ceiling of the load generator. HAProxy also runs on one thread (haproxy1): what its second core
+ *   gives it, where layer 1 is one process.
  *
  *   node dist/scripts/bench/compare.js [--duration 10] [--rates 500,1000,...] [--workers 2] [--only sip,l4]
  *                                      [--sip a,b,c] [--seconds 4] [--mb 128] [--rounds 2] [--prof dir]
@@ -57,7 +58,7 @@ const ROUNDS = Number(values.rounds);
 const NODE_FLAGS = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
 
 // The L4 part's addresses: the backend, the client, and one listening address per proxy.
-const L4 = { l1: '127.0.9.21', backend: '127.0.9.22', haproxy: '127.0.9.23', nginx: '127.0.9.24', client: '127.0.9.120', port: 15060, health: 18081 };
+const L4 = { l1: '127.0.9.21', backend: '127.0.9.22', haproxy: '127.0.9.23', nginx: '127.0.9.24', haproxy1: '127.0.9.25', client: '127.0.9.120', port: 15060, health: 18081 };
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : 'n/a');
@@ -94,9 +95,9 @@ async function sip(dir: string): Promise<Record<string, number>> {
     procs.push(uas);
     const k = spawnQuiet(kam, ['-f', kcfg, '-DD', '-E', '-m', '256', '-M', '32', '-Y', dir, '-P', join(dir, 'k.pid')]);
     procs.push(k);
-    const l2 = spawnQuiet(process.execPath, [...NODE_FLAGS, fileURLToPath(new URL('../../layer2/main.js', import.meta.url)), '--config', cfg]);
+    const l2 = spawnRole([...NODE_FLAGS, fileURLToPath(new URL('../../layer2/main.js', import.meta.url)), '--config', cfg]);
     procs.push(l2);
-    const l1 = spawnQuiet(process.execPath, [...NODE_FLAGS, fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', cfg]);
+    const l1 = spawnRole([...NODE_FLAGS, fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', cfg]);
     procs.push(l1);
     // The process trees whose CPU each candidate's calls cost (sipp's UAC is the same for all).
     const trees: Record<string, Array<number | undefined>> = { a: [l2.pid], b: [l1.pid, l2.pid], c: [k.pid], d: [] };
@@ -179,16 +180,17 @@ function udpRcvbufErrors(): number {
   }
 }
 
-function haproxyConfig(): string {
+/** HAProxy in front of the backend; `threads` fixes its thread count (its default: one per core). */
+function haproxyConfig(address: string, threads?: number): string {
   return `global
-  maxconn 8000
+  maxconn 8000${threads ? `\n  nbthread ${threads}` : ''}
 defaults
   mode tcp
   timeout connect 5s
   timeout client 30s
   timeout server 30s
 frontend sip
-  bind ${L4.haproxy}:5060
+  bind ${address}:5060
   default_backend members
 backend members
   server m ${L4.backend}:${L4.port} send-proxy-v2
@@ -233,13 +235,15 @@ interface L4Candidate {
 async function l4(dir: string): Promise<Record<string, number>> {
   for (const tool of ['haproxy', 'nginx']) if (!sh(`command -v ${tool}`)) throw new Error(`${tool} is not installed: ./scripts/install --test`);
   writeFileSync(join(dir, 'l1.yaml'), layer1Config());
-  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig());
+  writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(L4.haproxy));
+  writeFileSync(join(dir, 'haproxy1.cfg'), haproxyConfig(L4.haproxy1, 1));
   writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir));
   const haproxyVersion = sh('haproxy -v').split('\n')[0] ?? '';
   const nginxVersion = sh('nginx -v 2>&1');
   console.log(`\nL4: backend ${L4.backend} (echo/sink, takes PROXY v2); ${ROUNDS} rounds, interleaved, best round of each`);
   console.log('  layer 1: one process, PROXY v2 on TCP and UDP');
   console.log(`  HAProxy (${haproxyVersion.replace(/^HAProxy version /, '').split(' ')[0]}): mode tcp, send-proxy-v2, threads = cores (its default)`);
+  console.log('  haproxy1: the same HAProxy on one thread, for what a second core gives it');
   console.log(`  nginx (${nginxVersion.replace(/^nginx version: /, '')}): stream UDP proxy, worker_processes auto, reuseport`);
   const procs: ChildProcess[] = [];
   const out: Record<string, number> = {};
@@ -247,9 +251,10 @@ async function l4(dir: string): Promise<Record<string, number>> {
     const member = fork(here, ['--role', 'backend'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     procs.push(member);
     await new Promise<void>((r) => member.once('message', () => r()));
-    const l1 = spawnQuiet(process.execPath, [fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', join(dir, 'l1.yaml')]);
+    const l1 = spawnRole([fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', join(dir, 'l1.yaml')]);
     procs.push(l1);
     procs.push(spawnQuiet('haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')]));
+    procs.push(spawnQuiet('haproxy', ['-db', '-f', join(dir, 'haproxy1.cfg')]));
     procs.push(spawnQuiet('nginx', ['-c', join(dir, 'nginx.conf')]));
     await waitHttp(`http://${L4.l1}:9111/health`);
     await sleep(1000);
@@ -259,6 +264,7 @@ async function l4(dir: string): Promise<Record<string, number>> {
       { key: 'direct', target: direct },
       { key: 'layer1', target: { address: L4.l1, port: 5060 } },
       { key: 'haproxy', target: { address: L4.haproxy, port: 5060 } },
+      { key: 'haproxy1', target: { address: L4.haproxy1, port: 5060 } },
     ];
     const udp: L4Candidate[] = [
       { key: 'direct', target: direct },
@@ -294,6 +300,7 @@ async function l4(dir: string): Promise<Record<string, number>> {
   console.log('L4, best round:');
   console.log(`  TCP connections/s: layer 1 ${fmt(out.conn_layer1!)}, HAProxy ${fmt(out.conn_haproxy!)} (layer 1 = ${ratio(out.conn_layer1, out.conn_haproxy)} HAProxy); direct ${fmt(out.conn_direct!)}`);
   console.log(`  TCP MB/s:          layer 1 ${fmt(out.mbps_layer1!)}, HAProxy ${fmt(out.mbps_haproxy!)} (layer 1 = ${ratio(out.mbps_layer1, out.mbps_haproxy)} HAProxy); direct ${fmt(out.mbps_direct!)}`);
+  console.log(`  HAProxy on one thread: ${fmt(out.conn_haproxy1!)} connections/s, ${fmt(out.mbps_haproxy1!)} MB/s (layer 1 = ${ratio(out.conn_layer1, out.conn_haproxy1)}, ${ratio(out.mbps_layer1, out.mbps_haproxy1)})`);
   console.log(`  UDP datagrams/s:   layer 1 ${fmt(out.udp_layer1!)}, nginx ${fmt(out.udp_nginx!)} (layer 1 = ${ratio(out.udp_layer1, out.udp_nginx)} nginx); direct ${fmt(out.udp_direct!)}`);
   for (const k of Object.keys(out)) out[k] = Math.round(out[k]!);
   return out;

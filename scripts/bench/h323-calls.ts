@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { perCallMicros, readCpu } from './cpu.js';
-import { httpOk, sleep, stop } from './lab.js';
+import { httpOk, sleep, spawnRole, stop } from './lab.js';
 import type { LoadReport } from '../sim/h323-endpoint.js';
 
 /**
@@ -18,7 +18,10 @@ import type { LoadReport } from '../sim/h323-endpoint.js';
  * rate, the calls that succeeded and failed and the setup latency, then the highest rate with no
  * failed call that kept up with the offered rate.
  *
- *   node dist/scripts/bench/h323-calls.js [--duration 10] [--rates 500,1000,1500] [--workers 2] [--only a,b]
+ *   node dist/scripts/bench/h323-calls.js [--duration 10] [--rates 500,1000,1500] [--workers 2] [--only a,b] [--prof dir]
+ *
+ * --prof writes V8 CPU profiles (Chrome DevTools' format) of layer 1, the connector's supervisor and
+ * its workers into dir, which the workers' service user must be able to write (mode 1777).
  */
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const { values } = parseArgs({
@@ -27,12 +30,15 @@ const { values } = parseArgs({
     rates: { type: 'string', default: '500,1000,1250,1500' },
     workers: { type: 'string', default: '2' },
     only: { type: 'string', default: 'a,b' },
+    prof: { type: 'string' },
   },
 });
 const DURATION = Number(values.duration);
 const RATES = values.rates!.split(',').map(Number);
 const ONLY = new Set(values.only!.split(','));
 const WORKERS = Number(values.workers);
+/** Node flags of the vcproxy processes (layer 2's workers inherit them). */
+const NODE_FLAGS = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
 
 // 127.0.6.0/24 is the H.323 block; the codec benchmark's MCU uses 127.0.6.1.
 const WK = '127.0.6.240';
@@ -149,7 +155,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
     console.log(`H.323 calls per second (Node ${process.version}, ${DURATION} s per rate, ${WORKERS} connector worker(s), room-system and MCU simulators in their own processes)`);
-    connector = spawnNode('../../layer2/main.js', ['--config', file]);
+    connector = spawnRole([...NODE_FLAGS, here('../../layer2/main.js'), '--config', file]);
     cpuOf['layer 2'] = () => [connector?.pid];
     cpuOf.MCU = () => [mcu.pid];
     for (let w = 0; w < WORKERS; w++) await waitFor(`worker ${w}`, () => httpOk(`http://${CONN}:${18080 + w}/health`));
@@ -159,7 +165,7 @@ async function main(): Promise<void> {
       results.push(`(a) layer 2, one worker: ${await ladder('a', `${CONN}:21720`)} calls/s`);
     }
     if (ONLY.has('b')) {
-      layer1 = spawnNode('../../layer1/main.js', ['--config', file]);
+      layer1 = spawnRole([...NODE_FLAGS, here('../../layer1/main.js'), '--config', file]);
       cpuOf['layer 1'] = () => [layer1?.pid];
       await waitFor('layer 1 members up', async () => {
         const text = await metrics(`http://${WK}:9100/metrics`);

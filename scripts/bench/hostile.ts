@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -26,6 +25,7 @@ import { SipStreamFramer } from '../../layer2/sip/framer.js';
 import { parseSipMessage } from '../../layer2/sip/parser.js';
 import { Authority } from '../../layer2/dns/zone.js';
 import { Responder } from '../../layer2/dns/responder.js';
+import { spawnRole } from './lab.js';
 
 /**
  * The worst inputs an attacker can send, timed where they are handled:
@@ -233,7 +233,7 @@ layer1:
 connectors: [ { name: c, pop: t, address: ${MEMBER}, workers: 1, ports: { sipProxied: 15069, sip: 25069, health: 18089 } } ]
 servers: [ { name: s, pop: t, address: 127.0.9.99 } ]
 `);
-  const l1 = spawn(process.execPath, [fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', join(dir, 'l1.yaml')], { stdio: 'ignore', env: { ...process.env, VCP_LOG_LEVEL: 'error' } });
+  const l1 = spawnRole([fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', join(dir, 'l1.yaml')]);
   const cpu = async (): Promise<number> => {
     const text = await (await fetch(`http://${WK}:9119/metrics`)).text();
     return Number(/^vcp_l1_process_cpu_seconds_total\{[^}]*\} (\S+)/m.exec(text)?.[1] ?? NaN);

@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { loadavg } from 'node:os';
+import { withAllocatorTuning } from '../../shared/allocator.js';
 
 /** Small process and wait helpers shared by the benchmarks. */
 
@@ -17,6 +18,11 @@ export const sh = (cmd: string): string => {
 
 export function spawnQuiet(cmd: string, args: string[], cwd?: string): ChildProcess {
   return spawn(cmd, args, { stdio: 'ignore', cwd, env: { ...process.env, VCP_LOG_LEVEL: 'error' } });
+}
+
+/** A vcproxy process (layer 1, a connector) run by Node with `args`, quiet, with the allocator setting its units give it. */
+export function spawnRole(args: string[]): ChildProcess {
+  return spawn(process.execPath, args, { stdio: 'ignore', env: withAllocatorTuning({ ...process.env, VCP_LOG_LEVEL: 'error' }) });
 }
 
 /** Whether `url` answers 200 now (500 ms at most). */

@@ -1,4 +1,4 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeProxyV2 } from '../../shared/proxy-v2.js';
+import { spawnRole } from './lab.js';
 
 /**
  * Layer 1 alone: UDP datagrams per second through the relay (echoed by a member, with a window of
@@ -166,7 +167,7 @@ limits: { exempt: [${CLIENT}/32] }
   const m = fork(here, ['--role', 'member'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise<void>((r) => m.once('message', () => r()));
   const prof = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
-  const l1 = spawn(process.execPath, [...prof, fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', cfg], { stdio: 'ignore', env: { ...process.env, VCP_LOG_LEVEL: 'error' } });
+  const l1 = spawnRole([...prof, fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', cfg]);
   try {
     for (let i = 0; ; i++) {
       try {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { sh, sleep, spawnQuiet, stop, waitHttp } from './lab.js';
+import { sh, sleep, spawnQuiet, spawnRole, stop, waitHttp } from './lab.js';
 import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, UAS, WK } from './sip-lab.js';
 
 /**
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   try {
     // Each of (a) and (b) gets a fresh connector, so that neither inherits the other's backlog.
     const withConnector = async (run: () => Promise<void>): Promise<void> => {
-      const conn = spawnQuiet(process.execPath, [here('../../layer2/main.js'), '--config', cfg]);
+      const conn = spawnRole([here('../../layer2/main.js'), '--config', cfg]);
       try {
         await waitHttp(`http://${CONN}:18080/health`);
         await run();
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     }
     if (ONLY.has('b')) {
       await withConnector(async () => {
-        const l1 = spawnQuiet(process.execPath, [here('../../layer1/main.js'), '--config', cfg]);
+        const l1 = spawnRole([here('../../layer1/main.js'), '--config', cfg]);
         try {
           // Layer 1 answers /health with 200 once a member passed its probes; one interval more for the rest.
           await waitHttp(`http://${WK}:9101/health`);

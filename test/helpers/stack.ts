@@ -55,9 +55,11 @@ export async function startStack(yaml: string, opts: { layer1?: boolean; env?: N
   };
   // A process that exited while the stack comes up does not come back: fail at once, with its output.
   const running = (): void => {
-    for (const [name, p] of [...connectors, ...(layer1 ? [['layer 1', layer1] as const] : [])]) {
+    const procs: Array<readonly [string, Proc]> = [...connectors].map(([name, p]) => [`connector ${name}`, p] as const);
+    if (layer1) procs.push(['layer 1', layer1]);
+    for (const [label, p] of procs) {
       const { exitCode, signalCode } = p.child;
-      if (exitCode !== null || signalCode !== null) throw new GiveUp(`${name === 'layer 1' ? name : `connector ${name}`} exited (${exitCode ?? signalCode})`);
+      if (exitCode !== null || signalCode !== null) throw new GiveUp(`${label} exited (${exitCode ?? signalCode})`);
     }
   };
   try {

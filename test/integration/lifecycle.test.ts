@@ -1,9 +1,10 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { parseConfig } from '../../shared/config/load.js';
 import { createLogger } from '../../shared/logger.js';
+import { TRIM_THRESHOLD_BYTES } from '../../shared/allocator.js';
 import { H323Metrics } from '../../layer2/h323/metrics.js';
 import { H323Transport } from '../../layer2/h323/transport.js';
 import { SipTransport, type Flow } from '../../layer2/sip/transport.js';
@@ -140,6 +141,8 @@ t.test('a worker whose event loop stalls is killed and started again by the supe
   await waitFor('connector ready', () => connector.output().includes('connector ready'), 30_000);
   const pid = (await httpGet('http://127.0.51.2:18080/health')).status === 200 ? workerPid(connector.output(), 'c/0') : 0;
   t.ok(pid > 0, 'worker c/0 runs');
+  // Started from a shell without it, the worker still has the allocator setting (shared/allocator.ts).
+  t.ok(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`GLIBC_TUNABLES=glibc.malloc.trim_threshold=${TRIM_THRESHOLD_BYTES}`), 'the worker runs with the trim threshold set');
   // SIGSTOP freezes its event loop as an endless loop would: no heartbeat answer, no health answer.
   process.kill(pid, 'SIGSTOP');
   await waitFor('the supervisor to kill the stalled worker', () => connector.output().includes('worker event loop stalled'), 60_000);

@@ -147,6 +147,10 @@ t.test('apt install ./vcproxy_*.deb starts every role of the shipped config', as
   t.match(await sh('stat -c "%U %a" /var/lib/vcproxy'), /vcproxy 750/, 'state in /var/lib/vcproxy, owned by vcproxy');
   t.match(await sh('stat -c "%G %a" /etc/vcproxy/vcproxy.yaml'), /vcproxy 640/, 'the config is readable by the service user only');
   t.match(await sh('journalctl -u vcproxy-connector@local.service -o cat --no-pager | grep -m1 "connector ready"'), /"msg":"connector ready"/, 'pino JSON lines in the journal');
+  // Layer 1 relays TCP with the allocator setting of its unit (shared/allocator.ts), and says so.
+  let ready = '';
+  await until('layer 1 ready in the journal', async () => (ready = (await ct.sh('journalctl -u vcproxy-layer1.service -o cat --no-pager | grep -m1 "layer 1 ready"', 30_000)).out).includes('layer 1 ready'));
+  t.match(ready, /"allocator":"trim_threshold 67108864"/, 'layer 1 runs with the trim threshold of its unit');
   step('units active');
 });
 
