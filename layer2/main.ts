@@ -123,10 +123,11 @@ export class Supervisor {
     // A worker gets the config this supervisor last accepted over IPC, unasked, as its first message
     // (see `ConfigMessage`). The advanced serialization (structured clone) carries the resolved config
     // exactly, keys set to undefined included.
+    const env = withAllocatorTuning(childEnv());
     const child = fork(WORKER, ['--config', this.configFile, '--connector', this.#connector.name, '--index', String(index), '--config-over-ipc'], {
       serialization: 'advanced',
       stdio: dir === undefined ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc', dir],
-      env: dir === undefined ? withAllocatorTuning(childEnv()) : { ...withAllocatorTuning(childEnv()), VCP_PROFILES_FD: String(PROFILES_FD) },
+      env: dir === undefined ? env : { ...env, VCP_PROFILES_FD: String(PROFILES_FD) },
     });
     child.send({ type: 'config', ...this.#configMessage() }, () => undefined);
     let exited!: () => void;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { perCallMicros, readCpu } from './cpu.js';
 import { backend, connLoad, tcpLoad, udpLoad, type Target } from './l4-load.js';
-import { load, sh, sleep, spawnQuiet, spawnRole, stop, waitHttp } from './lab.js';
+import { fmt, load, rotate, sh, sleep, spawnQuiet, spawnRole, stop, waitHttp } from './lab.js';
 import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, WK, UAS } from './sip-lab.js';
 
 /**
@@ -60,11 +60,7 @@ const NODE_FLAGS = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] :
 // The L4 part's addresses: the backend, the client, and one listening address per proxy.
 const L4 = { l1: '127.0.9.21', backend: '127.0.9.22', haproxy: '127.0.9.23', nginx: '127.0.9.24', haproxy1: '127.0.9.25', client: '127.0.9.120', port: 15060, health: 18081 };
 
-const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : 'n/a');
-
-/** Rotates `xs` by `k`: the interleaving order of round (or rate) k. */
-const rotate = <T>(xs: T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
 
 interface SipCandidate {
   key: string;

@@ -57,5 +57,11 @@ export function stop(c: ChildProcess | undefined): Promise<void> {
   });
 }
 
+/** A figure rounded, with thousands separators. */
+export const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+
+/** Rotates `xs` by `k`: the interleaving order of round (or rate) k. */
+export const rotate = <T>(xs: readonly T[], k: number): T[] => xs.map((_, i) => xs[(i + k) % xs.length]!);
+
 /** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
 export const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');

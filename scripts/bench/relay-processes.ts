@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeProxyV2 } from '../../shared/proxy-v2.js';
-import { load, sleep, sh, stop, waitHttp } from './lab.js';
+import { fmt, load, rotate, sleep, sh, stop, waitHttp } from './lab.js';
 import { backend, connLoad, tcpLoad, type Target } from './l4-load.js';
 
 /**
@@ -156,26 +156,26 @@ async function main(): Promise<void> {
       { key: '2 processes', target: { address: A.two, port: A.port } },
     ];
     for (let r = 0; r < ROUNDS; r++) {
-      const order = candidates.map((_, i) => candidates[(i + r) % candidates.length]!);
+      const order = rotate(candidates, r);
       for (const c of order) {
         const res = await connLoad(c.target, SECONDS);
-        console.log(`  round ${r + 1} TCP connections/s   ${c.key.padEnd(11)} ${Math.round(res.perSecond).toLocaleString('en').padStart(9)}${res.failed ? ` (${res.failed} failed)` : ''}`);
+        console.log(`  round ${r + 1} TCP connections/s   ${c.key.padEnd(11)} ${fmt(res.perSecond).padStart(9)}${res.failed ? ` (${res.failed} failed)` : ''}`);
         keep(`conn ${c.key}`, res.failed ? 0 : res.perSecond);
         await sleep(1000);
       }
       for (const c of order) {
         const mbps = await tcpLoad(c.target, A.client, MB);
-        console.log(`  round ${r + 1} TCP MB/s (4 streams) ${c.key.padEnd(11)} ${Math.round(mbps).toLocaleString('en').padStart(9)}`);
+        console.log(`  round ${r + 1} TCP MB/s (4 streams) ${c.key.padEnd(11)} ${fmt(mbps).padStart(9)}`);
         keep(`mbps ${c.key}`, mbps);
         await sleep(500);
       }
     }
     const c = await counts(two);
-    shares = `connections each of the 2 processes accepted: ${c.map((n) => n.toLocaleString('en')).join(' and ')}`;
+    shares = `connections each of the 2 processes accepted: ${c.map(fmt).join(' and ')}`;
   } finally {
     await Promise.all(procs.map((p) => stop(p)));
   }
-  const f = (k: string): string => Math.round(best[k]!).toLocaleString('en');
+  const f = (k: string): string => fmt(best[k]!);
   const x = (a: string, b: string): string => `${(best[a]! / best[b]!).toFixed(2)}×`;
   console.log('best round:');
   console.log(`  connections/s: 1 process ${f('conn 1 process')}, 2 processes ${f('conn 2 processes')} (${x('conn 2 processes', 'conn 1 process')}); direct ${f('conn direct')}`);
