@@ -2,6 +2,7 @@ import t from 'tap';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { httpGet, runSipp, sippPath, startSippUas, waitFor } from '../helpers/procs.js';
 import { metric, startStack } from '../helpers/stack.js';
+import { udpSocketDrops } from '../helpers/udp-drops.js';
 
 // Floods. A source over limits.flood is ignored for a while and named once in the log, in a line
 // fail2ban matches; others are served as before. Then the target of the hardening: sipp placing 100
@@ -112,16 +113,22 @@ limits: { exempt: [${UAC}/32] }
   const RATE = 10_000;
   let sent = 0;
   let sendErrors = 0;
+  const lostBefore = udpSocketDrops(WK, 5060);
+  const send = (): void => {
+    const f = flooders[sent % flooders.length]!;
+    f.s.send(request(SCAN[sent % SCAN.length]!, f.s.address().address, f.s.address().port), 5060, WK, (err) => {
+      if (err) sendErrors++;
+    });
+    sent++;
+  };
+  // A scanner starts with a burst: 20 requests from each source at once, over its limit in its first
+  // window however slowly the paced flood that follows gets going on a loaded machine.
+  const BURST = 20;
+  for (let i = 0; i < BURST * flooders.length; i++) send();
   const t0 = Date.now();
   const timer = setInterval(() => {
     const due = Math.floor(((Date.now() - t0) * RATE) / 1000) - sent;
-    for (let i = 0; i < due; i++) {
-      const f = flooders[sent % flooders.length]!;
-      f.s.send(request(SCAN[sent % SCAN.length]!, f.s.address().address, f.s.address().port), 5060, WK, (err) => {
-        if (err) sendErrors++;
-      });
-      sent++;
-    }
+    for (let i = 0; i < due; i++) send();
   }, 10);
   t.teardown(() => clearInterval(timer));
   await waitFor('the flood under way', () => sent > RATE);
@@ -136,8 +143,24 @@ limits: { exempt: [${UAC}/32] }
   t.ok(sent / seconds >= RATE * 0.5, `the flood ran at ${Math.round(sent / seconds)} requests/s for ${seconds.toFixed(1)} s (${sent} sent, ${sendErrors} send errors)`);
   const l1 = (await httpGet(`http://${WK}:9100/metrics`)).body;
   t.equal(metric(l1, 'vcp_flood_blocks_total'), 50, 'every flooding source was blocked, at layer 1');
-  const dropped = metric(l1, 'vcp_flood_dropped_total', { protocol: 'sip/udp' });
-  t.ok(dropped >= sent * 0.95, `and its datagrams dropped there, before any worker spent time on them (${dropped} of ${sent})`);
+  // Every flood datagram is accounted for at layer 1: lost at its socket when the flood outran its
+  // reads (the kernel's count: dropped before any process saw it), dropped by its guard, or let through
+  // before its source was blocked. The guard counts what layer 1 reads, 13 per source in each window of
+  // 250 ms (limits.flood's default): with the burst a source is blocked in its first window, or its
+  // second when layer 1 reads slowly at first on a loaded machine (650-1,300 passed). Of what layer 1
+  // read, at most 5 % may pass: more would take layer 1 reading under 2,600 datagrams a second, the
+  // guard's rate for 50 sources, for seconds. Datagrams still queued when the flood stops are read
+  // within moments.
+  const account = async (): Promise<{ dropped: number; lost: number; read: number; passed: number }> => {
+    const dropped = metric((await httpGet(`http://${WK}:9100/metrics`)).body, 'vcp_flood_dropped_total', { protocol: 'sip/udp' });
+    const lost = udpSocketDrops(WK, 5060) - lostBefore;
+    const read = sent - sendErrors - lost;
+    return { dropped, lost, read, passed: read - dropped };
+  };
+  const fewEnough = (a: { read: number; passed: number }): boolean => a.passed <= a.read * 0.05;
+  await waitFor('every flood datagram dropped at layer 1 but the few before each block', async () => fewEnough(await account()), 20_000).catch(() => undefined);
+  const a = await account();
+  t.ok(fewEnough(a), `and its datagrams dropped there, before any worker spent time on them: of ${sent} sent, ${a.lost} lost at the full socket, ${a.dropped} dropped by the guard, ${a.passed} passed (at most 5 % of ${a.read})`);
   const banned = (): Set<string> => new Set(stack.layer1!.output().split('\n').filter((l) => FAIL2BAN.test(l)).map((l) => FAIL2BAN.exec(l)!.groups!.host!));
   await waitFor('a fail2ban line for every blocked source', () => banned().size >= 50, 20_000);
   t.equal(banned().size, 50, 'one fail2ban line per flooding source');
