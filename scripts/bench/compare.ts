@@ -1,12 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { perCallMicros, readCpu } from './cpu.js';
 import { backend, connLoad, tcpLoad, udpLoad, type Target } from './l4-load.js';
-import { fmt, load, rotate, sh, sleep, spawnQuiet, spawnRole, stop, waitHttp } from './lab.js';
+import { fmt, labDir, load, rotate, sh, sleep, spawnQuiet, spawnRole, stop, track, waitHttp } from './lab.js';
 import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, WK, UAS } from './sip-lab.js';
 
 /**
@@ -244,7 +243,7 @@ async function l4(dir: string): Promise<Record<string, number>> {
   const procs: ChildProcess[] = [];
   const out: Record<string, number> = {};
   try {
-    const member = fork(here, ['--role', 'backend'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const member = track(fork(here, ['--role', 'backend'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     procs.push(member);
     await new Promise<void>((r) => member.once('message', () => r()));
     const l1 = spawnRole([fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', join(dir, 'l1.yaml')]);
@@ -311,7 +310,7 @@ async function main(): Promise<void> {
   if (!sh('command -v sipp')) throw new Error('sipp is not installed: ./scripts/install --test');
   const started = new Date().toISOString();
   console.log(`bench:compare ${started}, ${sh('nproc')} cores, load average ${load()}`);
-  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-compare-'));
+  const dir = labDir('vcp-bench-compare-');
   const results: Record<string, unknown> = { started };
   try {
     if (ONLY.has('sip')) results.sip = await sip(dir);

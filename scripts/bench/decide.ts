@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -14,6 +13,7 @@ import { LiveView } from '../../layer2/learn/live.js';
 import { NetworkIdentifier } from '../../layer2/learn/network.js';
 import { MAX_EVENT_OPS, type Op } from '../../layer2/profiles/events.js';
 import { ProfileStore } from '../../layer2/profiles/store.js';
+import { labDir } from './lab.js';
 
 /**
  * decide() with its profile reads, on a store holding `--profiles` class profiles (and a fifth as many
@@ -30,7 +30,7 @@ const PROFILES = Number(values.profiles);
 const DECISIONS = Number(values.decisions);
 const WRITE_EVERY = Number(values['write-every']);
 
-const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-decide-'));
+const dir = labDir('vcp-bench-decide-');
 const config = parseConfig(`
 pop: ams
 wellKnown: { address: 127.0.9.1 }

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import dnsPacket from 'dns-packet';
@@ -18,6 +17,7 @@ import { joinPage } from '../../layer2/web/pages.js';
 import { WebService } from '../../layer2/web/service.js';
 import { webSections } from '../../layer2/web/start.js';
 import { createRouter } from '../../layer2/route/create.js';
+import { labDir } from './lab.js';
 
 /**
  * The DNS responder and the web pages without sockets (what one core does per second):
@@ -32,7 +32,7 @@ const { values } = parseArgs({ options: { queries: { type: 'string', default: '3
 const QUERIES = Number(values.queries);
 const PAGES = Number(values.pages);
 
-const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-dns-'));
+const dir = labDir('vcp-bench-dns-');
 const config = parseConfig(`
 pop: ams
 wellKnown: { address: 127.0.9.1 }

@@ -1,12 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { perCallMicros, readCpu } from './cpu.js';
-import { httpOk, sleep, spawnRole, stop } from './lab.js';
+import { httpOk, labDir, sleep, spawnRole, stop, track } from './lab.js';
 import type { LoadReport } from '../sim/h323-endpoint.js';
 
 /**
@@ -46,7 +45,7 @@ const CONN = '127.0.6.241';
 const MCU = '127.0.6.242';
 
 function spawnNode(script: string, args: string[], capture = false): ChildProcess {
-  return spawn(process.execPath, [here(script), ...args], { stdio: ['ignore', capture ? 'pipe' : 'ignore', 'ignore'], env: { ...process.env, VCP_LOG_LEVEL: 'error' } });
+  return track(spawn(process.execPath, [here(script), ...args], { stdio: ['ignore', capture ? 'pipe' : 'ignore', 'ignore'], env: { ...process.env, VCP_LOG_LEVEL: 'error' } }));
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -142,7 +141,7 @@ limits: { exempt: [127.0.0.0/8] }
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-h323-'));
+  const dir = labDir('vcp-bench-h323-');
   const file = join(dir, 'config.yaml');
   writeFileSync(file, config(WORKERS, join(dir, 'profiles')));
   const mcu = spawnNode('../sim/h323-mcu.js', ['--address', MCU, '--port', '1720']);

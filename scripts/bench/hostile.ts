@@ -1,7 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,7 +24,7 @@ import { SipStreamFramer } from '../../layer2/sip/framer.js';
 import { parseSipMessage } from '../../layer2/sip/parser.js';
 import { Authority } from '../../layer2/dns/zone.js';
 import { Responder } from '../../layer2/dns/responder.js';
-import { spawnRole } from './lab.js';
+import { labDir, spawnRole } from './lab.js';
 
 /**
  * The worst inputs an attacker can send, timed where they are handled:
@@ -160,7 +159,7 @@ function segments(): void {
 // ---- the RRQ alias bomb and 10,000 spoofed sources (a real worker's gatekeeper) ------------------
 
 async function gatekeeper(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-hostile-'));
+  const dir = labDir('vcp-bench-hostile-');
   const make = (ras: string): ReturnType<typeof parseConfig> => parseConfig(`
 pop: t
 wellKnown: { address: 127.0.9.61 }
@@ -211,7 +210,7 @@ const WK = '127.0.9.81';
 const MEMBER = '127.0.9.82';
 
 async function layer1(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-hostile-l1-'));
+  const dir = labDir('vcp-bench-hostile-l1-');
   const health = createHttpServer((_q, r) => r.end('ok')).listen(18089, MEMBER);
   const echo = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
   let received = 0;

@@ -1,6 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { withAllocatorTuning } from '../../shared/allocator.js';
 
 /** Small process and wait helpers shared by the benchmarks. */
@@ -16,13 +18,69 @@ export const sh = (cmd: string): string => {
   }
 };
 
+/** The processes a benchmark started that still run, with whether each leads a process group of its own. */
+const running = new Map<ChildProcess, boolean>();
+/** The temporary folders a benchmark made. */
+const folders = new Set<string>();
+let onSignal = false;
+
+const signalChild = (c: ChildProcess, group: boolean, signal: NodeJS.Signals): void => {
+  try {
+    if (group && c.pid !== undefined) process.kill(-c.pid, signal);
+    else c.kill(signal);
+  } catch {
+    // already gone
+  }
+};
+
+/**
+ * A benchmark stopped by a signal (Ctrl-C, `kill`, its terminal closing) leaves nothing behind: SIGTERM
+ * to every process it registered (to the whole group of one started `detached`), SIGKILL 3 s later to
+ * what is left, its temporary folders removed, then it exits with 128 + the signal's number.
+ */
+function cleanUpOnSignal(): void {
+  if (onSignal) return;
+  onSignal = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      const left = [...running];
+      for (const [child, group] of left) signalChild(child, group, 'SIGTERM');
+      const kill = setTimeout(() => {
+        for (const [child, group] of left) signalChild(child, group, 'SIGKILL');
+      }, 3000);
+      const exited = left.map(([child]) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((r) => child.once('exit', r))));
+      void Promise.all(exited).then(() => {
+        clearTimeout(kill);
+        for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+        process.exit(128 + constants.signals[sig]);
+      });
+    });
+  }
+}
+
+/** Registers a process the benchmark started, to be stopped with it (`group`: it was started `detached`, stop its group). */
+export function track<T extends ChildProcess>(c: T, group = false): T {
+  running.set(c, group);
+  c.once('exit', () => running.delete(c));
+  cleanUpOnSignal();
+  return c;
+}
+
+/** A new temporary folder (`prefix` + random), removed if the benchmark is stopped by a signal; its own code removes it when it ends. */
+export function labDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  folders.add(dir);
+  cleanUpOnSignal();
+  return dir;
+}
+
 export function spawnQuiet(cmd: string, args: string[], cwd?: string): ChildProcess {
-  return spawn(cmd, args, { stdio: 'ignore', cwd, env: { ...process.env, VCP_LOG_LEVEL: 'error' } });
+  return track(spawn(cmd, args, { stdio: 'ignore', cwd, env: { ...process.env, VCP_LOG_LEVEL: 'error' } }));
 }
 
 /** A vcproxy process (layer 1, a connector) run by Node with `args`, quiet, with the allocator setting its units give it. */
 export function spawnRole(args: string[]): ChildProcess {
-  return spawn(process.execPath, args, { stdio: 'ignore', env: withAllocatorTuning({ ...process.env, VCP_LOG_LEVEL: 'error' }) });
+  return track(spawn(process.execPath, args, { stdio: 'ignore', env: withAllocatorTuning({ ...process.env, VCP_LOG_LEVEL: 'error' }) }));
 }
 
 /** Whether `url` answers 200 now (500 ms at most). */

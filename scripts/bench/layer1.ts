@@ -1,14 +1,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeProxyV2 } from '../../shared/proxy-v2.js';
-import { spawnRole } from './lab.js';
+import { labDir, spawnRole, track } from './lab.js';
 
 /**
  * Layer 1 alone: UDP datagrams per second through the relay (echoed by a member, with a window of
@@ -146,7 +145,7 @@ async function main(): Promise<void> {
   const window = Number(values.window);
   const size = Number(values.size);
   const mb = Number(values.mb);
-  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-l1-'));
+  const dir = labDir('vcp-bench-l1-');
   const cfg = join(dir, 'l1.yaml');
   writeFileSync(cfg, `
 pop: b
@@ -164,7 +163,7 @@ servers:
 # says to do for one: it sends far more than any one caller may.
 limits: { exempt: [${CLIENT}/32] }
 `);
-  const m = fork(here, ['--role', 'member'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const m = track(fork(here, ['--role', 'member'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   await new Promise<void>((r) => m.once('message', () => r()));
   const prof = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
   const l1 = spawnRole([...prof, fileURLToPath(new URL('../../layer1/main.js', import.meta.url)), '--config', cfg]);

@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { encodeProxyV2 } from '../../shared/proxy-v2.js';
-import { fmt, load, rotate, sleep, sh, stop, waitHttp } from './lab.js';
+import { fmt, load, rotate, sleep, sh, stop, track, waitHttp } from './lab.js';
 import { backend, connLoad, tcpLoad, type Target } from './l4-load.js';
 
 /**
@@ -69,7 +69,7 @@ function relayRole(address: string, processes: number): void {
       if (++ready === processes) process.send!('ready');
     };
     for (let i = 1; i < processes; i++) {
-      const kid = fork(here, ['--role', 'accept'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const kid = track(fork(here, ['--role', 'accept'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
       kids.push(kid);
       kid.once('message', done);
       kid.send('listener', server);
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   console.log(`a relay built like layer 1's TCP relay, one process and two sharing the listener; ${ROUNDS} rounds, interleaved, best round of each`);
   const procs: ChildProcess[] = [];
   const started = (args: string[]): Promise<ChildProcess> => {
-    const p = fork(here, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const p = track(fork(here, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     procs.push(p);
     return new Promise((resolve, reject) => {
       p.once('message', () => resolve(p));

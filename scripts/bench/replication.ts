@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -9,6 +8,7 @@ import type { Op } from '../../layer2/profiles/events.js';
 import { ProfileStore } from '../../layer2/profiles/store.js';
 import { Replicator } from '../../layer2/replication/replicator.js';
 import { NatsCluster, localCluster } from '../nats-cluster.js';
+import { labDir } from './lab.js';
 
 /**
  * Profile replication between two POP hosts through JetStream (real nats-server processes): host
@@ -31,7 +31,7 @@ const EVENTS = Number(values.events);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 
-const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-repl-'));
+const dir = labDir('vcp-bench-repl-');
 const cluster = new NatsCluster(localCluster({ nodes: NODES, address: values.address!, dir: join(dir, 'nats') }));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;

@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnQuiet } from './lab.js';
+import { labDir, spawnQuiet } from './lab.js';
 
 /** The SIP capacity set-up shared by `bench` and `bench:compare`: sipp runs and the configurations. */
 
@@ -29,7 +28,7 @@ export const SIPP_BUFFER = 4 << 20;
  * successful by sipp (timeouts, unexpected messages, calls still open when it stops) is failed.
  */
 export function sippRun(target: string, rate: number, duration: number, port: number): Promise<SippResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-'));
+  const dir = labDir('vcp-bench-');
   const total = rate * duration;
   const args = ['-sn', 'uac', target, '-i', UAC, '-p', String(port), '-t', 'u1', '-r', String(rate), '-m', String(total), '-l', String(rate * 4),
     '-default_behaviors', 'all,-abortunexp', '-nostdin', '-trace_stat', '-stf', join(dir, 's.csv'), '-fd', '1', '-timeout', `${duration * 3 + 30}s`, '-timeout_error', '-recv_timeout', '10000', '-buff_size', String(SIPP_BUFFER)];

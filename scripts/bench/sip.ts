@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { sh, sleep, spawnQuiet, spawnRole, stop, waitHttp } from './lab.js';
+import { labDir, sh, sleep, spawnQuiet, spawnRole, stop, waitHttp } from './lab.js';
 import { applianceConfig, CONN, KAM, kamailioConfig, sippRun, sippUas, UAS, WK } from './sip-lab.js';
 
 /**
@@ -43,7 +42,7 @@ async function ladder(name: string, target: string, basePort: number): Promise<n
 
 async function main(): Promise<void> {
   if (!sh('command -v sipp')) throw new Error('sipp is not installed: ./scripts/install --test');
-  const dir = mkdtempSync(join(tmpdir(), 'vcp-bench-cfg-'));
+  const dir = labDir('vcp-bench-cfg-');
   const cfg = join(dir, 'bench.yaml');
   writeFileSync(cfg, applianceConfig(Number(values.workers)));
   console.log(`SIP benchmark: sipp -sn uac -t u1, ${DURATION} s per rate, rates ${RATES.join(', ')}; backend: sipp -sf scripts/sipp/uas-answer.xml; ${sh('nproc')} cores`);

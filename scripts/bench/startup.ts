@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { httpOk } from './lab.js';
+import { httpOk, labDir, track } from './lab.js';
 
 /**
  * Start-up time of the processes: from spawn to ready, for a connector worker alone, a whole
@@ -23,7 +22,7 @@ const stress = Number(values.stress);
 const dist = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const HZ = 100; // clock ticks per second of /proc/<pid>/stat on Linux
 
-const dir = mkdtempSync(join(tmpdir(), 'vcp-startup-'));
+const dir = labDir('vcp-startup-');
 const config = join(dir, 'config.yaml');
 writeFileSync(config, `
 pop: t
@@ -68,7 +67,7 @@ interface Sample {
 
 async function measure(args: string[], ready: string[]): Promise<Sample> {
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: 'ignore', detached: true, env: { ...process.env, VCP_LOG_LEVEL: 'warn' } });
+  const child: ChildProcess = track(spawn(process.execPath, args, { stdio: 'ignore', detached: true, env: { ...process.env, VCP_LOG_LEVEL: 'warn' } }), true);
   for (;;) {
     const all = await Promise.all(ready.map(httpOk));
     if (all.every(Boolean)) break;
@@ -84,7 +83,7 @@ async function measure(args: string[], ready: string[]): Promise<Sample> {
 }
 
 async function importCpu(module: string): Promise<number> {
-  const child = spawn(process.execPath, ['-e', `await import(${JSON.stringify(module)}); const r = process.resourceUsage(); console.log((r.userCPUTime + r.systemCPUTime) / 1000)`], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VCP_LOG_LEVEL: 'silent' } });
+  const child = track(spawn(process.execPath, ['-e', `await import(${JSON.stringify(module)}); const r = process.resourceUsage(); console.log((r.userCPUTime + r.systemCPUTime) / 1000)`], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VCP_LOG_LEVEL: 'silent' } }));
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   await new Promise((r) => child.on('exit', r));
@@ -108,7 +107,7 @@ const cases: Array<{ name: string; args: string[]; ready: string[] }> = [
 ];
 
 let hog: ChildProcess | undefined;
-if (stress > 0) hog = spawn('stress-ng', ['--cpu', String(stress), '--quiet'], { stdio: 'ignore', detached: true });
+if (stress > 0) hog = track(spawn('stress-ng', ['--cpu', String(stress), '--quiet'], { stdio: 'ignore', detached: true }), true);
 try {
   const bare = await importCpu('node:fs');
   process.stdout.write(`start-up, ${rounds} rounds, ${stress > 0 ? `stress-ng --cpu ${stress} alongside` : 'nothing else of ours running'} (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})\n`);
