@@ -34,23 +34,30 @@ const signalChild = (c: ChildProcess, group: boolean, signal: NodeJS.Signals): v
 };
 
 /**
- * A benchmark stopped by a signal (Ctrl-C, `kill`, its terminal closing) leaves nothing behind: SIGTERM
- * to every process it registered (to the whole group of one started `detached`), SIGKILL 3 s later to
- * what is left, its temporary folders removed, then it exits with 128 + the signal's number.
+ * SIGTERM, then SIGKILL after 3 s (to its whole group when it was tracked as leading one); resolves once
+ * the process is gone.
+ */
+export function stop(c: ChildProcess | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (!c || c.exitCode !== null || c.signalCode !== null) return resolve();
+    const group = running.get(c) ?? false;
+    c.once('exit', () => resolve());
+    signalChild(c, group, 'SIGTERM');
+    setTimeout(() => signalChild(c, group, 'SIGKILL'), 3000).unref();
+  });
+}
+
+/**
+ * A benchmark stopped by a signal (Ctrl-C, `kill`, its terminal closing) leaves nothing behind: every
+ * process it registered is stopped (`stop`), its temporary folders removed, then it exits with 128 +
+ * the signal's number.
  */
 function cleanUpOnSignal(): void {
   if (onSignal) return;
   onSignal = true;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
-      const left = [...running];
-      for (const [child, group] of left) signalChild(child, group, 'SIGTERM');
-      const kill = setTimeout(() => {
-        for (const [child, group] of left) signalChild(child, group, 'SIGKILL');
-      }, 3000);
-      const exited = left.map(([child]) => (child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((r) => child.once('exit', r))));
-      void Promise.all(exited).then(() => {
-        clearTimeout(kill);
+      void Promise.all([...running.keys()].map(stop)).then(() => {
         for (const dir of folders) rmSync(dir, { recursive: true, force: true });
         process.exit(128 + constants.signals[sig]);
       });
@@ -105,15 +112,6 @@ export async function waitHttp(url: string): Promise<void> {
   throw new Error(`no answer from ${url}`);
 }
 
-/** SIGTERM, then SIGKILL after 3 s; resolves once the process is gone. */
-export function stop(c: ChildProcess | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!c || c.exitCode !== null || c.signalCode !== null) return resolve();
-    c.once('exit', () => resolve());
-    c.kill('SIGTERM');
-    setTimeout(() => c.kill('SIGKILL'), 3000).unref();
-  });
-}
 
 /** A figure rounded, with thousands separators. */
 export const fmt = (n: number): string => Math.round(n).toLocaleString('en');
